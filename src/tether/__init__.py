@@ -1,0 +1,80 @@
+"""tether: Erlang/Elixir (BEAM) processes for Python.
+
+Lightweight processes with pids and mailboxes, selective receive, links, monitors,
+exit signals and ``trap_exit``, on an asyncio event loop.  Start with
+:func:`tether.run`::
+
+    import tether
+    from tether import receive, send, spawn_link
+
+    async def crashy():
+        match await receive():
+            case "crash":
+                1 / 0
+
+    async def main():
+        pid = spawn_link(crashy)
+        send(pid, "crash")
+
+    tether.run(main)
+"""
+
+import logging as _logging
+
+from ._runtime._api import (
+    Process,
+    exit,
+    make_ref,
+    node,
+    pid,
+    receive,
+    run,
+    self,
+    send,
+    spawn,
+    spawn_link,
+    spawn_monitor,
+)
+from ._runtime._format import format_exit
+from ._runtime._types import (
+    ANY,
+    Atom,
+    Down,
+    Exit,
+    ExitSignal,
+    NoProcError,
+    Pid,
+    ProcessExit,
+    Ref,
+    TimerRef,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ANY",
+    "Atom",
+    "Down",
+    "Exit",
+    "ExitSignal",
+    "NoProcError",
+    "Pid",
+    "Process",
+    "ProcessExit",
+    "Ref",
+    "TimerRef",
+    "exit",
+    "format_exit",
+    "make_ref",
+    "node",
+    "pid",
+    "receive",
+    "run",
+    "self",
+    "send",
+    "spawn",
+    "spawn_link",
+    "spawn_monitor",
+]
+
+_logging.getLogger("tether").addHandler(_logging.NullHandler())

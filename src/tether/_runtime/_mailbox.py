@@ -1,0 +1,342 @@
+"""The mailbox: arrival order, selective removal, and an index by first item.
+
+Design
+------
+Messages live in a ``dict`` keyed by an arrival sequence number.  A ``dict`` keeps
+insertion order (so iteration is arrival order, S-5), removes any entry in O(1)
+(selective receive takes from the middle), and pops the head in O(1) because we
+track the head's sequence number instead of iterating from the start.
+
+Rejected: a ``deque`` (O(n) removal from the middle), an ``OrderedDict`` (twice the
+memory per entry), a linked list of nodes (an allocation per message).
+
+The index
+~~~~~~~~~
+A receive whose every filter is a pattern with a literal first item (``(ref, ANY)``,
+``("want", ANY)``, ``Down(ref, ANY, ANY, ANY)``) can be answered from an index
+``first item -> seqs in arrival order`` without looking at unrelated messages: the
+BEAM's reference optimisation, made general.  The index costs a hash and a dict
+operation per message, so it is built lazily, the first time such a receive would
+have to scan more than ``INDEX_THRESHOLD`` messages, kept up to date from then on,
+and dropped when the queue empties.  The common paths (a blocked receiver handed
+its message directly, a short queue) never pay for it.
+
+Invariants
+~~~~~~~~~~
+* Every key of ``_msgs`` lies in ``[_head, _tail)``; ``_tail`` is the next seq.
+* If ``_index`` is not None, it holds exactly the seqs of the queued messages that
+  have a hashable index key, each bucket in increasing order, no empty bucket.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Any, Final
+
+from ._types import ANY, Down, Exit, _Record
+
+__all__ = ["INDEX_THRESHOLD", "Mailbox", "Matcher", "compile_filters", "index_key"]
+
+INDEX_THRESHOLD: Final = 16
+
+_MISSING: Final = object()
+
+
+def index_key(msg: Any) -> Any:
+    """The key a message is indexed under, or ``_MISSING`` when it is not indexable."""
+    t = type(msg)
+    if t is tuple:
+        if not msg:
+            return _MISSING
+        key = msg[0]
+    elif t is Down:
+        key = msg.ref
+    elif t is Exit:
+        key = msg.pid
+    else:
+        return _MISSING
+    try:
+        hash(key)
+    except TypeError:
+        return _MISSING
+    return key
+
+
+class Matcher:
+    """A compiled set of receive filters.
+
+    ``match(msg)`` tells whether any filter matches; ``keys`` is the set of index
+    keys when every filter is a pattern with a literal first item (else ``None``);
+    ``needs_context`` is true when a user predicate runs, which must see the
+    receiver as ``self()``.
+    """
+
+    __slots__ = ("keys", "match", "needs_context")
+
+    def __init__(
+        self, match: Callable[[Any], bool], keys: frozenset[Any] | None, needs_context: bool
+    ) -> None:
+        self.match = match
+        self.keys = keys
+        self.needs_context = needs_context
+
+
+def _is_literal(item: Any) -> bool:
+    """A pattern item compared with ``==`` (not ANY, not a class, no nested wildcard)."""
+    if item is ANY or isinstance(item, type):
+        return False
+    if type(item) is tuple:
+        return all(_is_literal(x) for x in item)
+    return not isinstance(item, _Record) or all(_is_literal(x) for x in item._fields())
+
+
+def _item_matcher(item: Any) -> Callable[[Any], bool] | None:
+    """A test for one pattern item; ``None`` for ANY (always true)."""
+    if item is ANY:
+        return None
+    if isinstance(item, type):
+        cls = item
+        return lambda v: isinstance(v, cls)
+    if type(item) is tuple and not _is_literal(item):
+        return _tuple_matcher(item)
+    if isinstance(item, _Record) and not _is_literal(item):
+        return _record_matcher(item)
+    lit = item
+    return lambda v: bool(v == lit)
+
+
+def _tuple_matcher(pattern: tuple[Any, ...]) -> Callable[[Any], bool]:
+    n = len(pattern)
+    checks = [(i, t) for i, t in enumerate(map(_item_matcher, pattern)) if t is not None]
+    if len(checks) == 1 and checks[0][0] == 0 and _is_literal(pattern[0]):
+        # The common reply/tag shape: (literal, ANY, ...), one comparison.
+        first = pattern[0]
+        return lambda m: type(m) is tuple and len(m) == n and bool(m[0] == first)
+
+    def match(m: Any) -> bool:
+        if type(m) is not tuple or len(m) != n:
+            return False
+        return all(test(m[i]) for i, test in checks)
+
+    return match
+
+
+def _record_matcher(pattern: _Record) -> Callable[[Any], bool]:
+    cls = type(pattern)
+    fields = pattern.__match_args__
+    checks = [
+        (f, t)
+        for f, t in zip(fields, map(_item_matcher, pattern._fields()), strict=True)
+        if t is not None
+    ]
+
+    def match(m: Any) -> bool:
+        if type(m) is not cls:
+            return False
+        return all(test(getattr(m, f)) for f, test in checks)
+
+    return match
+
+
+def _class_matcher(cls: type) -> Callable[[Any], bool]:
+    return lambda m: isinstance(m, cls)
+
+
+def _pattern_key(pattern: Any) -> Any:
+    """The index key of a pattern, or ``_MISSING`` when its first item is no literal."""
+    if type(pattern) is tuple:
+        first = pattern[0] if pattern else _MISSING
+    elif isinstance(pattern, _Record):
+        first = pattern._fields()[0]
+    else:
+        return _MISSING
+    if first is _MISSING or not _is_literal(first):
+        return _MISSING
+    try:
+        hash(first)
+    except TypeError:
+        return _MISSING
+    return first
+
+
+def compile_filters(filters: tuple[Any, ...]) -> Matcher | None:
+    """Compile ``receive`` filters; ``None`` means "take the first message".
+
+    Raises ``TypeError`` naming the filter when one is neither a class, a tuple
+    pattern, a ``Down``/``Exit`` pattern nor a callable.
+    """
+    if not filters:
+        return None
+    tests: list[Callable[[Any], bool]] = []
+    keys: set[Any] | None = set()
+    needs_context = False
+    for pos, f in enumerate(filters):
+        if isinstance(f, type):
+            tests.append(_class_matcher(f))
+            keys = None
+        elif type(f) is tuple:
+            tests.append(_tuple_matcher(f))
+            k = _pattern_key(f)
+            if k is _MISSING:
+                keys = None
+            elif keys is not None:
+                keys.add(k)
+        elif isinstance(f, _Record):
+            tests.append(_record_matcher(f))
+            k = _pattern_key(f)
+            if k is _MISSING:
+                keys = None
+            elif keys is not None:
+                keys.add(k)
+        elif callable(f):
+            tests.append(f)
+            keys = None
+            needs_context = True
+        else:
+            raise TypeError(
+                f"receive: filter #{pos + 1} ({f!r}) is not a class, a tuple pattern, "
+                "a Down/Exit pattern or a predicate; pass e.g. str, ('tag', tether.ANY) "
+                "or lambda m: ..."
+            )
+    if len(tests) == 1:
+        match = tests[0]
+    else:
+        all_tests = tuple(tests)
+
+        def match(m: Any) -> bool:
+            return any(t(m) for t in all_tests)
+
+    return Matcher(match, frozenset(keys) if keys is not None else None, needs_context)
+
+
+class Mailbox:
+    """A process's message queue; see the module comment for the design."""
+
+    __slots__ = ("_head", "_index", "_msgs", "_tail")
+
+    def __init__(self) -> None:
+        self._msgs: dict[int, Any] = {}
+        self._head = 0
+        self._tail = 0
+        self._index: dict[Any, deque[int]] | None = None
+
+    def __len__(self) -> int:
+        return len(self._msgs)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._msgs.values())
+
+    def put(self, msg: Any) -> None:
+        seq = self._tail
+        self._tail = seq + 1
+        self._msgs[seq] = msg
+        if self._index is not None:
+            key = index_key(msg)
+            if key is not _MISSING:
+                bucket = self._index.get(key)
+                if bucket is None:
+                    self._index[key] = deque((seq,))
+                else:
+                    bucket.append(seq)
+
+    def _reset_if_empty(self) -> None:
+        if not self._msgs:
+            # Compacts the dict's table (clear frees it) and keeps seqs small.
+            self._msgs.clear()
+            self._head = self._tail = 0
+            self._index = None
+
+    def _unindex(self, seq: int, msg: Any) -> None:
+        index = self._index
+        if index is None:
+            return
+        key = index_key(msg)
+        if key is _MISSING:
+            return
+        bucket = index[key]
+        if bucket[0] == seq:
+            bucket.popleft()
+        else:
+            bucket.remove(seq)
+        if not bucket:
+            del index[key]
+
+    def pop_first(self) -> Any:
+        """Remove and return the oldest message.  The mailbox must not be empty."""
+        msgs = self._msgs
+        h = self._head
+        while True:
+            msg = msgs.pop(h, _MISSING)
+            h += 1
+            if msg is not _MISSING:
+                break
+        self._head = h
+        if self._index is not None:
+            self._unindex(h - 1, msg)
+        if not msgs:
+            self._reset_if_empty()
+        return msg
+
+    def take(self, matcher: Matcher) -> Any:
+        """Remove and return the first message that ``matcher`` accepts, else ``_MISSING``.
+
+        Uses the index when every filter has a literal first item and the queue is
+        long enough to be worth it (S-5: the first match in arrival order).
+        """
+        msgs = self._msgs
+        if not msgs:
+            return _MISSING
+        keys = matcher.keys
+        match = matcher.match
+        if keys is not None and len(msgs) > INDEX_THRESHOLD:
+            if self._index is None:
+                self._build_index()
+            index = self._index
+            assert index is not None
+            best = -1
+            for key in keys:
+                bucket = index.get(key)
+                if bucket is None:
+                    continue
+                for seq in bucket:
+                    if best != -1 and seq > best:
+                        break
+                    if match(msgs[seq]):
+                        best = seq
+                        break
+            if best == -1:
+                return _MISSING
+            return self._remove(best)
+        for seq, msg in msgs.items():
+            if match(msg):
+                return self._remove(seq)
+        return _MISSING
+
+    def _remove(self, seq: int) -> Any:
+        msg = self._msgs.pop(seq)
+        self._unindex(seq, msg)
+        if seq == self._head:
+            self._head = seq + 1
+        if not self._msgs:
+            self._reset_if_empty()
+        return msg
+
+    def _build_index(self) -> None:
+        index: dict[Any, deque[int]] = {}
+        for seq, msg in self._msgs.items():
+            key = index_key(msg)
+            if key is not _MISSING:
+                bucket = index.get(key)
+                if bucket is None:
+                    index[key] = deque((seq,))
+                else:
+                    bucket.append(seq)
+        self._index = index
+
+    def indexed(self) -> bool:
+        """Whether the index is built (for tests of the O(1) path)."""
+        return self._index is not None
+
+
+MISSING: Final = _MISSING

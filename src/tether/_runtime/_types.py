@@ -1,0 +1,355 @@
+"""Value types of the runtime: atoms, pids, references, runtime messages, exceptions.
+
+Design notes
+------------
+* Every value here is immutable and hashable, so it can be a dict key, a set member,
+  a mailbox index key, and (later) an External Term Format term.
+* ``Pid`` and ``Ref`` are small ``__slots__`` classes rather than tuples or
+  NamedTuples: a NamedTuple would compare equal to a plain tuple, and a user's
+  ``(pid, result)`` reply would then be mistaken for a pid.  The hash is computed
+  once, in ``__init__``, because pids are looked up in the process table on every
+  ``send``.
+* ``Down`` and ``Exit`` are records, not tuples, for the same reason: in Elixir
+  ``{^pid, result}`` never matches ``{:EXIT, pid, reason}``; a tuple ``Exit(pid,
+  reason)`` would.  A record instance whose fields hold ``ANY`` or classes is also a
+  receive pattern (``Down(ref, ANY, ANY, ANY)``), indexed by its first field.
+* Exceptions that end a process derive from ``BaseException`` (CONTRACT: "so
+  ``except Exception:`` never swallows a kill").
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+from typing import Any, ClassVar, Final
+
+__all__ = [
+    "ANY",
+    "Atom",
+    "Down",
+    "Exit",
+    "ExitSignal",
+    "NoProcError",
+    "Pid",
+    "ProcessExit",
+    "Ref",
+    "TimerRef",
+]
+
+_PLAIN_ATOM = re.compile(r"^(?:[a-z_][A-Za-z0-9_@]*[?!]?|[A-Z][A-Za-z0-9_]*)$")
+
+
+class Atom(str):
+    """An Erlang/Elixir atom: a ``str`` that shows itself as ``:name``.
+
+    ``Atom("normal") == "normal"`` holds, so reasons made by the runtime compare
+    equal to plain strings; ``repr`` shows ``:normal`` the way IEx does.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        text = str(self)
+        if _PLAIN_ATOM.match(text):
+            return ":" + text
+        return ':"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# The atoms the runtime itself produces (CONTRACT "Atoms from the runtime").
+NORMAL: Final = Atom("normal")
+KILL: Final = Atom("kill")
+KILLED: Final = Atom("killed")
+NOPROC: Final = Atom("noproc")
+NOCONNECTION: Final = Atom("noconnection")
+SHUTDOWN: Final = Atom("shutdown")
+PROCESS: Final = Atom("process")
+NONODE: Final = Atom("nonode@nohost")
+
+
+class _AnyType:
+    """The wildcard of receive patterns: matches any value."""
+
+    __slots__ = ()
+    _instance: ClassVar[_AnyType | None] = None
+
+    def __new__(cls) -> _AnyType:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "tether.ANY"
+
+    def __reduce__(self) -> str:
+        return "ANY"
+
+
+ANY: Final = _AnyType()
+
+# Remote nodes get small numbers for their pids' repr, in order of first sight,
+# as the BEAM's node table does ("#PID<12345.102.0>" shows that table's index).
+_node_numbers: dict[str, int] = {}
+
+
+def _node_number(node: str) -> int:
+    num = _node_numbers.get(node)
+    if num is None:
+        num = _node_numbers[node] = len(_node_numbers) + 1
+    return num
+
+
+class Pid:
+    """A process identifier: ``#PID<0.121.0>``.
+
+    Hashable, ordered and immutable.  Local pids have ``node`` ``None`` and print
+    with a leading ``0.``; pids of other nodes print with that node's number.
+    Build one by hand with :func:`tether.pid` (IEx's ``pid/3``).
+    """
+
+    __slots__ = ("_hash", "creation", "id", "node", "serial")
+
+    id: int
+    serial: int
+    node: str | None
+    creation: int
+    _hash: int
+
+    def __init__(self, id: int, serial: int = 0, node: str | None = None, creation: int = 0):
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "serial", serial)
+        object.__setattr__(self, "node", node)
+        object.__setattr__(self, "creation", creation)
+        object.__setattr__(self, "_hash", hash((id, serial, node, creation)))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Pid is immutable")
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if type(other) is not Pid:
+            return NotImplemented
+        return (
+            self.id == other.id
+            and self.serial == other.serial
+            and self.node == other.node
+            and self.creation == other.creation
+        )
+
+    def _key(self) -> tuple[str, int, int, int]:
+        return (self.node or "", self.creation, self.serial, self.id)
+
+    def __lt__(self, other: Pid) -> bool:
+        if type(other) is not Pid:
+            return NotImplemented
+        return self._key() < other._key()
+
+    def __le__(self, other: Pid) -> bool:
+        if type(other) is not Pid:
+            return NotImplemented
+        return self._key() <= other._key()
+
+    def __gt__(self, other: Pid) -> bool:
+        if type(other) is not Pid:
+            return NotImplemented
+        return self._key() > other._key()
+
+    def __ge__(self, other: Pid) -> bool:
+        if type(other) is not Pid:
+            return NotImplemented
+        return self._key() >= other._key()
+
+    def __repr__(self) -> str:
+        num = 0 if self.node is None else _node_number(self.node)
+        return f"#PID<{num}.{self.id}.{self.serial}>"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> tuple[type[Pid], tuple[int, int, str | None, int]]:
+        return (Pid, (self.id, self.serial, self.node, self.creation))
+
+
+# Reference words: random high words per OS process, a counter in the low word,
+# so refs look like the BEAM's (#Reference<0.3864886318.2185232385.215284>) and are
+# unique for the life of the process.
+_REF_HI: Final = random.getrandbits(32)
+_REF_MID: Final = random.getrandbits(32)
+_ref_counter = itertools.count(1)
+
+
+class Ref:
+    """A unique reference: ``#Reference<0.…>``; returned by ``monitor`` and friends.
+
+    Mirrors Elixir's ``make_ref/0`` values: hashable, comparable by identity of
+    their number, immutable.  :func:`tether.make_ref` makes a fresh one.
+    """
+
+    __slots__ = ("_hash", "n", "node")
+
+    n: int
+    node: str | None
+    _hash: int
+
+    def __init__(self, n: int | None = None, node: str | None = None) -> None:
+        if n is None:
+            n = next(_ref_counter)
+        object.__setattr__(self, "n", n)
+        object.__setattr__(self, "node", node)
+        object.__setattr__(self, "_hash", hash((n, node)))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, Ref):
+            return NotImplemented
+        return self.n == other.n and self.node == other.node
+
+    def __lt__(self, other: Ref) -> bool:
+        if not isinstance(other, Ref):
+            return NotImplemented
+        return (self.node or "", self.n) < (other.node or "", other.n)
+
+    def __repr__(self) -> str:
+        num = 0 if self.node is None else _node_number(self.node)
+        return f"#Reference<{num}.{_REF_HI}.{_REF_MID}.{self.n}>"
+
+    __str__ = __repr__
+
+
+class TimerRef(Ref):
+    """The reference returned by :meth:`Process.send_after`.
+
+    Pass it to :meth:`Process.cancel_timer`.  Equality and hashing are those of a
+    plain :class:`Ref`.
+    """
+
+    __slots__ = ("_handle", "_when")
+
+    _handle: Any
+    _when: float
+
+
+class _Record:
+    """Base of the small immutable message records (``Down``, ``Exit``).
+
+    Equality is by class and fields.  An instance whose fields hold ``ANY`` or
+    classes doubles as a receive pattern (see ``_mailbox.compile_filters``).
+    """
+
+    __slots__ = ()
+    __match_args__: ClassVar[tuple[str, ...]] = ()
+
+    def _fields(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, f) for f in self.__match_args__)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, *self._fields()))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(v) for v in self._fields())
+        return f"{type(self).__name__}({inner})"
+
+    def __reduce__(self) -> tuple[type[_Record], tuple[Any, ...]]:
+        return (type(self), self._fields())
+
+
+class Down(_Record):
+    """The message a monitor delivers: Elixir's ``{:DOWN, ref, :process, pid, reason}``.
+
+    Fields, in ``match`` order: ``ref`` (the monitor's :class:`Ref`), ``type``
+    (``:process``), ``pid`` (the pid, or ``(name, node)`` for a monitor by name) and
+    ``reason`` (the exit reason, ``:noproc`` or ``:noconnection``).
+
+    ``Down(ref, ANY, ANY, ANY)`` is also a receive pattern, looked up in O(1).
+    """
+
+    __slots__ = ("pid", "reason", "ref", "type")
+    __match_args__ = ("ref", "type", "pid", "reason")
+
+    ref: Any
+    type: Any
+    pid: Any
+    reason: Any
+
+    def __init__(self, ref: Any, type: Any, pid: Any, reason: Any) -> None:
+        object.__setattr__(self, "ref", ref)
+        object.__setattr__(self, "type", type)
+        object.__setattr__(self, "pid", pid)
+        object.__setattr__(self, "reason", reason)
+
+
+class Exit(_Record):
+    """The message a trapping process gets for an exit signal: ``{:EXIT, pid, reason}``.
+
+    Fields, in ``match`` order: ``pid`` (the sender of the signal) and ``reason``.
+    ``Exit(pid, ANY)`` is also a receive pattern, looked up in O(1).
+    """
+
+    __slots__ = ("pid", "reason")
+    __match_args__ = ("pid", "reason")
+
+    pid: Any
+    reason: Any
+
+    def __init__(self, pid: Any, reason: Any) -> None:
+        object.__setattr__(self, "pid", pid)
+        object.__setattr__(self, "reason", reason)
+
+
+class ProcessExit(BaseException):
+    """Raised by :func:`tether.exit` (Elixir's ``exit/1``): ``catch :exit``.
+
+    A process that catches it goes on living; uncaught, the process exits with
+    ``reason``.  :func:`tether.run` also raises it when the first process dies with
+    a reason that is not an exception.
+    """
+
+    reason: Any
+
+    def __init__(self, reason: Any) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"ProcessExit({self.reason!r})"
+
+
+class ExitSignal(BaseException):
+    """Thrown into a process to unwind it after an exit signal ended it.
+
+    The process is already dead when this is raised: ``finally`` blocks run, but
+    what they send or spawn is dropped, and catching it does not revive the
+    process.  Derives from ``BaseException`` so ``except Exception`` never
+    swallows a kill.
+    """
+
+    reason: Any
+
+    def __init__(self, reason: Any) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NoProcError(LookupError):
+    """``Process.link`` to a dead local pid by a process not trapping exits (L-4).
+
+    Erlang's ``error(noproc)``.  Uncaught, the caller dies with this exception.
+    """
