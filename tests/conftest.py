@@ -1,0 +1,50 @@
+"""Shared helpers.  Async tests run in a fresh node on a virtual clock (tether.testing)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tether
+from tether import receive
+
+
+async def wait_forever() -> None:
+    """A process body that blocks until a signal ends it."""
+    await tether.Process.sleep(None)
+
+
+async def echo_then_wait(parent: tether.Pid) -> None:
+    """Tell the parent we started, then block."""
+    tether.send(parent, ("started", tether.self()))
+    await tether.Process.sleep(None)
+
+
+async def crash_on(msg: Any, exc: BaseException) -> None:
+    """Wait for ``msg``, then raise ``exc``."""
+    await receive(lambda m: m == msg)
+    raise exc
+
+
+async def exit_on(msg: Any, reason: Any) -> None:
+    """Wait for ``msg``, then exit(reason)."""
+    await receive(lambda m: m == msg)
+    tether.exit(reason)
+
+
+async def trapper(parent: tether.Pid) -> None:
+    """Trap exits and forward every message to ``parent``."""
+    tether.Process.flag("trap_exit", True)
+    tether.send(parent, ("ready", tether.self()))
+    while True:
+        m = await receive()
+        tether.send(parent, ("got", m))
+
+
+async def mailbox_now(timeout: float = 0) -> list[Any]:
+    """Drain and return the caller's mailbox (like IEx flush)."""
+    out = []
+    while True:
+        try:
+            out.append(await receive(timeout=timeout))
+        except TimeoutError:
+            return out

@@ -1,0 +1,200 @@
+"""S-1 … S-11: signal ordering, the mailbox, receive, sending."""
+
+from __future__ import annotations
+
+import pytest
+
+import tether
+from tether import ANY, Down, Exit, Process, receive, self, send, spawn, spawn_monitor
+from tether.testing import clock, wait_all_blocked
+
+from .conftest import mailbox_now, wait_forever
+
+
+async def test_s1_messages_from_one_sender_arrive_in_send_order() -> None:
+    async def sender(top: tether.Pid) -> None:
+        for i in range(1000):
+            send(top, ("n", i))
+
+    spawn(sender, self())
+    got = [(await receive(("n", ANY)))[1] for _ in range(1000)]
+    assert got == list(range(1000))
+
+
+async def test_s2_messages_sent_before_an_exit_signal_are_delivered_first() -> None:
+    Process.flag("trap_exit", True)
+
+    async def sender(top: tether.Pid) -> None:
+        send(top, "m1")
+        send(top, "m2")
+        Process.exit(top, "bye")
+        send(top, "m3")
+
+    pid = spawn(sender, self())
+    assert await mailbox_now(timeout=1) == ["m1", "m2", Exit(pid, "bye"), "m3"]
+
+
+async def test_s2_messages_sent_after_a_fatal_exit_signal_are_never_seen() -> None:
+    async def victim(top: tether.Pid) -> None:
+        got = []
+        while True:
+            got.append(await receive())
+            send(top, ("saw", got[-1]))
+
+    async def sender(v: tether.Pid) -> None:
+        send(v, "before")
+        Process.exit(v, "kill")
+        send(v, "after")
+
+    top = self()
+    v, ref = spawn_monitor(victim, top)
+    spawn(sender, v)
+    assert await receive(Down) == Down(ref, "process", v, "killed")
+    assert await mailbox_now() == []
+
+
+async def test_s3_down_and_exit_come_after_every_message_of_the_dying_process() -> None:
+    Process.flag("trap_exit", True)
+
+    async def chatty(top: tether.Pid) -> None:
+        for i in range(5):
+            send(top, i)
+        raise RuntimeError("done talking")
+
+    pid = tether.spawn_link(chatty, self())
+    ref = Process.monitor(pid)
+    msgs = await mailbox_now(timeout=1)
+    assert msgs[:5] == [0, 1, 2, 3, 4]
+    assert {type(m) for m in msgs[5:]} == {Exit, Down}
+    assert ref == [m for m in msgs if isinstance(m, Down)][0].ref
+
+
+async def test_s4_link_then_exit_from_one_sender_link_is_in_place_first() -> None:
+    Process.flag("trap_exit", True)
+
+    async def linker(top: tether.Pid) -> None:
+        Process.link(top)
+        raise RuntimeError("linked then died")
+
+    pid = spawn(linker, self())
+    msg = await receive()
+    assert isinstance(msg, Exit) and msg.pid == pid
+
+
+async def test_s5_selective_receive_takes_first_match_and_keeps_the_rest_in_order() -> None:
+    for m in ["a", ("x", 1), "b", ("x", 2), 3, ("y", 0)]:
+        send(self(), m)
+    assert await receive(("x", ANY)) == ("x", 1)
+    assert await receive(int) == 3
+    assert await receive(lambda m: m == "b") == "b"
+    assert await mailbox_now() == ["a", ("x", 2), ("y", 0)]
+
+
+async def test_s6_timeout_zero_polls_and_raises_timeout_error() -> None:
+    send(self(), "other")
+    with pytest.raises(TimeoutError):
+        await receive(int, timeout=0)
+    assert await receive(timeout=0) == "other"
+
+
+async def test_s6_receive_waits_at_least_the_timeout_on_the_virtual_clock() -> None:
+    t0 = clock()
+    with pytest.raises(TimeoutError):
+        await receive(timeout=2.5)
+    assert clock() - t0 == pytest.approx(2.5)
+
+
+async def test_s6_invalid_timeouts_raise() -> None:
+    with pytest.raises(ValueError, match="receive: timeout must be >= 0"):
+        await receive(timeout=-1)
+    with pytest.raises(TypeError, match="receive: timeout must be a number of seconds"):
+        await receive(timeout="5")  # type: ignore[arg-type]
+
+
+async def test_s7_send_returns_the_message_and_drops_to_dead_pids() -> None:
+    assert send(tether.pid(0, 999_999, 0), "hello") == "hello"
+    assert send(("nobody", "nonode@nohost"), "hi") == "hi"
+
+
+async def test_s7_send_to_an_unregistered_name_raises_value_error() -> None:
+    with pytest.raises(ValueError, match="send: no process is registered as 'nobody'"):
+        send("nobody", "hi")
+
+
+async def test_s7_send_to_a_registered_name_and_to_name_node() -> None:
+    Process.register(self(), "me")
+    send("me", 1)
+    send(("me", tether.node()), 2)
+    assert await mailbox_now() == [1, 2]
+
+
+async def test_s8_a_dead_process_mailbox_is_gone() -> None:
+    pid = spawn(wait_forever)
+    send(pid, "lost")
+    assert Process.info(pid, "messages") == ["lost"]
+    Process.exit(pid, "kill")
+    assert Process.info(pid, "messages") is None
+
+
+async def test_s9_alive_is_false_right_after_kill() -> None:
+    for _ in range(100):
+        pid = spawn(wait_forever)
+        Process.exit(pid, "kill")
+        assert Process.alive(pid) is False
+
+
+async def test_s10_info_sees_messages_sent_before_the_call() -> None:
+    pid = spawn(wait_forever)
+    send(pid, "a")
+    send(pid, "b")
+    assert Process.info(pid, ["messages", "message_queue_len"]) == {
+        "messages": ["a", "b"],
+        "message_queue_len": 2,
+    }
+
+
+async def test_s11_send_to_self_and_exit_self_keep_order() -> None:
+    Process.flag("trap_exit", True)
+    send(self(), "first")
+    Process.exit(self(), "custom")
+    send(self(), "last")
+    assert await mailbox_now() == ["first", Exit(self(), "custom"), "last"]
+
+
+async def test_tuple_pattern_receive_behind_many_queued_messages_uses_the_index() -> None:
+    for i in range(10_000):
+        send(self(), ("noise", i))
+    ref = tether.make_ref()
+    send(self(), (ref, "reply"))
+    assert await receive((ref, ANY)) == (ref, "reply")
+    p = tether._runtime._node.NODE.current  # type: ignore[union-attr]
+    assert p is not None and p.mailbox is not None and p.mailbox.indexed()
+    assert await receive(("noise", ANY)) == ("noise", 0)
+    assert Process.info(self(), "message_queue_len") == 9_999
+
+
+async def test_send_after_delivers_and_cancel_timer_reports_time_left() -> None:
+    t = Process.send_after(self(), "tick", 3)
+    t2 = Process.send_after(self(), "never", 5)
+    assert Process.cancel_timer(t2) == pytest.approx(5)
+    assert await receive() == "tick"
+    assert clock() == pytest.approx(3)
+    assert Process.cancel_timer(t) is False
+    assert Process.cancel_timer(t2) is False
+    await Process.sleep(10)
+    assert await mailbox_now() == []
+
+
+async def test_send_after_to_a_pid_is_cancelled_when_that_process_dies() -> None:
+    pid = spawn(wait_forever)
+    t = Process.send_after(pid, "x", 1)
+    Process.exit(pid, "kill")
+    assert Process.read_timer(t) is False
+    node = tether._runtime._node.NODE
+    assert isinstance(node, tether._runtime._node.Node) and node.timers == {}
+
+
+async def test_send_after_to_a_name_resolves_at_fire_time() -> None:
+    Process.send_after("later", "hi", 1)
+    Process.register(self(), "later")
+    assert await receive() == "hi"
