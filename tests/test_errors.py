@@ -10,7 +10,10 @@ from tether import Process, receive, self, send, spawn
 
 
 def test_runtime_calls_outside_a_process_say_how_to_start_one() -> None:
-    with pytest.raises(RuntimeError, match=r"self\(\) must be called from inside a tether process; start one with tether.run\(main\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"self\(\) must be called from inside a tether process; start one with tether.run\(main\)",
+    ):
         tether.self()
     with pytest.raises(RuntimeError, match="send must be called from inside a tether process"):
         send(tether.pid(0, 1, 0), "x")

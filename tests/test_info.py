@@ -62,7 +62,10 @@ async def test_current_function_names_the_python_function_and_line_it_waits_in()
     pid = spawn(parked)
     await wait_all_blocked()
     mod, name, line = Process.info(pid, "current_function")
-    assert (mod, name) == (__name__, "test_current_function_names_the_python_function_and_line_it_waits_in.<locals>.parked")
+    assert (mod, name) == (
+        __name__,
+        "test_current_function_names_the_python_function_and_line_it_waits_in.<locals>.parked",
+    )
     assert line == parked.__code__.co_firstlineno + 1
     stack = Process.info(pid, "current_stacktrace")
     assert stack[0][:2] == (mod, name)

@@ -10,8 +10,6 @@ import tether
 from tether import Down, Process, receive, spawn_monitor
 from tether.testing import wait_all_blocked
 
-from .conftest import wait_forever
-
 
 @pytest.fixture
 def errors(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:

@@ -6,7 +6,7 @@ import pytest
 
 import tether
 from tether import ANY, Down, Exit, Process, receive, self, send, spawn, spawn_monitor
-from tether.testing import clock, wait_all_blocked
+from tether.testing import clock
 
 from .conftest import mailbox_now, wait_forever
 

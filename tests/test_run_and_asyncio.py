@@ -1,0 +1,174 @@
+"""tether.run, asyncio interop, the hog watchdog, and the testing toolkit itself."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import pytest
+
+import tether
+import tether.testing
+from tether import Down, Process, ProcessExit, receive, self, send, spawn, spawn_monitor
+from tether.testing import DeadlockError, clock, wait_all_blocked
+
+from .conftest import wait_forever
+
+
+def test_run_returns_main_result_and_leaves_no_node_behind() -> None:
+    async def main(a: int, b: int) -> int:
+        return a + b
+
+    assert tether.run(main, 2, 3) == 5
+    with pytest.raises(RuntimeError):
+        tether.self()
+
+
+def test_run_reraises_a_crash_of_main() -> None:
+    async def main() -> None:
+        raise KeyError("main crashed")
+
+    with pytest.raises(KeyError, match="main crashed"):
+        tether.run(main)
+
+
+def test_run_raises_process_exit_for_other_abnormal_reasons() -> None:
+    async def main() -> None:
+        tether.exit(("shutdown", "bye"))
+
+    with pytest.raises(ProcessExit) as info:
+        tether.run(main)
+    assert info.value.reason == ("shutdown", "bye")
+
+
+def test_run_reraises_the_linked_crash_that_killed_main() -> None:
+    async def crashy() -> None:
+        match await receive():
+            case "crash":
+                1 / 0  # noqa: B018
+
+    async def main() -> None:
+        pid = tether.spawn_link(crashy)
+        send(pid, "crash")
+        await receive()
+
+    with pytest.raises(ZeroDivisionError):
+        tether.run(main)
+
+
+def test_run_ends_every_other_process_and_runs_their_finally_blocks() -> None:
+    cleaned: list[str] = []
+
+    async def worker() -> None:
+        try:
+            await Process.sleep(None)
+        finally:
+            cleaned.append("worker finally")
+
+    async def main() -> str:
+        spawn(worker)
+        await wait_all_blocked()
+        return "done"
+
+    assert tether.testing.run(main) == "done"
+    assert cleaned == ["worker finally"]
+
+
+async def test_a_process_can_await_asyncio_awaitables() -> None:
+    await asyncio.sleep(0)
+    await asyncio.sleep(1.5)
+    assert clock() == pytest.approx(1.5)
+    fut = asyncio.get_running_loop().create_future()
+    asyncio.get_running_loop().call_later(2, fut.set_result, "value")
+    assert await fut == "value"
+    assert await asyncio.to_thread(lambda: 6 * 7) == 42
+
+
+async def test_a_kill_ends_a_process_awaiting_asyncio_and_cancels_what_it_awaited() -> None:
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[None] = loop.create_future()
+    unwound: list[str] = []
+
+    async def awaiting() -> None:
+        try:
+            await fut
+        finally:
+            unwound.append("finally ran")
+
+    pid, ref = spawn_monitor(awaiting)
+    await wait_all_blocked()
+    assert Process.info(pid, "status") == "waiting"
+    Process.exit(pid, "kill")
+    assert await receive() == Down(ref, "process", pid, "killed")
+    await asyncio.sleep(0)
+    assert fut.cancelled() is True
+    assert unwound == ["finally ran"]
+
+
+async def test_sends_from_a_finally_block_of_a_killed_process_are_dropped() -> None:
+    async def victim(top: tether.Pid) -> None:
+        try:
+            await Process.sleep(None)
+        finally:
+            send(top, "from finally")
+            spawn(wait_forever)
+
+    pid, ref = spawn_monitor(victim, self())
+    await wait_all_blocked()
+    Process.exit(pid, "stop")
+    assert await receive() == Down(ref, "process", pid, "stop")
+    await wait_all_blocked()
+    assert Process.list() == [self()]
+    with pytest.raises(TimeoutError):
+        await receive(timeout=0)
+
+
+async def test_virtual_clock_jumps_when_all_processes_are_blocked() -> None:
+    t0 = clock()
+    await Process.sleep(3600)
+    assert clock() - t0 == pytest.approx(3600)
+
+
+async def test_wait_all_blocked_returns_after_others_have_run_to_a_block() -> None:
+    seen: list[int] = []
+
+    async def step(n: int) -> None:
+        seen.append(n)
+        await receive()
+
+    for i in range(3):
+        spawn(step, i)
+    await wait_all_blocked()
+    assert seen == [0, 1, 2]
+
+
+def test_a_test_that_would_hang_fails_fast_with_deadlock_error() -> None:
+    async def main() -> None:
+        await receive()
+
+    with pytest.raises(DeadlockError, match="every process is blocked"):
+        tether.testing.run(main, idle_timeout=0.05)
+
+
+def test_the_watchdog_warns_about_a_process_hogging_the_loop(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="tether")
+
+    async def hog() -> None:
+        end = time.monotonic() + 0.5
+        while time.monotonic() < end:
+            pass
+
+    async def main() -> None:
+        _, ref = spawn_monitor(hog)
+        await receive(Down)
+
+    tether.run(main, hog_threshold=0.05)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert (
+        "(test_the_watchdog_warns_about_a_process_hogging_the_loop.<locals>.hog) has run for more than 0.05 s without awaiting"
+        in warnings[0]
+    )
