@@ -10,10 +10,11 @@ from tether import Process, receive, self, send, spawn
 
 
 def test_runtime_calls_outside_a_process_say_how_to_start_one() -> None:
-    with pytest.raises(
-        RuntimeError,
-        match=r"self\(\) must be called from inside a tether process; start one with tether.run\(main\)",
-    ):
+    outside = (
+        r"self\(\) must be called from inside a tether process; "
+        r"start one with tether.run\(main\)"
+    )
+    with pytest.raises(RuntimeError, match=outside):
         tether.self()
     with pytest.raises(RuntimeError, match="send must be called from inside a tether process"):
         send(tether.pid(0, 1, 0), "x")
@@ -82,7 +83,7 @@ async def test_a_crash_in_one_process_never_takes_down_the_node() -> None:
     async def bad() -> None:
         raise MemoryError("pretend")
 
-    pid, ref = tether.spawn_monitor(bad)
+    _pid, _ref = tether.spawn_monitor(bad)
     down = await receive(tether.Down)
     assert type(down.reason) is MemoryError
     assert Process.alive(self()) is True

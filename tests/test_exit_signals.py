@@ -211,7 +211,7 @@ async def test_e3_exit_signal_to_self_cannot_be_caught() -> None:
 
 
 async def test_e4_exit_returns_true_for_a_dead_target() -> None:
-    pid, ref = tether.spawn_monitor(wait_forever)
+    pid, _ref = tether.spawn_monitor(wait_forever)
     Process.exit(pid, "kill")
     await receive(tether.Down)
     assert Process.exit(pid, "kill") is True
@@ -274,7 +274,7 @@ async def test_e9_unlinked_child_crash_does_not_affect_parent() -> None:
     async def child() -> None:
         raise RuntimeError("x")
 
-    pid, ref = tether.spawn_monitor(child)
+    _pid, _ref = tether.spawn_monitor(child)
     await receive(tether.Down)
     assert Process.alive(self()) is True
 

@@ -36,7 +36,7 @@ async def test_info1_has_the_beam_keys_in_order_registered_name_first() -> None:
         "trap_exit",
     ]
     Process.register(self(), "named")
-    assert list(Process.info(self()))[0] == "registered_name"
+    assert next(iter(Process.info(self()))) == "registered_name"
 
 
 async def test_info_list_form_keeps_the_asked_order() -> None:

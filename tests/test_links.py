@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 import tether
@@ -56,7 +58,7 @@ async def test_l3_spawn_link_child_crashing_immediately_still_notifies_parent() 
 
 
 async def test_l4_link_to_dead_pid_raises_noproc_when_not_trapping() -> None:
-    pid, ref = tether.spawn_monitor(wait_forever)
+    pid, _ref = tether.spawn_monitor(wait_forever)
     Process.exit(pid, "kill")
     await receive(Down)
     with pytest.raises(NoProcError, match="noproc"):
@@ -71,7 +73,7 @@ async def test_l4_uncaught_noproc_from_link_kills_the_caller_with_the_error() ->
     async def linker() -> None:
         Process.link(dead)
 
-    pid, ref = tether.spawn_monitor(linker)
+    _pid, _ref = tether.spawn_monitor(linker)
     down = await receive(Down)
     assert type(down.reason) is NoProcError
 
@@ -108,10 +110,8 @@ async def test_l8_after_unlink_no_exit_arrives_because_of_the_link() -> None:
         pid = spawn_link(wait_forever)
         Process.exit(pid, "boom")  # a trapping caller: the EXIT may already be queued
         Process.unlink(pid)
-        try:
+        with contextlib.suppress(TimeoutError):
             await receive(Exit(pid, ANY), timeout=0)
-        except TimeoutError:
-            pass
     await wait_all_blocked()
     assert await mailbox_now() == []
 

@@ -23,7 +23,7 @@ async def test_log1_a_raising_process_logs_its_pid_and_exception_at_error(
     async def boom() -> None:
         raise RuntimeError("oops")
 
-    pid, ref = spawn_monitor(boom)
+    pid, _ref = spawn_monitor(boom)
     await receive(Down)
     records = [r for r in errors.records if r.name == "tether"]
     assert len(records) == 1
@@ -44,7 +44,7 @@ async def test_log1_exit_signals_and_normal_exits_log_nothing(
             tether.exit(("shutdown", "bye"))
         await Process.sleep(None)
 
-    pid, ref = spawn_monitor(quits)
+    pid, _ref = spawn_monitor(quits)
     await wait_all_blocked()
     if how == "exit_signal":
         Process.exit(pid, "boom")
@@ -66,7 +66,7 @@ async def test_log1_a_linked_parent_killed_by_a_crash_is_not_logged(
         tether.spawn_link(crashing_child)
         await Process.sleep(None)
 
-    pid, ref = spawn_monitor(parent)
+    pid, _ref = spawn_monitor(parent)
     await receive(Down)
     msgs = [r.getMessage().splitlines()[0] for r in errors.records if r.name == "tether"]
     assert len(msgs) == 1 and msgs[0].endswith("raised an exception")

@@ -127,7 +127,7 @@ async def test_m9_demonitor_flush_info_false_when_down_was_queued_true_when_acti
     Process.exit(pid, "x")
     assert Process.demonitor(ref, flush=True, info=True) is False
     assert await mailbox_now() == []
-    pid2, ref2 = spawn_monitor(wait_forever)
+    _pid2, ref2 = spawn_monitor(wait_forever)
     assert Process.demonitor(ref2, flush=True, info=True) is True
     # As the real BEAM answers (OTP 25): an unknown ref is "not found".
     assert Process.demonitor(tether.make_ref(), flush=True, info=True) is False

@@ -66,7 +66,7 @@ async def test_s3_down_and_exit_come_after_every_message_of_the_dying_process() 
     msgs = await mailbox_now(timeout=1)
     assert msgs[:5] == [0, 1, 2, 3, 4]
     assert {type(m) for m in msgs[5:]} == {Exit, Down}
-    assert ref == [m for m in msgs if isinstance(m, Down)][0].ref
+    assert ref == next(m for m in msgs if isinstance(m, Down)).ref
 
 
 async def test_s4_link_then_exit_from_one_sender_link_is_in_place_first() -> None:

@@ -162,7 +162,7 @@ def test_the_watchdog_warns_about_a_process_hogging_the_loop(
             pass
 
     async def main() -> None:
-        _, ref = spawn_monitor(hog)
+        _, _ref = spawn_monitor(hog)
         await receive(Down)
 
     tether.run(main, hog_threshold=0.05)

@@ -58,7 +58,7 @@ def soak(n_procs: int, n_msgs: int, seed: int) -> None:
             pids.append(pid)
             refs[ref] = i
         per = n_msgs // n_procs
-        for i, pid in enumerate(pids):
+        for pid in pids:
             send(pid, ("go", pids, per, rng.random()))
         doomed = rng.sample(range(n_procs), n_procs // 10)
         for i in doomed:
