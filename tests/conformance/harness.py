@@ -1,0 +1,60 @@
+"""Running both sides of a conformance pair."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import tether.testing
+
+from .normalize import normalize
+from .t import Trace
+
+HERE = Path(__file__).parent
+SCENARIOS = HERE / "scenarios"
+
+
+def names() -> list[str]:
+    return sorted(p.stem for p in SCENARIOS.glob("*.exs"))
+
+
+def run_tether(name: str) -> str:
+    spec = importlib.util.spec_from_file_location(f"conformance_{name}", SCENARIOS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    trace = Trace()
+
+    async def main() -> None:
+        await mod.scenario(trace)
+
+    tether.testing.run(main)
+    return normalize("\n".join(trace.lines))
+
+
+def elixir() -> str | None:
+    return shutil.which("elixir")
+
+
+def run_elixir(name: str) -> str:
+    exe = elixir()
+    assert exe is not None
+    env = dict(os.environ, ELIXIR_ERL_OPTIONS="+S 1")
+    out = subprocess.run(
+        [exe, str(SCENARIOS / f"{name}.exs")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"elixir {name}.exs failed ({out.returncode}):\n{out.stderr}")
+    return normalize(out.stdout)
+
+
+def expected(name: str) -> str:
+    return (SCENARIOS / f"{name}.expected").read_text()

@@ -1,0 +1,17 @@
+from tether import receive, send, spawn_link
+
+
+async def crashy():
+    match await receive():
+        case "crash":
+            1 / 0  # noqa: B018
+
+
+async def scenario(t):
+    async def caller():
+        pid = spawn_link(crashy)
+        t.out("sending", "crash")
+        send(pid, "crash")
+        await t.settle()
+
+    await t.run(caller)

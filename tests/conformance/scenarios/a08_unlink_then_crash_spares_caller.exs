@@ -1,0 +1,12 @@
+Code.require_file("../T.exs", __DIR__)
+T.run(fn ->
+  T.out("self", self())
+  pid = spawn_link(fn -> receive do :crash -> exit(:wheres_the_kaboom) end end)
+  T.out("links", T.info(self(), :links))
+  T.out("unlink", Process.unlink(pid))
+  T.out("send", send(pid, :crash))
+  T.settle()
+  T.out("self", self())
+  T.out("links", T.info(self(), :links))
+end)
+T.done()

@@ -1,0 +1,10 @@
+Code.require_file("../T.exs", __DIR__)
+T.run(fn ->
+  {pid, ref} = spawn_monitor(fn -> receive do :crash -> exit(:kaboom) end end)
+  T.out("spawned", {pid, ref})
+  T.out("send", send(pid, :crash))
+  T.settle()
+  T.flush()
+  T.out("self_alive", Process.alive?(self()))
+end)
+T.done()

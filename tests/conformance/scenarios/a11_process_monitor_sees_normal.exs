@@ -1,0 +1,10 @@
+Code.require_file("../T.exs", __DIR__)
+T.run(fn ->
+  pid = spawn(fn -> receive do :add -> T.puts(to_string(1 + 2)) end end)
+  ref = Process.monitor(pid)
+  T.out("monitor", {pid, ref})
+  T.out("send", send(pid, :add))
+  T.settle()
+  T.flush()
+end)
+T.done()

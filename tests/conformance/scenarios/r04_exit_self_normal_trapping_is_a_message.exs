@@ -1,0 +1,10 @@
+Code.require_file("../T.exs", __DIR__)
+T.run(fn ->
+  Process.flag(:trap_exit, true)
+  T.out("self", self())
+  T.out("exit", Process.exit(self(), :normal))
+  T.settle()
+  T.flush()
+  T.out("alive", Process.alive?(self()))
+end)
+T.done()

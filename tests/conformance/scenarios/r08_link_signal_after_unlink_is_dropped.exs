@@ -1,0 +1,11 @@
+Code.require_file("../T.exs", __DIR__)
+T.run(fn ->
+  Process.flag(:trap_exit, true)
+  pid = spawn_link(&T.wait_forever/0)
+  Process.unlink(pid)
+  Process.exit(pid, :kill)
+  T.settle()
+  T.flush()
+  T.out("flushed", :ok)
+end)
+T.done()

@@ -1,0 +1,10 @@
+Code.require_file("../T.exs", __DIR__)
+T.run(fn ->
+  Process.flag(:trap_exit, true)
+  pid = spawn_link(fn -> exit(:kill) end)
+  T.out("child", pid)
+  T.settle()
+  T.flush()
+  T.out("alive", Process.alive?(self()))
+end)
+T.done()

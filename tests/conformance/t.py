@@ -1,0 +1,96 @@
+"""Conformance harness, tether side: the twin of ``T.exs``.
+
+Formats values exactly as ``T.fmt`` does in Elixir (a ``str`` prints as an atom,
+tuples and records as ``{a, b}``), so a scenario and its Elixir twin print the same
+trace.  ``run`` starts the scenario's caller as its own process and reports how it
+ended, as ``T.run`` does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import tether
+from tether import Atom, Down, Exit, NoProcError, Pid, Process, Ref, receive
+
+
+def fmt(x: Any) -> str:
+    if isinstance(x, Pid | Ref):
+        return repr(x)
+    if x is None:
+        return "nil"
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, str):
+        return repr(Atom(x))
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, ZeroDivisionError):
+        return "<raise ArithmeticError>"
+    if isinstance(x, NoProcError):
+        return "<raise noproc>"
+    if isinstance(x, BaseException):
+        return f"<raise {type(x).__name__} {json.dumps(str(x))}>"
+    if isinstance(x, Down):
+        return fmt((Atom("DOWN"), x.ref, x.type, x.pid, x.reason))
+    if isinstance(x, Exit):
+        return fmt((Atom("EXIT"), x.pid, x.reason))
+    if isinstance(x, tuple):
+        return "{" + ", ".join(fmt(v) for v in x) + "}"
+    if isinstance(x, list):
+        return "[" + ", ".join(fmt(v) for v in x) + "]"
+    raise TypeError(f"conformance fmt: no format for {x!r}")
+
+
+async def wait_forever() -> None:
+    await Process.sleep(None)
+
+
+async def forwarder(top: Pid) -> None:
+    """Traps exits, says ready, then forwards every message as ("got", m)."""
+    Process.flag("trap_exit", True)
+    tether.send(top, ("ready", tether.self()))
+    while True:
+        tether.send(top, ("got", await receive()))
+
+
+async def start_forwarder() -> Pid:
+    pid = tether.spawn(forwarder, tether.self())
+    await receive(("ready", pid))
+    return pid
+
+
+class Trace:
+    """Collects the lines a scenario prints."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def out(self, label: str, x: Any) -> None:
+        self.lines.append(f"{label} {fmt(x)}")
+
+    def puts(self, text: str) -> None:
+        self.lines.append(text)
+
+    async def flush(self) -> None:
+        while True:
+            try:
+                m = await receive(timeout=0)
+            except TimeoutError:
+                return
+            self.out("msg", m)
+
+    @staticmethod
+    def info(pid: Pid, item: str) -> Any:
+        return Process.info(pid, item)
+
+    async def run(self, fun: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+        pid, ref = tether.spawn_monitor(fun)
+        down = await receive(Down(ref, tether.ANY, pid, tether.ANY))
+        self.out("caller_exit", down.reason)
+
+    @staticmethod
+    async def settle() -> None:
+        await Process.sleep(0.05)
