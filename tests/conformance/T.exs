@@ -72,6 +72,17 @@ defmodule T do
     end
   end
 
+  # Run a scenario body in a fresh process: a script's own top-level process is
+  # linked to Elixir's boot processes, which would show in :links and EXITs.
+  def main(fun) do
+    {pid, ref} = spawn_monitor(fun)
+
+    receive do
+      {:DOWN, ^ref, :process, ^pid, :normal} -> :ok
+      {:DOWN, ^ref, :process, ^pid, reason} -> out("main_exit", reason)
+    end
+  end
+
   def settle, do: Process.sleep(50)
 
   def wait_forever, do: Process.sleep(:infinity)

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import tether
 import tether.testing
 
 from .normalize import normalize
@@ -28,8 +29,15 @@ def run_tether(name: str) -> str:
     spec.loader.exec_module(mod)
     trace = Trace()
 
-    async def main() -> None:
+    async def body() -> None:
         await mod.scenario(trace)
+
+    async def main() -> None:
+        # As T.main in Elixir: the body runs in a fresh, monitored process.
+        pid, ref = tether.spawn_monitor(body)
+        down = await tether.receive(tether.Down(ref, tether.ANY, pid, tether.ANY))
+        if down.reason != "normal":
+            trace.out("main_exit", down.reason)
 
     tether.testing.run(main)
     return normalize("\n".join(trace.lines))

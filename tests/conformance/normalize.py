@@ -15,7 +15,9 @@ def normalize(text: str) -> str:
         def sub(m: re.Match[str]) -> str:
             key = m.group(0)
             if key not in names:
-                names[key] = f"<{kind}{sum(1 for v in names.values() if v.startswith('<' + kind)) + 1}>"
+                names[key] = (
+                    f"<{kind}{sum(1 for v in names.values() if v.startswith('<' + kind)) + 1}>"
+                )
             return names[key]
 
         return sub

@@ -1,4 +1,4 @@
-from tests.conformance.t import start_forwarder, wait_forever
+from tests.conformance.t import start_forwarder
 from tether import ANY, Down, Process, receive
 
 

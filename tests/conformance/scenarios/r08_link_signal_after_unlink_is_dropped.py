@@ -1,4 +1,4 @@
-from tests.conformance.t import start_forwarder, wait_forever
+from tests.conformance.t import wait_forever
 from tether import Process, spawn_link
 
 

@@ -1,0 +1,10 @@
+Code.require_file("../T.exs", __DIR__)
+T.main(fn ->
+  {pid, _} = spawn_monitor(&T.wait_forever/0)
+  Process.exit(pid, :first)
+  Process.exit(pid, :second)
+  Process.exit(pid, :kill)
+  T.settle()
+  T.flush()
+end)
+T.done()

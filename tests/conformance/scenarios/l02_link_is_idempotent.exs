@@ -1,0 +1,11 @@
+Code.require_file("../T.exs", __DIR__)
+T.main(fn ->
+  pid = spawn(&T.wait_forever/0)
+  T.out("link", Process.link(pid))
+  T.out("link", Process.link(pid))
+  T.out("links", T.info(self(), :links))
+  T.out("unlink", Process.unlink(pid))
+  T.out("links", T.info(self(), :links))
+  T.out("their_links", T.info(pid, :links))
+end)
+T.done()

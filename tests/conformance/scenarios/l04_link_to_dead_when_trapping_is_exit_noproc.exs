@@ -1,0 +1,10 @@
+Code.require_file("../T.exs", __DIR__)
+T.main(fn ->
+  Process.flag(:trap_exit, true)
+  pid = spawn(fn -> :ok end)
+  T.settle()
+  T.out("link", Process.link(pid))
+  T.settle()
+  T.flush()
+end)
+T.done()

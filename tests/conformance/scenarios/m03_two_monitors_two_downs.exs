@@ -1,0 +1,13 @@
+Code.require_file("../T.exs", __DIR__)
+T.main(fn ->
+  pid = spawn(&T.wait_forever/0)
+  r1 = Process.monitor(pid)
+  r2 = Process.monitor(pid)
+  T.out("distinct", r1 != r2)
+  T.out("monitors", T.info(self(), :monitors))
+  T.out("monitored_by", T.info(pid, :monitored_by))
+  Process.exit(pid, :x)
+  T.settle()
+  T.flush()
+end)
+T.done()

@@ -1,0 +1,15 @@
+Code.require_file("../T.exs", __DIR__)
+T.main(fn ->
+  Process.flag(:trap_exit, true)
+  me = self()
+  sender = spawn(fn ->
+    send(me, :m1)
+    send(me, :m2)
+    Process.exit(me, :bye)
+    send(me, :m3)
+  end)
+  T.out("sender", sender)
+  T.settle()
+  T.flush()
+end)
+T.done()

@@ -1,0 +1,12 @@
+Code.require_file("../T.exs", __DIR__)
+T.main(fn ->
+  pid = spawn(&T.wait_forever/0)
+  send(pid, :lost)
+  T.settle()
+  T.out("messages", T.info(pid, :messages))
+  T.out("len", T.info(pid, :message_queue_len))
+  Process.exit(pid, :kill)
+  T.out("alive", Process.alive?(pid))
+  T.out("messages", T.info(pid, :messages))
+end)
+T.done()
