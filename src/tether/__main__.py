@@ -1,12 +1,91 @@
-"""``python -m tether`` / the ``tether`` command (the shell arrives with its issue)."""
+"""The ``tether`` command (also ``python -m tether``).
+
+* ``tether run FILE.py [ARGS...]``: run the script's ``async def main()`` as the
+  first process of a node; the exit code follows its exit reason (0 for
+  ``normal``, 1 otherwise).
+* ``tether demo``: replay the linking-and-monitoring tutorial (examples/).
+* ``tether --version``.
+
+The interactive shell (``tether`` with no arguments) comes with its own issue;
+until then, no arguments prints this help.
+"""
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
+import runpy
 import sys
+from pathlib import Path
+
+import tether
+
+_DEMO = [
+    "a1_dead_processes_tell_no_tales",
+    "a2_linked_server_killed",
+    "a3_spawn_link_crash",
+    "a4_process_link",
+    "a5_trapping_exits",
+    "a6_links_and_unlink",
+    "a7_monitors",
+    "a8_listing_and_demonitoring",
+]
+
+
+def _run_file(path: str, args: list[str]) -> int:
+    file = Path(path)
+    if not file.is_file():
+        print(f"tether run: no such file: {path}", file=sys.stderr)
+        return 2
+    sys.argv = [str(file), *args]
+    sys.path.insert(0, str(file.resolve().parent))
+    namespace = runpy.run_path(str(file), run_name="__tether_main__")
+    main = namespace.get("main")
+    if main is None:
+        print(f"tether run: {path} defines no main(); define async def main()", file=sys.stderr)
+        return 2
+    try:
+        result = tether.run(main)
+    except tether.ProcessExit as e:
+        print(f"** (exit) {tether.format_exit(e.reason)}", file=sys.stderr)
+        return 1
+    except Exception as e:
+        print(f"** (exit) {tether.format_exit(e)}", file=sys.stderr)
+        return 1
+    return result if isinstance(result, int) and not isinstance(result, bool) else 0
+
+
+def _demo() -> int:
+    here = Path(__file__).resolve().parents[2] / "examples"
+    if not here.is_dir():
+        print("tether demo: the examples/ folder is not next to this install", file=sys.stderr)
+        return 2
+    sys.path.insert(0, str(here))
+    for name in _DEMO:
+        print(f"\n# {name}")
+        spec = importlib.util.spec_from_file_location(name, here / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        tether.run(mod.main)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tether`` command."""
+    parser = argparse.ArgumentParser(prog="tether", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"tether {tether.__version__}")
+    sub = parser.add_subparsers(dest="cmd")
+    run = sub.add_parser("run", help="run FILE.py's async def main() as the first process")
+    run.add_argument("file")
+    run.add_argument("args", nargs=argparse.REMAINDER)
+    sub.add_parser("demo", help="replay the linking-and-monitoring tutorial")
+    ns = parser.parse_args(argv)
+    if ns.cmd == "run":
+        return _run_file(ns.file, ns.args)
+    if ns.cmd == "demo":
+        return _demo()
+    parser.print_help()
     return 0
 
 

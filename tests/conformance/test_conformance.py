@@ -7,6 +7,7 @@ compared too, so a recording can never drift from the BEAM.
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -33,6 +34,8 @@ def test_tether_prints_the_recorded_beam_trace(name: str) -> None:
 @pytest.fixture(scope="session")
 def live_elixir() -> dict[str, str]:
     if elixir() is None:
+        if os.environ.get("TETHER_REQUIRE_ELIXIR"):
+            pytest.fail("TETHER_REQUIRE_ELIXIR is set but elixir is not installed")
         pytest.skip("elixir is not installed; the recorded traces were compared instead")
     with ThreadPoolExecutor(max_workers=2) as pool:
         return dict(zip(NAMES, pool.map(run_elixir, NAMES), strict=True))

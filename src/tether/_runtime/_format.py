@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import traceback
 from typing import Any
 
 from ._types import Atom
 
 __all__ = ["format_exception", "format_exit", "inspect"]
+
+_RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
 
 _NOPROC_TEXT = (
     "no process: the process is not alive or there's no process currently associated "
@@ -43,6 +46,8 @@ def format_exception(exc: BaseException, indent: str = "") -> str:
     head = f"** ({type(exc).__name__}) {exc}"
     lines = [indent + head]
     for fs in traceback.extract_tb(exc.__traceback__)[::-1]:
+        if os.path.dirname(fs.filename) == _RUNTIME_DIR:
+            continue  # the scheduler's own frames say nothing about the crash
         lines.append(f"{indent}    {fs.filename}:{fs.lineno}: {fs.name}")
     return "\n".join(lines)
 

@@ -261,6 +261,9 @@ class Node:
             raise
         except BaseException as ex:  # a crash: LOG-1, and its reason is the exception
             self.current = None
+            tb = ex.__traceback__
+            if tb is not None and tb.tb_frame.f_code is _STEP_CODE:
+                ex.__traceback__ = tb.tb_next  # the scheduler's frame says nothing
             if p.state != DEAD:
                 self._log_crash(p, ex)
                 self.terminate(p, ex)
@@ -751,6 +754,9 @@ class Node:
             if not p.unwound:
                 self._close(p)
         self.runq.clear()
+
+
+_STEP_CODE: Final = Node.step.__code__
 
 
 def _start_coroutine(fun: Callable[..., Any], args: tuple[Any, ...], what: str) -> Any:

@@ -1,0 +1,27 @@
+"""Process.link to an existing process, then a crash that takes the shell down."""
+
+from _iex import session, show
+
+import tether
+from tether import Process, receive, send, spawn
+
+
+async def boom() -> None:
+    match await receive():
+        case "crash":
+            raise RuntimeError("boom")
+
+
+async def step(env: dict) -> None:
+    pid = spawn(boom)
+    show("pid = spawn(boom)", pid)
+    show("Process.link(pid)", Process.link(pid))
+    show('send(pid, "crash")', send(pid, "crash"))
+
+
+async def main() -> None:
+    await session(step)
+
+
+if __name__ == "__main__":
+    tether.run(main)
