@@ -50,6 +50,8 @@ __all__ = [
 T = TypeVar("T")
 
 _NEVER: Final = Matcher(lambda _m: False, None, False)
+_DEAD: Final = _n.DEAD
+_WAIT: Final = _n.WAIT
 
 
 def _cur(what: str) -> _n.Process:
@@ -159,12 +161,12 @@ def send(dest: Pid | str | tuple[str, str], msg: T) -> T:
     p = node.current
     if p is None:
         raise _n.outside_error("send")
-    assert isinstance(node, _n.Node)
     if type(dest) is Pid:
-        t = node.table.get(dest)
-        if t is not None and p.state != _n.DEAD:
-            node.deliver(t, msg)
+        t = node.table.get(dest)  # type: ignore[union-attr]
+        if t is not None and p.state != _DEAD:
+            node.deliver(t, msg)  # type: ignore[union-attr]
         return msg
+    assert isinstance(node, _n.Node)
     if isinstance(dest, str):
         t = node.names.get(dest)
         if t is None:
@@ -195,42 +197,48 @@ class _Receive(Protocol):
 
 @types.coroutine
 def _receive(*filters: Any, timeout: float | None = None) -> Any:
-    node = _n.NODE
-    p = node.current
+    p = _n.NODE.current
     if p is None:
         raise _n.outside_error("receive")
-    assert isinstance(node, _n.Node)
-    if p.state == _n.DEAD:
+    if p.state == _DEAD:
         raise ExitSignal(p.reason)
-    if timeout is not None:
-        timeout = _check_timeout(timeout, "receive")
     matcher = compile_filters(filters) if filters else None
     mb = p.mailbox
-    if mb is not None and len(mb):
+    if mb is not None and mb._msgs:
         if matcher is None:
             return mb.pop_first()
         msg = mb.take(matcher)
         if msg is not MISSING:
             return msg
-    if timeout == 0:
-        raise TimeoutError("receive: no matching message (timeout=0)")
-    deadline = None if timeout is None else node.loop.time() + timeout
+    if timeout is None:
+        # The hot path: block until a matching message is handed over.
+        p.matcher = matcher
+        msg = yield _WAIT
+        if msg is not _n.RESCAN:
+            return msg
+        deadline = None
+    else:
+        timeout = _check_timeout(timeout, "receive")
+        if timeout == 0:
+            raise TimeoutError("receive: no matching message (timeout=0)")
+        deadline = None if timeout is None else _node().loop.time() + timeout
+        msg = None  # the mailbox was just scanned
+    node = _node()
     while True:
+        if msg is _n.RESCAN and matcher is not None and p.mailbox is not None:
+            # A predicate raised while the message was delivered: rescan here, in
+            # the receiver's own context, where it raises again for the user to see.
+            found = p.mailbox.take(matcher)
+            if found is not MISSING:
+                return found
         p.matcher = matcher
         if deadline is not None:
             p.timer = node.loop.call_at(deadline, node.receive_timeout, p)
-        msg = yield _n.WAIT
+        msg = yield _WAIT
         if msg is _n.TIMEOUT:
             raise TimeoutError(f"receive: no matching message within {timeout} s")
         if msg is not _n.RESCAN:
             return msg
-        # A predicate raised while the message was delivered: rescan here, in
-        # the receiver's own context, where it raises again for the user to see.
-        assert matcher is not None
-        if p.mailbox is not None:
-            msg = p.mailbox.take(matcher)
-            if msg is not MISSING:
-                return msg
 
 
 receive: Final = cast(_Receive, _receive)

@@ -384,11 +384,18 @@ class Node:
         """Put ``msg`` in live process ``p``'s mailbox, or hand it to its receive."""
         if p.state == WAITING:
             m = p.matcher
+            if m is None and p.timer is None:
+                # The hot path, make_runnable inlined: a plain receive, no timeout.
+                p.state = RUNNABLE
+                p.resume = msg
+                self.runq.append(p)
+                if not self.scheduled:
+                    self.scheduled = True
+                    self.loop.call_soon(self.run)
+                return
             if m is None:
-                p.matcher = None
-                if p.timer is not None:
-                    p.timer.cancel()
-                    p.timer = None
+                p.timer.cancel()  # type: ignore[union-attr]
+                p.timer = None
                 self.make_runnable(p, msg)
                 return
             if m.needs_context:
