@@ -104,3 +104,21 @@ def test_log7_format_exit_of_an_exception_shows_type_message_and_stack() -> None
     assert lines[0] == "an exception was raised:"
     assert lines[1] == "    ** (ZeroDivisionError) division by zero"
     assert "test_logging.py" in lines[2] and "test_log7_format_exit_of_an_exception" in lines[2]
+
+
+async def test_log2_the_crash_log_is_written_no_later_than_the_exit_signals_arrive(
+    errors: pytest.LogCaptureFixture,
+) -> None:
+    # LOG-2 allows the log after the linked reaction; tether writes it first, which
+    # is one of the orders the BEAM allows.
+    Process.flag("trap_exit", True)
+
+    async def boom() -> None:
+        raise RuntimeError("late or early")
+
+    pid = tether.spawn_link(boom)
+    msg = await receive(tether.Exit)
+    assert msg.pid == pid
+    assert [r.getMessage().splitlines()[0] for r in errors.records] == [
+        f"Process {pid!r} raised an exception"
+    ]
