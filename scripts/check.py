@@ -12,8 +12,8 @@ import sys
 
 def main(argv: list[str]) -> int:
     steps = [
-        ["ruff", "format", "--check", "src", "tests", "examples", "scripts"],
-        ["ruff", "check", "src", "tests", "examples", "scripts"],
+        ["ruff", "format", "--check", "src", "tests", "examples", "scripts", "bench"],
+        ["ruff", "check", "src", "tests", "examples", "scripts", "bench"],
         ["mypy"],
         ["pytest", *argv],
     ]
