@@ -6,7 +6,7 @@ import pytest
 
 import tether
 from tether import ANY, Down, Exit, Process, receive, self, send, spawn, spawn_monitor
-from tether.testing import clock
+from tether.testing import clock, wait_all_blocked
 
 from .conftest import mailbox_now, wait_forever
 
@@ -198,3 +198,24 @@ async def test_send_after_to_a_name_resolves_at_fire_time() -> None:
     Process.send_after("later", "hi", 1)
     Process.register(self(), "later")
     assert await receive() == "hi"
+
+
+async def test_a_blocked_receive_checks_each_arrival_once_and_never_rescans() -> None:
+    calls = 0
+
+    def wanted(m: object) -> bool:
+        nonlocal calls
+        calls += 1
+        return m == "match"
+
+    async def waiter(top: tether.Pid) -> None:
+        send(top, ("got", await receive(wanted)))
+
+    pid = spawn(waiter, self())
+    await wait_all_blocked()
+    for i in range(1000):
+        send(pid, i)
+    assert calls == 1000  # one test per arriving message, nothing rescanned
+    send(pid, "match")
+    assert await receive(("got", ANY)) == ("got", "match")
+    assert calls == 1001
