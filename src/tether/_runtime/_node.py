@@ -201,6 +201,10 @@ class Node:
         """Put a waiting process on the run queue, to resume with ``value``."""
         p.state = RUNNABLE
         p.resume = value
+        self.queue(p)
+
+    def queue(self, p: Process) -> None:
+        """Append ``p`` to the run queue and make sure a drain is scheduled."""
         self.runq.append(p)
         if not self.scheduled:
             self.scheduled = True
@@ -372,10 +376,7 @@ class Node:
                     parent.monitors = {ref: (pid, pid)}
                 else:
                     parent.monitors[ref] = (pid, pid)
-        self.runq.append(p)
-        if not self.scheduled:
-            self.scheduled = True
-            self.loop.call_soon(self.run)
+        self.queue(p)
         return pid, ref
 
     # -- delivery ----------------------------------------------------------
@@ -385,7 +386,8 @@ class Node:
         if p.state == WAITING:
             m = p.matcher
             if m is None and p.timer is None:
-                # The hot path, make_runnable inlined: a plain receive, no timeout.
+                # The hot path, make_runnable and queue inlined (one call less per
+                # message): a plain receive, no timeout.
                 p.state = RUNNABLE
                 p.resume = msg
                 self.runq.append(p)
@@ -541,10 +543,7 @@ class Node:
                 if fut is not None:
                     p.future = None
                     fut.cancel()
-                self.runq.append(p)
-                if not self.scheduled:
-                    self.scheduled = True
-                    self.loop.call_soon(self.run)
+                self.queue(p)
             if p is self.root:
                 self._root_exited(p)
 
