@@ -51,6 +51,7 @@ RULES: list[tuple[str, str, str]] = [
     ("m", "13", "M-13 a monitor fires once"),
     ("m", "14", "M-14 spawn_monitor is atomic"),
     ("m", "15", "M-15 link and monitor both report"),
+    ("m", "16", "M-16 aliases"),
     *[("s", str(i), f"S-{i}") for i in range(1, 12)],
     ("pi", "1", "PI-1 alive(self()) is true"),
     ("pi", "2", "PI-2 register errors"),

@@ -209,3 +209,40 @@ async def test_down_pattern_receive_picks_the_down_for_one_ref() -> None:
     Process.exit(p2, "two")
     assert await receive(Down(r2, ANY, ANY, ANY)) == Down(r2, "process", p2, "two")
     assert await receive(Down(r1, ANY, ANY, ANY)) == Down(r1, "process", p1, "one")
+
+
+async def test_m16_messages_to_an_alias_reach_the_owner_until_unalias() -> None:
+    alias = Process.alias()
+
+    async def replier(to: tether.Ref) -> None:
+        send(to, ("via alias", 1))
+
+    spawn(replier, alias)
+    assert await receive() == ("via alias", 1)
+    assert Process.unalias(alias) is True
+    assert Process.unalias(alias) is False
+    spawn(replier, alias)
+    await wait_all_blocked()
+    assert await mailbox_now() == []
+
+
+async def test_m16_a_reply_alias_takes_one_message_then_drops_the_rest() -> None:
+    alias = Process.alias(reply=True)
+    send(alias, "first")
+    send(alias, "late")
+    assert await mailbox_now() == ["first"]
+    assert Process.unalias(alias) is False
+
+
+async def test_m16_an_alias_dies_with_its_owner_and_others_cannot_unalias_it() -> None:
+    async def owner(top: tether.Pid) -> None:
+        send(top, Process.alias())
+        await Process.sleep(None)
+
+    pid = spawn(owner, self())
+    alias = await receive(tether.Ref)
+    assert Process.unalias(alias) is False  # not ours
+    Process.exit(pid, "kill")
+    node = tether._runtime._node.NODE
+    assert isinstance(node, tether._runtime._node.Node) and node.aliases == {}
+    assert send(alias, "dropped") == "dropped"

@@ -149,11 +149,11 @@ def spawn_monitor(
 # -- messages -----------------------------------------------------------------
 
 
-def send(dest: Pid | str | tuple[str, str], msg: T) -> T:
+def send(dest: Pid | Ref | str | tuple[str, str], msg: T) -> T:
     """Send ``msg`` to ``dest``; return ``msg`` (S-7).
 
-    Elixir's ``send/2``.  ``dest`` is a :class:`Pid`, a registered name, or
-    ``(name, node)``.  Sending to a dead pid or to ``(name, node())`` with no such
+    Elixir's ``send/2``.  ``dest`` is a :class:`Pid`, an alias (a :class:`Ref`
+    from :meth:`Process.alias`), a registered name, or ``(name, node)``.  Sending to a dead pid or to ``(name, node())`` with no such
     name does nothing; sending to a local name that is not registered raises
     ``ValueError`` (the BEAM's badarg).  Never blocks.
     """
@@ -167,6 +167,10 @@ def send(dest: Pid | str | tuple[str, str], msg: T) -> T:
             node.deliver(t, msg)  # type: ignore[union-attr]
         return msg
     assert isinstance(node, _n.Node)
+    if isinstance(dest, Ref):
+        if p.state != _DEAD:
+            node.send_alias(dest, msg)
+        return msg
     if isinstance(dest, str):
         t = node.names.get(dest)
         if t is None:
@@ -188,7 +192,9 @@ def send(dest: Pid | str | tuple[str, str], msg: T) -> T:
             if t is not None:
                 node.deliver(t, msg)
         return msg
-    raise TypeError(f"send: dest must be a Pid, a registered name or (name, node), got {dest!r}")
+    raise TypeError(
+        f"send: dest must be a Pid, an alias Ref, a registered name or (name, node), got {dest!r}"
+    )
 
 
 class _Receive(Protocol):
@@ -852,6 +858,28 @@ class Process:
         if timer not in node.timers:
             return False
         return max(0.0, timer._when - node.loop.time())
+
+    @staticmethod
+    def alias(reply: bool = False) -> Ref:
+        """Create an alias for the caller: a :class:`Ref` that others can ``send`` to.
+
+        Elixir's ``Process.alias/0,1`` (M-16).  Messages sent to an alias after
+        :meth:`unalias` (or after the caller died) are dropped.  With
+        ``reply=True`` the alias deactivates itself after one message (Erlang's
+        ``[reply]`` option): the shape of a call's reply channel.
+        """
+        p = _cur("Process.alias")
+        if not isinstance(reply, bool):
+            raise TypeError(f"Process.alias: reply must be bool, got {reply!r}")
+        return _node().make_alias(p, reply)
+
+    @staticmethod
+    def unalias(alias: Ref) -> bool:
+        """Deactivate one of the caller's aliases; ``True`` if it was active (M-16)."""
+        p = _cur("Process.unalias")
+        if not isinstance(alias, Ref):
+            raise TypeError(f"Process.unalias: alias must be a tether.Ref, got {alias!r}")
+        return _node().unalias(p, alias)
 
     @staticmethod
     def put(key: Any, value: Any) -> Any:

@@ -123,6 +123,7 @@ class Process:
     """
 
     __slots__ = (
+        "aliases",
         "coro",
         "dictionary",
         "future",
@@ -164,6 +165,7 @@ class Process:
         self.timers: set[TimerRef] | None = None
         self.started = False
         self.unwound = False
+        self.aliases: set[Ref] | None = None
 
     @property
     def alive(self) -> bool:
@@ -184,6 +186,9 @@ class Node:
         self.table: dict[Pid, Process] = {}
         self.names: dict[str, Process] = {}
         self.timers: dict[TimerRef, Pid | str | tuple[Any, Any]] = {}
+        # M-16: alias -> (owner, one-shot).  A message sent to an alias that is
+        # not here is dropped; that is how late call replies disappear.
+        self.aliases: dict[Ref, tuple[Process, bool]] = {}
         self.next_id = itertools.count(64).__next__
         self.name: Atom = NONODE
         self.steps = 0
@@ -536,6 +541,10 @@ class Node:
                             self.deliver(w, Down(ref, PROCESS, entry[1], reason))
             if p.dictionary is not None:
                 p.dictionary = None
+            if p.aliases:
+                for alias in p.aliases:
+                    self.aliases.pop(alias, None)
+                p.aliases = None
             # Unwinding: a process that is not running now gets ExitSignal thrown
             # into it from the run queue; the running one raises it on return.
             if was in (WAITING, AWAITING):
@@ -685,6 +694,39 @@ class Node:
             if t is not None and t.monitored_by is not None:
                 t.monitored_by.pop(ref, None)
         return True
+
+    # -- aliases (M-16) -------------------------------------------------------
+
+    def make_alias(self, p: Process, reply: bool) -> Ref:
+        ref = Ref()
+        if p.state == DEAD:
+            return ref
+        self.aliases[ref] = (p, reply)
+        if p.aliases is None:
+            p.aliases = {ref}
+        else:
+            p.aliases.add(ref)
+        return ref
+
+    def unalias(self, p: Process, ref: Ref) -> bool:
+        entry = self.aliases.get(ref)
+        if entry is None or entry[0] is not p:
+            return False
+        del self.aliases[ref]
+        if p.aliases is not None:
+            p.aliases.discard(ref)
+        return True
+
+    def send_alias(self, ref: Ref, msg: Any) -> None:
+        entry = self.aliases.get(ref)
+        if entry is None:
+            return  # an inactive alias: dropped
+        owner, reply = entry
+        if reply:
+            del self.aliases[ref]
+            if owner.aliases is not None:
+                owner.aliases.discard(ref)
+        self.deliver(owner, msg)
 
     # -- names ----------------------------------------------------------------
 
