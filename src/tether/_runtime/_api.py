@@ -153,8 +153,9 @@ def send(dest: Pid | Ref | str | tuple[str, str], msg: T) -> T:
     """Send ``msg`` to ``dest``; return ``msg`` (S-7).
 
     Elixir's ``send/2``.  ``dest`` is a :class:`Pid`, an alias (a :class:`Ref`
-    from :meth:`Process.alias`), a registered name, or ``(name, node)``.  Sending to a dead pid or to ``(name, node())`` with no such
-    name does nothing; sending to a local name that is not registered raises
+    from :meth:`Process.alias`), a registered name, or ``(name, node)``.  Sending
+    to a dead pid, an inactive alias, or ``(name, node())`` with no such name does
+    nothing; sending to a local name that is not registered raises
     ``ValueError`` (the BEAM's badarg).  Never blocks.
     """
     node = _n.NODE
