@@ -21,6 +21,17 @@ exit signals and ``trap_exit``, on an asyncio event loop.  Start with
 
 import logging as _logging
 
+from ._behaviours.gen_server import (
+    HIBERNATE,
+    Continue,
+    Error,
+    GenServer,
+    Ignore,
+    NoReply,
+    Ok,
+    Reply,
+    Stop,
+)
 from ._runtime._api import (
     Process,
     exit,
@@ -53,15 +64,24 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ANY",
+    "HIBERNATE",
     "Atom",
+    "Continue",
     "Down",
+    "Error",
     "Exit",
     "ExitSignal",
+    "GenServer",
+    "Ignore",
     "NoProcError",
+    "NoReply",
+    "Ok",
     "Pid",
     "Process",
     "ProcessExit",
     "Ref",
+    "Reply",
+    "Stop",
     "TimerRef",
     "exit",
     "format_exit",

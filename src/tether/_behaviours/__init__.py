@@ -1,0 +1,1 @@
+"""OTP behaviours, built only on tether's public runtime API (one module each)."""
