@@ -390,7 +390,7 @@ async def test_g21_requests_are_served_one_at_a_time_in_mailbox_order() -> None:
 
 async def test_log3_crash_report_and_quiet_reasons(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.ERROR, logger="tether")
-    ok, pid = await Stack.start([])
+    _, pid = await Stack.start([])
     with pytest.raises(ProcessExit):
         await GenServer.call(pid, "crash")
     text = [r.getMessage() for r in caplog.records]
