@@ -246,3 +246,17 @@ async def test_m16_an_alias_dies_with_its_owner_and_others_cannot_unalias_it() -
     node = tether._runtime._node.NODE
     assert isinstance(node, tether._runtime._node.Node) and node.aliases == {}
     assert send(alias, "dropped") == "dropped"
+
+
+async def test_m16_a_monitor_alias_lives_until_the_monitor_is_removed() -> None:
+    pid = spawn(wait_forever)
+    ref = Process.monitor(pid, alias=True)
+    send(ref, (ref, "reply"))
+    assert await receive((ref, ANY)) == (ref, "reply")
+    Process.demonitor(ref, flush=True)
+    send(ref, (ref, "late"))
+    pid2 = spawn(wait_forever)
+    ref2 = Process.monitor(pid2, alias=True)
+    Process.exit(pid2, "x")
+    send(ref2, (ref2, "after down"))
+    assert await mailbox_now() == [Down(ref2, "process", pid2, "x")]

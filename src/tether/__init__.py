@@ -21,6 +21,7 @@ exit signals and ``trap_exit``, on an asyncio event loop.  Start with
 
 import logging as _logging
 
+from ._behaviours.agent import Agent
 from ._behaviours.gen_server import (
     HIBERNATE,
     Continue,
@@ -32,6 +33,7 @@ from ._behaviours.gen_server import (
     Reply,
     Stop,
 )
+from ._behaviours.task import Task
 from ._runtime._api import (
     Process,
     exit,
@@ -82,6 +84,7 @@ __all__ = [
     "Ref",
     "Reply",
     "Stop",
+    "Task",
     "TimerRef",
     "exit",
     "format_exit",

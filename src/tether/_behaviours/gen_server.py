@@ -20,9 +20,9 @@ Design notes
 * Start follows OTP 26+ (SEMANTICS §13.1): an ``init`` that fails makes
   ``start_link`` return ``("error", reason)`` with the link already taken down, so
   the caller gets no EXIT and is not killed.
-* A call sends its request with a one-shot alias as the reply tag (M-16), and
-  monitors the server: the reply or the DOWN is one O(1) receive, and a reply that
-  comes after a timeout is dropped by the runtime (G-7).
+* A call monitors the server with ``alias=True`` and sends that ref as the reply
+  tag (M-16): the reply or the DOWN is one O(1) receive, and a reply that comes
+  after a timeout is dropped by the runtime (G-7).
 * A crash inside a callback is caught here, reported as OTP does (LOG-3), passed
   to ``terminate``, and then the process exits with the exception as its reason
   via ``exit`` — so the runtime's plain "Process raised" log (LOG-1) is not
@@ -325,18 +325,17 @@ class GenServer:
         me = self()
         if pid == me:
             _exit_with(CALLING_SELF, mfa)
-        mon = Process.monitor(pid)
-        alias = Process.alias(reply=True)
-        send(pid, (_CALL, (me, alias), request))
+        # One ref is both the monitor and the reply alias (M-16): the reply and the
+        # DOWN share an index key, and a reply after a timeout is dropped.
+        mon = Process.monitor(pid, alias=True)
+        send(pid, (_CALL, (me, mon), request))
         try:
-            msg = await receive((alias, ANY), Down(mon, ANY, ANY, ANY), timeout=timeout)
+            msg = await receive((mon, ANY), Down(mon, ANY, ANY, ANY), timeout=timeout)
         except TimeoutError:
-            Process.unalias(alias)
             Process.demonitor(mon, flush=True)
-            await _flush((alias, ANY))
+            await _flush((mon, ANY))
             _exit_with(TIMEOUT, mfa)
         if isinstance(msg, Down):
-            Process.unalias(alias)
             reason = msg.reason
             _exit_with(("nodedown", pid.node) if reason == "noconnection" else reason, mfa)
         Process.demonitor(mon, flush=True)

@@ -643,17 +643,23 @@ class Process:
         return True
 
     @staticmethod
-    def monitor(target: Pid | str | tuple[str, str]) -> Ref:
+    def monitor(target: Pid | str | tuple[str, str], alias: bool = False) -> Ref:
         """Monitor a pid or a registered name; return the monitor's ref (M-1…M-4, M-11).
 
         When the target exits the caller gets ``Down(ref, :process, object, reason)``
         where ``object`` is the pid, or ``(name, node)`` for a name.  A dead target
         gives ``:noproc`` at once; ``monitor(self())`` creates nothing (M-12).
+
+        With ``alias=True`` (Elixir's ``alias: :demonitor``, M-16) the ref is also
+        an alias of the caller until the monitor is removed: replies sent to it
+        after a ``demonitor`` or the ``Down`` are dropped.
         """
         p = _cur("Process.monitor")
+        if not isinstance(alias, bool):
+            raise TypeError(f"Process.monitor: alias must be bool, got {alias!r}")
         node = _node()
         if type(target) is Pid:
-            return node.monitor_pid(p, target)
+            return node.monitor_pid(p, target, alias)
         if isinstance(target, str):
             return node.monitor_name(p, target, node.name)
         if (

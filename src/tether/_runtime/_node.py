@@ -538,6 +538,8 @@ class Node:
                     if w is not None and w.monitors is not None:
                         entry = w.monitors.pop(ref, None)
                         if entry is not None:
+                            if w.aliases and ref in w.aliases:
+                                self._drop_alias(w, ref)
                             self.deliver(w, Down(ref, PROCESS, entry[1], reason))
             if p.dictionary is not None:
                 p.dictionary = None
@@ -640,10 +642,18 @@ class Node:
         if t is not None and t.links is not None:
             t.links.discard(p.pid)
 
-    def monitor_pid(self, p: Process, target: Pid) -> Ref:
+    def monitor_pid(self, p: Process, target: Pid, alias: bool = False) -> Ref:
         ref = Ref()
         if p.state == DEAD or target == p.pid:
             return ref  # M-12: monitor(self()) creates nothing
+        if alias:
+            # M-16 monitor(pid, alias: :demonitor): the ref is also an alias until
+            # the monitor goes (demonitor, DOWN, or the owner's death).
+            self.aliases[ref] = (p, False)
+            if p.aliases is None:
+                p.aliases = {ref}
+            else:
+                p.aliases.add(ref)
         if target.node is not None:
             self.deliver(p, Down(ref, PROCESS, target, NOCONNECTION))  # D-3
             return ref
@@ -683,6 +693,8 @@ class Node:
 
     def demonitor(self, p: Process, ref: Ref) -> bool:
         """Remove ``p``'s monitor ``ref``; true if it was active (M-5, M-6, M-8)."""
+        if p.aliases and ref in p.aliases:
+            self._drop_alias(p, ref)
         if p.monitors is None:
             return False
         entry = p.monitors.pop(ref, None)
@@ -707,6 +719,11 @@ class Node:
         else:
             p.aliases.add(ref)
         return ref
+
+    def _drop_alias(self, p: Process, ref: Ref) -> None:
+        self.aliases.pop(ref, None)
+        if p.aliases is not None:
+            p.aliases.discard(ref)
 
     def unalias(self, p: Process, ref: Ref) -> bool:
         entry = self.aliases.get(ref)

@@ -1,0 +1,94 @@
+"""Agent: state behind a process, read and changed with functions (A-1).
+
+An Agent is a GenServer whose requests carry the function to run on the state:
+``("get", fun)``, ``("update", fun)``, ``("get_and_update", fun)``, so a timeout
+exits with ``("timeout", ("GenServer.call", agent, ("get", fun), timeout))`` exactly
+as Elixir wraps it.  Functions may be plain or ``async``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tether._runtime._types import Atom
+
+from .gen_server import Error, GenServer, NoReply, Ok, Reply, _maybe_await
+
+__all__ = ["Agent"]
+
+OK = Atom("ok")
+
+
+class _AgentServer(GenServer):
+    async def init(self, fun: Any) -> Any:
+        try:
+            return Ok(await _maybe_await(fun()))
+        except Exception as e:  # A-1: a failing init fun gives ("error", exception)
+            return Error(e)
+
+    async def handle_call(self, request: Any, from_: Any, state: Any) -> Any:
+        match request:
+            case ("get", fun):
+                return Reply(await _maybe_await(fun(state)), state)
+            case ("update", fun):
+                return Reply(OK, await _maybe_await(fun(state)))
+            case ("get_and_update", fun):
+                value, new_state = await _maybe_await(fun(state))
+                return Reply(value, new_state)
+        return await super().handle_call(request, from_, state)
+
+    async def handle_cast(self, request: Any, state: Any) -> Any:
+        match request:
+            case ("cast", fun):
+                return NoReply(await _maybe_await(fun(state)))
+        return await super().handle_cast(request, state)
+
+
+class Agent:
+    """Elixir's ``Agent``: ``start_link``, ``get``, ``update``, ``get_and_update``,
+    ``cast``, ``stop``.  Calls wait up to ``timeout`` seconds (default 5)."""
+
+    def __init__(self) -> None:
+        raise TypeError("Agent is a namespace of functions; start one with Agent.start_link")
+
+    @staticmethod
+    async def start_link(
+        fun: Callable[[], Any], *, name: Any = None, timeout: float | None = None
+    ) -> Any:
+        """Start an agent linked to the caller with state ``fun()``: ``("ok", pid)``."""
+        return await _AgentServer.start_link(fun, name=name, timeout=timeout)
+
+    @staticmethod
+    async def start(
+        fun: Callable[[], Any], *, name: Any = None, timeout: float | None = None
+    ) -> Any:
+        """Like :meth:`start_link`, without the link."""
+        return await _AgentServer.start(fun, name=name, timeout=timeout)
+
+    @staticmethod
+    async def get(agent: Any, fun: Callable[[Any], Any], timeout: float | None = 5.0) -> Any:
+        """Return ``fun(state)``."""
+        return await GenServer.call(agent, ("get", fun), timeout)
+
+    @staticmethod
+    async def update(agent: Any, fun: Callable[[Any], Any], timeout: float | None = 5.0) -> Atom:
+        """Replace the state with ``fun(state)``; returns ``"ok"``."""
+        return await GenServer.call(agent, ("update", fun), timeout)  # type: ignore[no-any-return]
+
+    @staticmethod
+    async def get_and_update(
+        agent: Any, fun: Callable[[Any], Any], timeout: float | None = 5.0
+    ) -> Any:
+        """``fun(state)`` returns ``(value, new_state)``: keep ``new_state``, return ``value``."""
+        return await GenServer.call(agent, ("get_and_update", fun), timeout)
+
+    @staticmethod
+    def cast(agent: Any, fun: Callable[[Any], Any]) -> Atom:
+        """Replace the state with ``fun(state)`` without waiting; returns ``"ok"``."""
+        return GenServer.cast(agent, ("cast", fun))
+
+    @staticmethod
+    async def stop(agent: Any, reason: Any = "normal", timeout: float | None = None) -> Atom:
+        """Stop the agent synchronously; returns ``"ok"``."""
+        return await GenServer.stop(agent, reason, timeout)
