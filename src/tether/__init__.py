@@ -67,6 +67,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ANY",
     "HIBERNATE",
+    "Agent",
     "Atom",
     "Continue",
     "Down",
