@@ -33,6 +33,7 @@ from ._behaviours.gen_server import (
     Reply,
     Stop,
 )
+from ._behaviours.supervisor import Supervisor
 from ._behaviours.task import Task
 from ._runtime._api import (
     Process,
@@ -85,6 +86,7 @@ __all__ = [
     "Ref",
     "Reply",
     "Stop",
+    "Supervisor",
     "Task",
     "TimerRef",
     "exit",
@@ -102,3 +104,7 @@ __all__ = [
 ]
 
 _logging.getLogger("tether").addHandler(_logging.NullHandler())
+# Supervisor (SASL-style) reports are quiet by default, as in Elixir: set
+# logging.getLogger("tether.sasl").propagate = True to see them.
+_logging.getLogger("tether.sasl").propagate = False
+_logging.getLogger("tether.sasl").addHandler(_logging.NullHandler())
