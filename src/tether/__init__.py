@@ -22,6 +22,7 @@ exit signals and ``trap_exit``, on an asyncio event loop.  Start with
 import logging as _logging
 
 from ._behaviours.agent import Agent
+from ._behaviours.dynamic_supervisor import DynamicSupervisor
 from ._behaviours.gen_server import (
     HIBERNATE,
     Continue,
@@ -34,7 +35,7 @@ from ._behaviours.gen_server import (
     Stop,
 )
 from ._behaviours.supervisor import Supervisor
-from ._behaviours.task import Task
+from ._behaviours.task import Task, TaskSupervisor
 from ._runtime._api import (
     Process,
     exit,
@@ -72,6 +73,7 @@ __all__ = [
     "Atom",
     "Continue",
     "Down",
+    "DynamicSupervisor",
     "Error",
     "Exit",
     "ExitSignal",
@@ -88,6 +90,7 @@ __all__ = [
     "Stop",
     "Supervisor",
     "Task",
+    "TaskSupervisor",
     "TimerRef",
     "exit",
     "format_exit",

@@ -475,11 +475,12 @@ def _find(st: _SupState, cid: Any) -> _Child | None:
     return next((c for c in st.children if c.id == cid), None)
 
 
-def _add_restart(st: _SupState) -> bool:
+def _add_restart(st: Any) -> bool:
+    """Record a restart; false when it makes more than max_restarts in max_seconds."""
     now = int(asyncio.get_running_loop().time())
     threshold = now - st.max_seconds
     st.restarts = [now, *(r for r in st.restarts if r >= threshold)]
-    return len(st.restarts) <= st.max_restarts
+    return bool(len(st.restarts) <= st.max_restarts)
 
 
 async def _stop_all(st: _SupState) -> None:

@@ -30,7 +30,7 @@ from tether._runtime._types import ANY, Atom, Down, Pid, ProcessExit, Ref
 
 from .gen_server import _is_quiet
 
-__all__ = ["Task"]
+__all__ = ["Task", "TaskSupervisor"]
 
 logger: Final = logging.getLogger("tether")
 OK: Final = Atom("ok")
@@ -215,3 +215,87 @@ def _report(owner: Pid, fun: Any, args: tuple[Any, ...], reason: Any) -> None:
         inspect(list(args)),
         exc_info=exc_info,
     )
+
+
+class TaskSupervisor:
+    """Elixir's ``Task.Supervisor``: tasks started under a DynamicSupervisor.
+
+    ``start_child`` children are ``temporary``.  ``async_`` links the task to the
+    caller as well; ``async_nolink`` does not, so a crash only shows as
+    ``("exit", reason)`` from ``Task.yield_`` or a ``Down`` (T-8).
+    """
+
+    def __init__(self) -> None:
+        raise TypeError("TaskSupervisor is a namespace; start one with start_link")
+
+    @staticmethod
+    async def start_link(*, name: Any = None, max_children: int | None = None) -> Any:
+        """Start a task supervisor linked to the caller: ``("ok", pid)``."""
+        from .dynamic_supervisor import DynamicSupervisor
+
+        return await DynamicSupervisor.start_link(name=name, max_children=max_children)
+
+    @staticmethod
+    async def async_(sup: Any, fun: Callable[..., Any], *args: Any) -> Task:
+        """A supervised task linked to the caller and to ``sup``; await it with
+        ``Task.await_``."""
+        return await TaskSupervisor._async(sup, fun, args, link=True)
+
+    @staticmethod
+    async def async_nolink(sup: Any, fun: Callable[..., Any], *args: Any) -> Task:
+        """A supervised task not linked to the caller (T-8)."""
+        return await TaskSupervisor._async(sup, fun, args, link=False)
+
+    @staticmethod
+    async def _async(sup: Any, fun: Callable[..., Any], args: tuple[Any, ...], link: bool) -> Task:
+        from .dynamic_supervisor import DynamicSupervisor
+
+        owner = self()
+        spec = {
+            "id": "task",
+            "start": (_start_supervised, (owner, fun, args, True)),
+            "restart": "temporary",
+        }
+        result = await DynamicSupervisor.start_child(sup, spec)
+        if result[0] != OK:
+            exit((result[1], ("Task.Supervisor.async", sup, fun, list(args))))
+        pid = result[1]
+        if link:
+            Process.link(pid)
+        ref = Process.monitor(pid, alias=True)
+        send(pid, ("$task_ref", ref))
+        return Task(pid, ref, owner, _mfa(fun, args))
+
+    @staticmethod
+    async def start_child(sup: Any, fun: Callable[..., Any], *args: Any) -> Any:
+        """Start a temporary task under ``sup`` whose result nobody awaits:
+        ``("ok", pid)``."""
+        from .dynamic_supervisor import DynamicSupervisor
+
+        spec = {
+            "id": "task",
+            "start": (_start_supervised, (self(), fun, args, False)),
+            "restart": "temporary",
+        }
+        return await DynamicSupervisor.start_child(sup, spec)
+
+    @staticmethod
+    async def children(sup: Any) -> list[Pid]:
+        """The pids of the running tasks."""
+        from .dynamic_supervisor import DynamicSupervisor
+
+        return [pid for _id, pid, _t, _m in await DynamicSupervisor.which_children(sup)]
+
+    @staticmethod
+    async def terminate_child(sup: Any, pid: Pid) -> Any:
+        """Stop one task: ``"ok"`` or ``("error", "not_found")``."""
+        from .dynamic_supervisor import DynamicSupervisor
+
+        return await DynamicSupervisor.terminate_child(sup, pid)
+
+
+def _start_supervised(
+    owner: Pid, fun: Callable[..., Any], args: tuple[Any, ...], reply: bool
+) -> Any:
+    """Runs in the supervisor: the task is linked to it, as a child must be."""
+    return (OK, spawn_link(_task_main, owner, [owner], fun, args, reply))
