@@ -34,6 +34,7 @@ from ._behaviours.gen_server import (
     Reply,
     Stop,
 )
+from ._behaviours.registry import Registry
 from ._behaviours.supervisor import Supervisor
 from ._behaviours.task import Task, TaskSupervisor
 from ._runtime._api import (
@@ -86,6 +87,7 @@ __all__ = [
     "Process",
     "ProcessExit",
     "Ref",
+    "Registry",
     "Reply",
     "Stop",
     "Supervisor",
