@@ -6,6 +6,8 @@
 
 defmodule T do
   def fmt(x) when is_pid(x) or is_reference(x), do: inspect(x)
+  def fmt(%Task{}), do: "<task>"
+  def fmt(f) when is_function(f), do: "<fun>"
   def fmt(nil), do: "nil"
   def fmt(x) when is_boolean(x), do: to_string(x)
   def fmt(x) when is_atom(x), do: inspect(x)
@@ -17,6 +19,9 @@ defmodule T do
   def fmt(t) when is_tuple(t), do: "{" <> Enum.map_join(Tuple.to_list(t), ", ", &fmt/1) <> "}"
   def fmt(l) when is_list(l), do: "[" <> Enum.map_join(l, ", ", &fmt/1) <> "]"
   def fmt(b) when is_binary(b), do: inspect(b)
+
+  def fmt(m) when is_map(m),
+    do: "%{" <> Enum.map_join(Enum.sort(m), ", ", fn {k, v} -> fmt(k) <> " => " <> fmt(v) end) <> "}"
 
   # Lines go to a collector process and are printed by T.done/0 at the end: an
   # IO.puts from a process killed while its request is in flight is dropped by
@@ -81,6 +86,10 @@ defmodule T do
       {:DOWN, ^ref, :process, ^pid, :normal} -> :ok
       {:DOWN, ^ref, :process, ^pid, reason} -> out("main_exit", reason)
     end
+
+    # What the body's end sets off (a linked supervisor stopping its children)
+    # belongs to the trace too.
+    settle()
   end
 
   def settle, do: Process.sleep(50)

@@ -38,6 +38,7 @@ def run_tether(name: str) -> str:
         down = await tether.receive(tether.Down(ref, tether.ANY, pid, tether.ANY))
         if down.reason != "normal":
             trace.out("main_exit", down.reason)
+        await Trace.settle()
 
     tether.testing.run(main)
     return normalize("\n".join(trace.lines))

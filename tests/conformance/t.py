@@ -9,16 +9,37 @@ ended, as ``T.run`` does.
 from __future__ import annotations
 
 import json
+import types
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import tether
 from tether import Atom, Down, Exit, NoProcError, Pid, Process, Ref, receive
 
+# Behaviour exit reasons name the call as ("GenServer.call", server, request, timeout);
+# Elixir's is {GenServer, :call, [server, request, timeout_ms]}.
+_MFAS = {"GenServer.call", "GenServer.stop", "Task.await"}
+
+
+def _timeout_ms(t: Any) -> Any:
+    return Atom("infinity") if t is None else round(t * 1000)
+
 
 def fmt(x: Any) -> str:
     if isinstance(x, Pid | Ref):
         return repr(x)
+    if isinstance(x, tether.Task):
+        return "<task>"
+    if isinstance(x, types.FunctionType | types.MethodType):
+        return "<fun>"
+    if type(x) is tuple and x and isinstance(x[0], str) and x[0] in _MFAS:
+        mod, fun = x[0].split(".")
+        *args, timeout = x[1:]
+        inner = ", ".join(fmt(a) for a in [*args, _timeout_ms(timeout)])
+        return f"{{{mod}, {fmt(fun)}, [{inner}]}}"
+    if isinstance(x, dict):
+        items = sorted(x.items(), key=lambda kv: str(kv[0]))
+        return "%{" + ", ".join(f"{fmt(k)} => {fmt(v)}" for k, v in items) + "}"
     if x is None:
         return "nil"
     if isinstance(x, bool):
