@@ -1,0 +1,15 @@
+Code.require_file("../T.exs", __DIR__)
+
+T.main(fn ->
+  task = Task.async(fn -> Process.sleep(300); :done end)
+  T.out("yield", Task.yield(task, 100))
+  T.out("yield", Task.yield(task, 500))
+  task2 = Task.async(fn -> Process.sleep(:infinity) end)
+  T.out("shutdown", Task.shutdown(task2))
+  T.out("alive", Process.alive?(task2.pid))
+  task3 = Task.async(fn -> :quick end)
+  T.settle()
+  T.out("raced", Task.shutdown(task3))
+  T.flush()
+end)
+T.done()
