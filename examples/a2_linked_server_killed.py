@@ -1,15 +1,16 @@
-"""A server started linked to the shell, killed: it takes the shell with it."""
+"""A GenServer started linked to the shell, killed: it takes the shell with it."""
 
 from _iex import session, show
 
 import tether
-from tether import Process, receive, self, spawn_link
+from tether import GenServer, Ok, Process, self
 
 
-async def useless() -> None:
-    """A do-nothing server loop (the article's Useless GenServer)."""
-    while True:
-        await receive()
+class Useless(GenServer):
+    """The article's do-nothing GenServer."""
+
+    def init(self, arg: object) -> Ok:
+        return Ok([])
 
 
 async def before(env: dict) -> None:
@@ -17,8 +18,9 @@ async def before(env: dict) -> None:
 
 
 async def start_and_kill(env: dict) -> None:
-    pid = spawn_link(useless)
-    show("pid = spawn_link(useless)", pid)
+    result = await Useless.start_link([])
+    show("result = await Useless.start_link([])", result)
+    _, pid = result
     print('tether> Process.exit(pid, "kill")')
     Process.exit(pid, "kill")
 

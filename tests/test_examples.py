@@ -19,7 +19,7 @@ import pytest
 import tether.testing
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
-NAMES = sorted(p.stem for p in EXAMPLES.glob("a*.py"))
+NAMES = sorted(p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_"))
 
 
 def normalize(text: str) -> str:
@@ -47,8 +47,13 @@ def test_example_prints_its_transcript(name: str) -> None:
     assert run_example(name) == (EXAMPLES / f"{name}.out").read_text()
 
 
-def test_every_interaction_of_the_article_has_an_example() -> None:
-    assert len(NAMES) == 8
+def test_every_interaction_of_the_article_and_every_strategy_has_an_example() -> None:
+    assert len([n for n in NAMES if n.startswith("a")]) == 8
+    assert [n for n in NAMES if n.startswith("sup_")] == [
+        "sup_one_for_all",
+        "sup_one_for_one",
+        "sup_rest_for_one",
+    ]
 
 
 if __name__ == "__main__":

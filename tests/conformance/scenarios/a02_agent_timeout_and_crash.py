@@ -1,5 +1,4 @@
-import tether
-from tether import ANY, Agent, Down, Exit, Process, ProcessExit, Task, receive, self
+from tether import ANY, Agent, Down, Process, ProcessExit, receive
 
 
 async def slow(ms, value):

@@ -1,5 +1,4 @@
-import tether
-from tether import ANY, Agent, Down, Exit, Process, ProcessExit, Task, receive, self
+from tether import Process, ProcessExit, Task
 
 
 async def slow(ms, value):

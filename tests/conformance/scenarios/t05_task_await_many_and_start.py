@@ -1,5 +1,5 @@
 import tether
-from tether import ANY, Agent, Down, Exit, Process, ProcessExit, Task, receive, self
+from tether import Process, Task
 
 
 async def slow(ms, value):
