@@ -62,6 +62,7 @@ RULES: list[tuple[str, str, str]] = [
     ("log", "7", "LOG-7 format_exit"),
     ("log", "3", "LOG-3 GenServer crash report"),
     ("log", "4", "LOG-4 Task crash report"),
+    ("log", "5", "LOG-5 supervisor reports"),
     ("log", "6", "LOG-6 unexpected message in handle_info"),
     *[("g", str(i), f"G-{i}") for i in range(1, 22)],
     *[("su", str(i), f"SU-{i}") for i in (1, 2, 3, 4, 5, 6, 7, 8, 10)],

@@ -307,3 +307,23 @@ async def test_a_worker_cast_and_info_still_work_under_supervision() -> None:
     _, sup = await Supervisor.start_link([{"id": "e", "start": (Echo.start_link, (None,))}])
     GenServer.cast((await pids(sup))["e"], self())
     assert await receive() == "echo"
+
+
+async def test_log5_supervisor_reports_are_quiet_by_default_and_go_to_tether_sasl(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO)
+    _, sup = await Supervisor.start_link([spec("a")])
+    await kill_child(sup, "a")
+    assert [r for r in caplog.records if r.name == "tether.sasl"] == []  # not propagated
+    sasl = logging.getLogger("tether.sasl")
+    sasl.propagate = True
+    try:
+        await kill_child(sup, "a")
+    finally:
+        sasl.propagate = False
+    lines = [r.getMessage().splitlines()[:2] for r in caplog.records if r.name == "tether.sasl"]
+    assert lines[0] == [f"Child :a of Supervisor {sup!r} terminated", "** (exit) :killed"]
+    assert lines[1][0] == f"Child :a of Supervisor {sup!r} started"

@@ -128,6 +128,14 @@ async def _start_child(child: _Child) -> Any:
         and result[0] == OK
         and isinstance(result[1], Pid)
     ):
+        # LOG-5: each child start, at INFO (quiet by default, as SASL reports are).
+        sasl.info(
+            "Child %s of Supervisor %r started\nPid: %r\nStart Call: %s",
+            inspect(child.id),
+            self_pid(),
+            result[1],
+            getattr(fun, "__qualname__", fun),
+        )
         return result
     if type(result) is tuple and len(result) == 2 and result[0] == ERROR:
         return result
