@@ -1,13 +1,13 @@
 """The ``tether`` command (also ``python -m tether``).
 
+* ``tether``: the interactive shell, IEx for Python.
 * ``tether run FILE.py [ARGS...]``: run the script's ``async def main()`` as the
   first process of a node; the exit code follows its exit reason (0 for
   ``normal``, 1 otherwise).
 * ``tether demo``: replay the linking-and-monitoring tutorial (examples/).
 * ``tether --version``.
 
-The interactive shell (``tether`` with no arguments) comes with its own issue;
-until then, no arguments prints this help.
+With no arguments: the interactive shell (see ``tether.shell``).
 """
 
 from __future__ import annotations
@@ -85,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         return _run_file(ns.file, ns.args)
     if ns.cmd == "demo":
         return _demo()
-    parser.print_help()
-    return 0
+    from tether.shell import main as shell
+
+    return shell()
 
 
 if __name__ == "__main__":

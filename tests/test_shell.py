@@ -1,0 +1,193 @@
+"""The shell, driven through a pseudo-terminal: the article's IEx session, replayed.
+
+Each test starts ``python -m tether`` under pexpect and asserts the printed lines
+(I-1 … I-8).  Waits are on expected output, never on the clock.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pexpect
+import pytest
+
+PROMPT = r"tether\((\d+)\)> "
+PID = r"#PID<0\.\d+\.0>"
+
+
+class Shell:
+    def __init__(self, home: Path) -> None:
+        env = dict(os.environ, HOME=str(home), TERM="dumb", PYTHONUNBUFFERED="1")
+        self.p = pexpect.spawn(
+            sys.executable, ["-m", "tether"], env=env, encoding="utf-8", timeout=20
+        )
+        self.p.expect("Interactive tether")
+        self.prompt()
+
+    def prompt(self) -> int:
+        self.p.expect(PROMPT)
+        return int(self.p.match.group(1))
+
+    def run(self, line: str) -> str:
+        """Send one line; return what was printed before the next prompt."""
+        self.p.sendline(line)
+        # The echo of this very line first: prompts redrawn earlier by output
+        # from other processes cannot be mistaken for this input's prompt.
+        self.p.expect_exact(line + "\r\n")
+        self.p.expect(PROMPT)
+        return str(self.p.before)
+
+    def block(self, *lines: str) -> str:
+        for line in lines:
+            self.p.sendline(line)
+            self.p.expect(r"\.\.\.\(\d+\)> ")
+        return self.run("")
+
+    def self_pid(self) -> str:
+        out = self.run("self()")
+        m = re.search(PID, out)
+        assert m, out
+        return m.group(0)
+
+
+@pytest.fixture
+def sh(tmp_path: Path) -> Iterator[Shell]:
+    shell = Shell(tmp_path)
+    yield shell
+    shell.p.terminate(force=True)
+
+
+def test_self_changes_after_a_linked_genserver_is_killed(sh: Shell) -> None:
+    before = sh.self_pid()
+    sh.block("class Useless(GenServer):", "    def init(self, arg):", "        return Ok([])")
+    out = sh.run("_, pid = await Useless.start_link([])")
+    assert out.strip() == ""
+    sh.p.sendline('Process.exit(pid, "kill")')
+    sh.p.expect(rf"\*\* \(EXIT from ({PID})\) shell process exited with reason: killed")
+    assert sh.p.match.group(1) == before
+    sh.p.expect("Interactive tether")
+    sh.prompt()
+    after = sh.self_pid()
+    assert after != before
+
+
+def test_spawn_link_crash_on_message_takes_the_shell_down_with_the_exception(sh: Shell) -> None:
+    before = sh.self_pid()
+    sh.block(
+        "async def crashy():",
+        "    match await receive():",
+        '        case "crash":',
+        "            1 / 0",
+    )
+    sh.run("pid = spawn_link(crashy)")
+    sh.p.sendline('send(pid, "crash")')
+    sh.p.expect(r"shell process exited with reason: an exception was raised:\r\n")
+    sh.p.expect(r"\*\* \(ZeroDivisionError\) division by zero")
+    sh.prompt()
+    assert sh.self_pid() != before
+    assert sh.run("pid").strip().startswith("#PID<")  # variables survive the restart
+
+
+def test_flush_shows_the_down_message_and_then_nothing(sh: Shell) -> None:
+    sh.block(
+        "async def kaboom():",
+        "    match await receive():",
+        '        case "crash":',
+        '            exit("kaboom")',
+    )
+    out = sh.run("pid, ref = spawn_monitor(kaboom)")
+    assert out.strip() == ""
+    sh.run('send(pid, "crash")')
+    sh.run("await Process.sleep(0.05)")
+    out = sh.run("flush()")
+    assert re.fullmatch(r"Down\(#Reference<[\d.]+>, :process, #PID<[\d.]+>, 'kaboom'\)\s*", out), (
+        out
+    )
+    assert sh.run("flush()").strip() == ""
+
+
+def test_info_links_after_spawn_link_then_unlink_and_crash_spares_the_shell(sh: Shell) -> None:
+    before = sh.self_pid()
+    assert sh.run('Process.info(self(), "links")').strip() == "[]"
+    sh.block(
+        "async def wheres_the_kaboom():",
+        "    match await receive():",
+        '        case "crash":',
+        '            exit("wheres_the_kaboom")',
+    )
+    sh.run("pid = spawn_link(wheres_the_kaboom)")
+    links = sh.run('Process.info(self(), "links")').strip()
+    assert re.fullmatch(rf"\[{PID}\]", links), links
+    assert sh.run("Process.unlink(pid)").strip() == "True"
+    sh.run('send(pid, "crash")')
+    sh.run("await Process.sleep(0.05)")
+    assert sh.self_pid() == before
+    assert sh.run('Process.info(self(), "links")').strip() == "[]"
+
+
+def test_an_exception_in_the_input_is_printed_and_the_evaluator_survives(sh: Shell) -> None:
+    before = sh.self_pid()
+    n = sh.run("1")  # advance once so the prompt number is known
+    assert n.strip() == "1"
+    sh.p.sendline("1 / 0")
+    sh.p.expect(r"\*\* \(ZeroDivisionError\) division by zero")
+    count = sh.prompt()
+    sh.p.sendline('exit("foo")')
+    sh.p.expect(r"\*\* \(exit\) :foo")
+    assert sh.prompt() == count  # I-5: the counter does not advance
+    assert sh.self_pid() == before
+
+
+def test_trapping_in_the_shell_turns_a_linked_crash_into_a_message(sh: Shell) -> None:
+    before = sh.self_pid()
+    assert sh.run('Process.flag("trap_exit", True)').strip() == "False"
+    sh.block("async def boom():", '    exit("boom")')
+    sh.run("pid = spawn_link(boom)")
+    sh.run("await Process.sleep(0.05)")
+    out = sh.run("flush()").strip()
+    assert re.fullmatch(rf"Exit\({PID}, 'boom'\)", out), out
+    assert sh.self_pid() == before
+
+
+def test_ctrl_c_interrupts_the_running_input_and_keeps_the_variables(sh: Shell) -> None:
+    sh.run("x = 42")
+    sh.p.sendline('print("sleeping"); await Process.sleep(None)')
+    sh.p.expect("\r\nsleeping\r\n")
+    sh.p.sendintr()
+    sh.p.expect("shell process exited with reason: interrupted")
+    sh.prompt()
+    assert sh.run("x").strip() == "42"
+
+
+def test_helpers_pid_i_processes_h(sh: Shell) -> None:
+    assert sh.run("pid(0, 999, 0)").strip() == "#PID<0.999.0>"
+    assert sh.run('pid("0.21.32")').strip() == "#PID<0.21.32>"
+    out = sh.run("i(self())")
+    assert out.splitlines()[0].startswith("Process #PID<") and "status: :running" in out
+    out = sh.run("processes()")
+    assert out.splitlines()[0].split()[:4] == ["PID", "NAME", "STATUS", "QUEUE"]
+    assert "tether_shell" in out
+    assert sh.run("h(spawn_link)").splitlines()[0].strip() == "spawn_link"
+
+
+def test_ctrl_d_leaves_with_status_zero(sh: Shell) -> None:
+    sh.p.sendeof()
+    sh.p.expect(pexpect.EOF)
+    sh.p.close()
+    assert sh.p.exitstatus == 0
+
+
+def test_output_from_other_processes_appears_above_the_line_being_typed(sh: Shell) -> None:
+    sh.block("async def later():", "    await Process.sleep(0.5)", '    print("tick")')
+    sh.p.sendline("spawn(later)")
+    sh.p.expect(PROMPT)
+    count = sh.p.match.group(1)
+    sh.p.send("abc")  # typed, not entered
+    sh.p.expect_exact("\r\x1b[Ktick\r\n")
+    sh.p.expect_exact(f"tether({count})> abc")
+    sh.p.sendline("")
+    sh.p.expect(r"\*\* \(NameError\) name 'abc' is not defined")
