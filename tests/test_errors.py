@@ -119,3 +119,11 @@ def test_run_refuses_nested_nodes_and_bad_main() -> None:
 
     with pytest.raises(TypeError, match="not an async function"):
         tether.run(plain)  # type: ignore[arg-type]
+
+
+def test_down_and_exit_show_a_string_reason_as_an_atom() -> None:
+    ref, pid = tether.Ref(7), tether.pid(0, 5, 0)
+    assert repr(tether.Down(ref, tether.Atom("process"), pid, "kaboom")) == (
+        f"Down({ref!r}, :process, #PID<0.5.0>, :kaboom)"
+    )
+    assert repr(tether.Exit(pid, ("shutdown", 1))) == "Exit(#PID<0.5.0>, ('shutdown', 1))"

@@ -264,7 +264,11 @@ class _Record:
         return hash((type(self).__name__, *self._fields()))
 
     def __repr__(self) -> str:
-        inner = ", ".join(repr(v) for v in self._fields())
+        # A reason given as a plain string shows as an atom, as IEx shows it.
+        inner = ", ".join(
+            repr(Atom(v)) if type(v) is str and f == "reason" else repr(v)
+            for f, v in zip(self.__match_args__, self._fields(), strict=True)
+        )
         return f"{type(self).__name__}({inner})"
 
     def __reduce__(self) -> tuple[type[_Record], tuple[Any, ...]]:
