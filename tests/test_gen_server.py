@@ -433,3 +433,12 @@ async def test_exit_from_parent_without_trap_does_not_run_terminate() -> None:
     Process.exit(pid, "boom")
     assert await receive(Exit) == Exit(pid, "boom")
     assert seen == []
+
+
+async def test_calling_self_inside_a_callback_gives_the_server_pid() -> None:
+    class Me(GenServer):
+        def handle_call(self, request: Any, from_: Any, state: Any) -> Any:
+            return Reply(self(), state)  # self is the instance; calling it is self()
+
+    _, pid = await Me.start_link()
+    assert await GenServer.call(pid, "who") == pid

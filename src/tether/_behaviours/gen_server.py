@@ -35,8 +35,8 @@ import contextlib
 import logging
 import types
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Final, NoReturn
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final, NamedTuple, NoReturn
 
 from tether._runtime._api import (
     Process,
@@ -49,6 +49,7 @@ from tether._runtime._api import (
     spawn,
     spawn_link,
 )
+from tether._runtime._api import self as self_pid
 from tether._runtime._format import inspect
 from tether._runtime._types import ANY, Atom, Down, Exit, Pid, ProcessExit, Ref
 
@@ -105,8 +106,7 @@ HIBERNATE: Final = _Hibernate()
 Action = float | int | Continue | _Hibernate | None
 
 
-@dataclass(frozen=True)
-class Ok:
+class Ok(NamedTuple):
     """``init`` succeeded: Elixir's ``{:ok, state}`` (``action`` as a third element)."""
 
     state: Any
@@ -125,8 +125,7 @@ class Error:
     reason: Any
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(NamedTuple):
     """Reply to the caller and go on: ``{:reply, reply, state[, action]}``."""
 
     reply: Any
@@ -134,8 +133,7 @@ class Reply:
     action: Action = None
 
 
-@dataclass(frozen=True)
-class NoReply:
+class NoReply(NamedTuple):
     """Go on without replying now: ``{:noreply, state[, action]}`` (see ``reply``)."""
 
     state: Any
@@ -145,8 +143,7 @@ class NoReply:
 _NO_REPLY: Final = object()
 
 
-@dataclass(frozen=True)
-class Stop:
+class Stop(NamedTuple):
     """Stop with ``reason``: ``{:stop, reason, [reply,] state}``.
 
     From ``handle_call``, pass ``reply=`` to answer the caller after ``terminate``
@@ -155,7 +152,7 @@ class Stop:
 
     reason: Any
     state: Any = None
-    reply: Any = field(default=_NO_REPLY)
+    reply: Any = _NO_REPLY
 
 
 From = tuple[Pid, Ref]
@@ -194,6 +191,15 @@ class GenServer:
     # Defaults for the child spec that ``child_spec`` builds (``use GenServer, restart: …``).
     restart: ClassVar[str] = "permanent"
     shutdown: ClassVar[float | str] = 5.0
+
+    def __call__(self) -> Pid:
+        """The server's pid.
+
+        Inside a callback ``self`` is the instance, which hides tether's
+        ``self()``; calling the instance gives what Elixir code means by
+        ``self()`` there: the pid of the process running this server.
+        """
+        return self_pid()
 
     # -- callbacks ---------------------------------------------------------
 
@@ -319,7 +325,7 @@ class GenServer:
         dropped), or the server's exit reason if it dies first.
         """
         mfa = ("GenServer.call", server, request, timeout)
-        pid = GenServer.whereis(server)
+        pid = server if type(server) is Pid else GenServer.whereis(server)
         if not isinstance(pid, Pid):
             _exit_with(NOPROC if pid is None else ("nodedown", pid[1]), mfa)
         me = self()
@@ -539,7 +545,9 @@ async def _dispatch(s: _State, callback: Callable[..., Any], *args: Any) -> Acti
     """Run one callback and apply its result; the last arg is the call's ``from``."""
     *cb_args, from_ = args
     try:
-        result = await _maybe_await(callback(*cb_args))
+        result = callback(*cb_args)
+        if type(result) is types.CoroutineType:  # an async callback
+            result = await result
     except ProcessExit as e:
         await _terminate(s, e.reason, report=not _is_quiet(e.reason), from_=from_)
     except Exception as e:

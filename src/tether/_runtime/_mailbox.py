@@ -139,6 +139,62 @@ def _record_matcher(pattern: _Record) -> Callable[[Any], bool]:
     return match
 
 
+def _tag_key(f: Any) -> Any:
+    """For ``(key, ANY, ...)`` or ``Down/Exit(key, ANY, ...)``: ``key``; else ``_MISSING``.
+
+    The shapes of a tagged message and of a reply or DOWN for one ref: they get a
+    one-comparison matcher, without the general compiler (hot in every call).
+    """
+    t = type(f)
+    if t is tuple:
+        if not f:
+            return _MISSING
+        rest = f[1:]
+    elif t is Down or t is Exit:
+        fields = f._fields()
+        f, rest = fields, fields[1:]
+    else:
+        return _MISSING
+    for x in rest:
+        if x is not ANY:
+            return _MISSING
+    key = f[0]
+    if key is ANY or isinstance(key, type) or type(key) is tuple or isinstance(key, _Record):
+        return _MISSING
+    try:
+        hash(key)
+    except TypeError:
+        return _MISSING
+    return key
+
+
+def _tag_test(f: Any, key: Any) -> Callable[[Any], bool]:
+    t = type(f)
+    if t is tuple:
+        n = len(f)
+        return lambda m: type(m) is tuple and len(m) == n and bool(m[0] == key)
+    if t is Down:
+        return lambda m: type(m) is Down and bool(m.ref == key)
+    return lambda m: type(m) is Exit and bool(m.pid == key)
+
+
+def _compile_fast(filters: tuple[Any, ...]) -> Matcher | None:
+    if len(filters) > 2:
+        return None
+    keys = []
+    tests = []
+    for f in filters:
+        key = _tag_key(f)
+        if key is _MISSING:
+            return None
+        keys.append(key)
+        tests.append(_tag_test(f, key))
+    if len(tests) == 1:
+        return Matcher(tests[0], frozenset(keys), False)
+    t1, t2 = tests
+    return Matcher(lambda m: t1(m) or t2(m), frozenset(keys), False)
+
+
 def _class_matcher(cls: type) -> Callable[[Any], bool]:
     return lambda m: isinstance(m, cls)
 
@@ -168,6 +224,9 @@ def compile_filters(filters: tuple[Any, ...]) -> Matcher | None:
     """
     if not filters:
         return None
+    fast = _compile_fast(filters)
+    if fast is not None:
+        return fast
     tests: list[Callable[[Any], bool]] = []
     keys: set[Any] | None = set()
     needs_context = False
@@ -201,6 +260,9 @@ def compile_filters(filters: tuple[Any, ...]) -> Matcher | None:
             )
     if len(tests) == 1:
         match = tests[0]
+    elif len(tests) == 2:
+        t1, t2 = tests
+        match = lambda m: t1(m) or t2(m)  # noqa: E731 - the common two-filter receive
     else:
         all_tests = tuple(tests)
 

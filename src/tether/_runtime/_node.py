@@ -437,7 +437,13 @@ class Node:
         mb = p.mailbox
         if mb is None:
             mb = p.mailbox = Mailbox()
-        mb.put(msg)
+        if mb._index is None:
+            # Mailbox.put inlined: the flood path (the receiver is busy).
+            seq = mb._tail
+            mb._tail = seq + 1
+            mb._msgs[seq] = msg
+        else:
+            mb.put(msg)
 
     def _enqueue(self, p: Process, msg: Any) -> None:
         mb = p.mailbox

@@ -116,11 +116,12 @@ class Pid:
     _hash: int
 
     def __init__(self, id: int, serial: int = 0, node: str | None = None, creation: int = 0):
-        object.__setattr__(self, "id", id)
-        object.__setattr__(self, "serial", serial)
-        object.__setattr__(self, "node", node)
-        object.__setattr__(self, "creation", creation)
-        object.__setattr__(self, "_hash", hash((id, serial, node, creation)))
+        # The slots are set through their descriptors: __setattr__ refuses.
+        _set_pid_id(self, id)
+        _set_pid_serial(self, serial)
+        _set_pid_node(self, node)
+        _set_pid_creation(self, creation)
+        _set_pid_hash(self, hash((id, serial, node, creation)))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Pid is immutable")
@@ -173,6 +174,12 @@ class Pid:
         return (Pid, (self.id, self.serial, self.node, self.creation))
 
 
+_set_pid_id = Pid.__dict__["id"].__set__
+_set_pid_serial = Pid.__dict__["serial"].__set__
+_set_pid_node = Pid.__dict__["node"].__set__
+_set_pid_creation = Pid.__dict__["creation"].__set__
+_set_pid_hash = Pid.__dict__["_hash"].__set__
+
 # Reference words: random high words per OS process, a counter in the low word,
 # so refs look like the BEAM's (#Reference<0.3864886318.2185232385.215284>) and are
 # unique for the life of the process.
@@ -195,11 +202,12 @@ class Ref:
     _hash: int
 
     def __init__(self, n: int | None = None, node: str | None = None) -> None:
+        # The slots are set through their descriptors: __setattr__ refuses.
         if n is None:
             n = next(_ref_counter)
-        object.__setattr__(self, "n", n)
-        object.__setattr__(self, "node", node)
-        object.__setattr__(self, "_hash", hash((n, node)))
+        _set_ref_n(self, n)
+        _set_ref_node(self, node)
+        _set_ref_hash(self, hash(n) if node is None else hash((n, node)))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
@@ -224,6 +232,11 @@ class Ref:
         return f"#Reference<{num}.{_REF_HI}.{_REF_MID}.{self.n}>"
 
     __str__ = __repr__
+
+
+_set_ref_n = Ref.__dict__["n"].__set__
+_set_ref_node = Ref.__dict__["node"].__set__
+_set_ref_hash = Ref.__dict__["_hash"].__set__
 
 
 class TimerRef(Ref):
@@ -294,10 +307,16 @@ class Down(_Record):
     reason: Any
 
     def __init__(self, ref: Any, type: Any, pid: Any, reason: Any) -> None:
-        object.__setattr__(self, "ref", ref)
-        object.__setattr__(self, "type", type)
-        object.__setattr__(self, "pid", pid)
-        object.__setattr__(self, "reason", reason)
+        _set_down_ref(self, ref)
+        _set_down_type(self, type)
+        _set_down_pid(self, pid)
+        _set_down_reason(self, reason)
+
+
+_set_down_ref = Down.__dict__["ref"].__set__
+_set_down_type = Down.__dict__["type"].__set__
+_set_down_pid = Down.__dict__["pid"].__set__
+_set_down_reason = Down.__dict__["reason"].__set__
 
 
 class Exit(_Record):
@@ -314,8 +333,12 @@ class Exit(_Record):
     reason: Any
 
     def __init__(self, pid: Any, reason: Any) -> None:
-        object.__setattr__(self, "pid", pid)
-        object.__setattr__(self, "reason", reason)
+        _set_exit_pid(self, pid)
+        _set_exit_reason(self, reason)
+
+
+_set_exit_pid = Exit.__dict__["pid"].__set__
+_set_exit_reason = Exit.__dict__["reason"].__set__
 
 
 class ProcessExit(BaseException):

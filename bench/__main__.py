@@ -1,0 +1,268 @@
+"""The benchmark suite: tether against the BEAM and the Python peers, side by side.
+
+``uv run --group bench python -m bench [--quick] [--reps N] [--only W,...]
+[--results RESULTS.md]`` runs every contender on the same workloads in one run,
+interleaved (workload by workload, contender by contender, repetition by
+repetition), each measurement in a fresh OS process, and prints a table of the
+median figures with tether's ratio to Erlang/OTP with one scheduler (``+S 1``) and
+with the default, and to the peers.  ``bench/out/results.json`` gets the raw
+figures.  Peers that are not installed are reported as skipped.
+
+Timing thresholds are never asserted in tests; ``--quick`` exists so CI can see
+that every contender still runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+
+# name: (full size, quick size, unit, what it measures)
+WORKLOADS: dict[str, tuple[int, int, str, str]] = {
+    "spawn_exit_down": (100_000, 2_000, "µs", "spawn + exit + DOWN received"),
+    "idle_memory": (1_000_000, 10_000, "B", "memory per idle process"),
+    "ping_pong": (200_000, 5_000, "µs", "ping-pong round trip"),
+    "counting": (1_000_000, 20_000, "µs", "one-way send + receive (counting)"),
+    "thread_ring": (1_000_000, 20_000, "µs", "thread ring, 100 actors: per hop"),
+    "ring_1000": (1_000_000, 20_000, "µs", "1000-process ring: per hop"),
+    "skynet": (1_000_000, 10_000, "µs", "skynet (tree of 10): per process"),
+    "selective_10k": (20_000, 1_000, "µs", "reply-ref receive behind 10k queued"),
+    "gen_call": (200_000, 5_000, "µs", "GenServer call round trip"),
+    "link_crash": (100_000, 2_000, "µs", "spawn_link + crash + EXIT received"),
+    "sup_restart": (20_000, 500, "µs", "supervisor restart of a crashing child"),
+    "timers": (100_000, 2_000, "µs", "receive timeouts firing at scale: per timer"),
+}
+
+PYTHON_CONTENDERS = ["tether", "asyncio", "pykka", "thespian"]
+ERLANG_CONTENDERS = {"erlang1": ["+S", "1"], "erlang": []}
+
+# Targets (issue "benchmark suite"): tether / Erlang with one scheduler.
+TARGETS = {
+    "thread_ring": 1.5,
+    "ping_pong": 2.0,
+    "counting": 3.0,
+    "gen_call": 3.0,
+    "spawn_exit_down": 3.0,
+    "idle_memory": 1.0,
+    "skynet": 1.5,
+    "selective_10k": 3.0,
+}
+MESSAGING = ["ping_pong", "counting", "thread_ring", "ring_1000"]
+
+
+def _available(contender: str) -> bool:
+    mod = {"pykka": "pykka", "thespian": "thespian"}.get(contender)
+    return mod is None or importlib.util.find_spec(mod) is not None
+
+
+def _compile_erlang() -> str | None:
+    if shutil.which("erlc") is None or shutil.which("erl") is None:
+        return None
+    out = tempfile.mkdtemp(prefix="tbench")
+    subprocess.run(
+        ["erlc", "-o", out, *map(str, sorted((HERE / "erlang").glob("*.erl")))],
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+def _measure(contender: str, workload: str, size: int, ebin: str | None) -> float | None:
+    if contender in ERLANG_CONTENDERS:
+        if ebin is None:
+            return None
+        cmd = ["erl", "-noshell", *ERLANG_CONTENDERS[contender], "-pa", ebin]
+        cmd += ["-s", "tbench", "main", workload, str(size)]
+    else:
+        cmd = [sys.executable, "-m", "bench.one", contender, workload, str(size)]
+    env = dict(os.environ, PYTHONPATH=str(HERE.parent))
+    try:
+        out = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=900, env=env, cwd=HERE.parent, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    text = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
+    if out.returncode != 0 or text in ("", "n/a"):
+        if out.returncode != 0:
+            print(f"  ! {contender} {workload}: {out.stderr.strip()[-300:]}", file=sys.stderr)
+        return None
+    return float(text)
+
+
+def _fmt(v: float | None) -> str:
+    if v is None:
+        return "—"
+    return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def run(quick: bool, reps: int, only: list[str] | None) -> dict[str, Any]:
+    ebin = _compile_erlang()
+    contenders = [c for c in PYTHON_CONTENDERS if _available(c)]
+    skipped = [c for c in PYTHON_CONTENDERS if c not in contenders]
+    if ebin is not None:
+        contenders += list(ERLANG_CONTENDERS)
+    else:
+        skipped += list(ERLANG_CONTENDERS)
+    workloads = [w for w in WORKLOADS if only is None or w in only]
+    samples: dict[str, dict[str, list[float]]] = {w: {c: [] for c in contenders} for w in workloads}
+    for rep in range(reps):
+        for w in workloads:
+            size = WORKLOADS[w][1 if quick else 0]
+            for c in contenders:
+                v = _measure(c, w, size, ebin)
+                if v is not None:
+                    samples[w][c].append(v)
+                print(f"rep {rep + 1}/{reps} {w:16} {c:9} {_fmt(v)}", file=sys.stderr)
+    medians = {
+        w: {c: (statistics.median(v) if v else None) for c, v in cs.items()}
+        for w, cs in samples.items()
+    }
+    return {
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
+        "python": platform.python_version(),
+        "otp": _otp_version(),
+        "quick": quick,
+        "reps": reps,
+        "contenders": contenders,
+        "skipped": skipped,
+        "medians": medians,
+    }
+
+
+def _otp_version() -> str | None:
+    if shutil.which("erl") is None:
+        return None
+    out = subprocess.run(
+        ["erl", "-noshell", "-eval", 'io:format("~s", [erlang:system_info(otp_release)]), halt().'],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return out.stdout.strip() or None
+
+
+def table(res: dict[str, Any]) -> list[str]:
+    cs = res["contenders"]
+    head = ["workload", "unit", *cs, "÷erlang1", "÷erlang", "target", "verdict"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for w, per in res["medians"].items():
+        t = per.get("tether")
+        r1 = _ratio(t, per.get("erlang1"))
+        rd = _ratio(t, per.get("erlang"))
+        target = TARGETS.get(w)
+        verdict = ""
+        if target is not None and r1 is not None:
+            verdict = "met" if r1 <= target else f"short ×{r1 / target:.1f}"
+        cells = [w, WORKLOADS[w][2], *(_fmt(per.get(c)) for c in cs)]
+        cells += [_fmt(r1), _fmt(rd), f"≤{target}" if target else "", verdict]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def peer_checks(res: dict[str, Any]) -> list[str]:
+    out = []
+    for w, per in res["medians"].items():
+        t, a = per.get("tether"), per.get("asyncio")
+        if t is not None and a is not None:
+            out.append(
+                f"- {w}: tether vs raw asyncio ×{a / t:.2f} ({'faster' if t <= a else 'SLOWER'})"
+            )
+    for w in MESSAGING:
+        per = res["medians"].get(w, {})
+        t = per.get("tether")
+        for peer, need in (("pykka", 10), ("thespian", 5)):
+            p = per.get(peer)
+            if t is not None and p is not None:
+                verdict = "met" if p / t >= need else "short"
+                out.append(f"- {w}: tether vs {peer} ×{p / t:.1f} (target ≥{need}×: {verdict})")
+    return out
+
+
+def plot(res: dict[str, Any], path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    names, ratios = [], []
+    for w, per in res["medians"].items():
+        r = _ratio(per.get("tether"), per.get("erlang1"))
+        if r is not None:
+            names.append(w)
+            ratios.append(r)
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    ax.barh(names, ratios, color="#4a7ab5")
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("tether time ÷ Erlang/OTP (+S 1) time (log scale; 1 = parity)")
+    ax.set_title(f"tether vs the BEAM, {res['date']}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return True
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes, for CI's smoke check")
+    ap.add_argument("--reps", type=int, default=None, help="repetitions (default 3, quick 1)")
+    ap.add_argument("--only", help="comma-separated workloads")
+    ap.add_argument("--results", help="also write this markdown file (RESULTS.md)")
+    ns = ap.parse_args(argv)
+    reps = ns.reps or (1 if ns.quick else 3)
+    res = run(ns.quick, reps, ns.only.split(",") if ns.only else None)
+    (HERE / "out").mkdir(exist_ok=True)
+    (HERE / "out" / "results.json").write_text(json.dumps(res, indent=2))
+    lines = table(res)
+    print("\n".join(lines))
+    checks = peer_checks(res)
+    print("\n".join(checks))
+    if res["skipped"]:
+        print("skipped (not installed): " + ", ".join(res["skipped"]))
+    if ns.results:
+        png = Path(ns.results).with_name("ratios.png")
+        plotted = plot(res, png)
+        cmd = "uv run --group bench python -m bench " + " ".join(argv)
+        md = [
+            "# Benchmark results",
+            "",
+            f"- Date: {res['date']}; machine: {res['machine']}; Python {res['python']}; "
+            f"Erlang/OTP {res['otp']}",
+            f"- Command: `{cmd.strip()}`; {reps} repetitions, interleaved, median shown",
+            "- Figures: µs per operation (B per process for idle_memory); ÷erlang1 is "
+            "tether's figure divided by Erlang with one scheduler, ÷erlang by Erlang's default",
+            "",
+            *lines,
+            "",
+            "## Against the Python peers",
+            "",
+            *checks,
+        ]
+        if plotted:
+            md += ["", f"![tether ÷ Erlang]({png.name})"]
+        Path(ns.results).write_text("\n".join(md) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

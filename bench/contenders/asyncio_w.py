@@ -1,0 +1,182 @@
+"""The raw-asyncio baseline: a Task per actor and a deque-and-Future mailbox.
+
+This is the floor a naive actor library on asyncio sits on; tether must never be
+slower.  No links, monitors or supervision: rows that need them are n/a.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+from collections import deque
+from typing import Any
+
+from ..rss import rss_bytes
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.q: deque[Any] = deque()
+        self.waiter: asyncio.Future[None] | None = None
+
+    def put(self, m: Any) -> None:
+        self.q.append(m)
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    async def get(self, match: Any = None) -> Any:
+        while True:
+            if match is None:
+                if self.q:
+                    return self.q.popleft()
+            else:
+                for i, m in enumerate(self.q):
+                    if match(m):
+                        del self.q[i]
+                        return m
+            self.waiter = asyncio.get_running_loop().create_future()
+            await self.waiter
+
+
+def _run(coro: Any) -> float:
+    return float(asyncio.run(coro))
+
+
+async def _ping_pong(n: int) -> float:
+    a, b = Mailbox(), Mailbox()
+
+    async def pong() -> None:
+        while (m := await b.get()) is not None:
+            m.put("pong")
+
+    task = asyncio.create_task(pong())
+    t = time.perf_counter()
+    for _ in range(n):
+        b.put(a)
+        await a.get()
+    dt = time.perf_counter() - t
+    b.put(None)
+    await task
+    return dt / n * 1e6
+
+
+async def _counting(n: int) -> float:
+    box, reply = Mailbox(), Mailbox()
+
+    async def counter() -> None:
+        c = 0
+        while await box.get() == 1:
+            c += 1
+        reply.put(c)
+
+    asyncio.create_task(counter())
+    t = time.perf_counter()
+    for _ in range(n):
+        box.put(1)
+    box.put(0)
+    await reply.get()
+    return (time.perf_counter() - t) / n * 1e6
+
+
+async def _ring(size: int, hops: int) -> float:
+    boxes = [Mailbox() for _ in range(size)]
+
+    async def node(i: int) -> None:
+        nxt = boxes[(i + 1) % size]
+        while True:
+            m = await boxes[i].get()
+            nxt.put(m - 1 if m else 0)
+            if m == 0:
+                return
+
+    tasks = [asyncio.create_task(node(i)) for i in range(1, size)]
+    t = time.perf_counter()
+    boxes[1].put(hops)
+    while True:
+        m = await boxes[0].get()
+        if m == 0:
+            break
+        boxes[1].put(m - 1)
+    dt = time.perf_counter() - t
+    for tk in tasks:
+        tk.cancel()
+    return dt / hops * 1e6
+
+
+async def _spawn_exit_down(n: int) -> float:
+    async def nothing() -> None:
+        return None
+
+    box = Mailbox()
+    t = time.perf_counter()
+    for _ in range(n):
+        task = asyncio.create_task(nothing())
+        task.add_done_callback(lambda _t: box.put("down"))
+        await box.get()
+    return (time.perf_counter() - t) / n * 1e6
+
+
+async def _idle_memory(n: int) -> float:
+    gc.collect()
+    before = rss_bytes()
+    boxes = [Mailbox() for _ in range(n)]
+    tasks = [asyncio.create_task(b.get()) for b in boxes]
+    await asyncio.sleep(0)
+    after = rss_bytes()
+    for tk in tasks:
+        tk.cancel()
+    return (after - before) / n
+
+
+async def _skynet(n: int) -> float:
+    async def node(num: int, size: int) -> int:
+        if size == 1:
+            return num
+        sub = size // 10
+        tasks = [asyncio.create_task(node(num + i * sub, sub)) for i in range(10)]
+        return sum([await tk for tk in tasks])
+
+    t = time.perf_counter()
+    await node(0, n)
+    return (time.perf_counter() - t) / n * 1e6
+
+
+async def _selective(rounds: int) -> float:
+    box = Mailbox()
+    for i in range(10_000):
+        box.put(("noise", i))
+    t = time.perf_counter()
+    for _ in range(rounds):
+        ref = object()
+        box.put((ref, "reply"))
+        await box.get(lambda m, ref=ref: m[0] is ref)
+    return (time.perf_counter() - t) / rounds * 1e6
+
+
+async def _timers(n: int) -> float:
+    box = Mailbox()
+
+    async def timer() -> None:
+        await asyncio.sleep(0.01)
+        box.put("done")
+
+    t = time.perf_counter()
+    for _ in range(n):
+        asyncio.create_task(timer())
+    for _ in range(n):
+        await box.get()
+    return (time.perf_counter() - t) / n * 1e6
+
+
+WORKLOADS = {
+    "spawn_exit_down": lambda n: _run(_spawn_exit_down(n)),
+    "idle_memory": lambda n: _run(_idle_memory(n)),
+    "ping_pong": lambda n: _run(_ping_pong(n)),
+    "counting": lambda n: _run(_counting(n)),
+    "thread_ring": lambda n: _run(_ring(100, n)),
+    "ring_1000": lambda n: _run(_ring(1000, n)),
+    "skynet": lambda n: _run(_skynet(n)),
+    "selective_10k": lambda n: _run(_selective(n)),
+    "timers": lambda n: _run(_timers(n)),
+}

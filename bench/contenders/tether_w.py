@@ -1,0 +1,234 @@
+"""tether's side of every workload.  Each function returns µs per op (bytes for memory)."""
+
+from __future__ import annotations
+
+import gc
+import time
+from typing import Any
+
+import tether
+from tether import (
+    ANY,
+    Down,
+    Exit,
+    GenServer,
+    Ok,
+    Process,
+    Reply,
+    Supervisor,
+    receive,
+    self,
+    send,
+    spawn,
+    spawn_link,
+    spawn_monitor,
+)
+from tether.testing import wait_all_blocked
+
+from ..rss import rss_bytes
+
+
+def _run(main: Any, *args: Any) -> float:
+    return float(tether.run(main, *args, hog_threshold=None))
+
+
+async def _pong() -> None:
+    while True:
+        m = await receive()
+        if m is None:
+            return
+        send(m, "pong")
+
+
+async def _ping_pong(n: int) -> float:
+    p, me = spawn(_pong), self()
+    t = time.perf_counter()
+    for _ in range(n):
+        send(p, me)
+        await receive()
+    dt = time.perf_counter() - t
+    send(p, None)
+    return dt / n * 1e6
+
+
+async def _counter(top: tether.Pid) -> None:
+    n = 0
+    while True:
+        m = await receive()
+        if m == 1:
+            n += 1
+        else:
+            send(top, n)
+            return
+
+
+async def _counting(n: int) -> float:
+    c = spawn(_counter, self())
+    t = time.perf_counter()
+    for _ in range(n):
+        send(c, 1)
+    send(c, 0)
+    await receive()
+    return (time.perf_counter() - t) / n * 1e6
+
+
+async def _ring_node(nxt: tether.Pid) -> None:
+    while True:
+        m = await receive()
+        send(nxt, m - 1 if m else 0)
+        if m == 0:
+            return
+
+
+async def _ring(size: int, hops: int) -> float:
+    first = self()
+    for _ in range(size - 1):
+        first = spawn(_ring_node, first)
+    t = time.perf_counter()
+    send(first, hops)
+    while True:
+        m = await receive()
+        if m == 0:
+            break
+        send(first, m - 1)
+    return (time.perf_counter() - t) / hops * 1e6
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def _spawn_exit_down(n: int) -> float:
+    t = time.perf_counter()
+    for _ in range(n):
+        spawn_monitor(_nothing)
+        await receive()
+    return (time.perf_counter() - t) / n * 1e6
+
+
+async def _idle() -> None:
+    await receive()
+
+
+async def _idle_memory(n: int) -> float:
+    gc.collect()
+    before = rss_bytes()
+    pids = [spawn(_idle) for _ in range(n)]
+    await wait_all_blocked()
+    after = rss_bytes()
+    del pids
+    return (after - before) / n
+
+
+async def _skynet_node(parent: tether.Pid, num: int, size: int) -> None:
+    if size == 1:
+        send(parent, num)
+        return
+    sub = size // 10
+    me = self()
+    for i in range(10):
+        spawn(_skynet_node, me, num + i * sub, sub)
+    total = 0
+    for _ in range(10):
+        total += await receive()
+    send(parent, total)
+
+
+async def _skynet(n: int) -> float:
+    t = time.perf_counter()
+    spawn(_skynet_node, self(), 0, n)
+    await receive()
+    return (time.perf_counter() - t) / n * 1e6
+
+
+async def _selective(rounds: int) -> float:
+    me = self()
+    for i in range(10_000):
+        send(me, ("noise", i))
+    t = time.perf_counter()
+    for _ in range(rounds):
+        ref = tether.make_ref()
+        send(me, (ref, "reply"))
+        await receive((ref, ANY))
+    return (time.perf_counter() - t) / rounds * 1e6
+
+
+class _Srv(GenServer):
+    def handle_call(self, request: Any, from_: Any, state: Any) -> Any:
+        return Reply("pong", state)
+
+
+async def _gen_call(n: int) -> float:
+    _, s = await _Srv.start()
+    t = time.perf_counter()
+    for _ in range(n):
+        await GenServer.call(s, "ping")
+    return (time.perf_counter() - t) / n * 1e6
+
+
+async def _crash() -> None:
+    tether.exit("crash")
+
+
+async def _link_crash(n: int) -> float:
+    Process.flag("trap_exit", True)
+    t = time.perf_counter()
+    for _ in range(n):
+        pid = spawn_link(_crash)
+        await receive(Exit(pid, ANY))
+    return (time.perf_counter() - t) / n * 1e6
+
+
+class _Child(GenServer):
+    def init(self, report: Any) -> Any:
+        send(report, ("started", self()))
+        return Ok(None)
+
+    def handle_info(self, msg: Any, state: Any) -> Any:
+        tether.exit("crash")
+
+
+async def _sup_restart(n: int) -> float:
+    me = self()
+    child = {"id": "c", "start": (_Child.start_link, (me,))}
+    await Supervisor.start_link([child], max_restarts=10**9, max_seconds=1)
+    _, pid = await receive(("started", ANY))
+    t = time.perf_counter()
+    for _ in range(n):
+        send(pid, "crash")
+        _, pid = await receive(("started", ANY))
+    return (time.perf_counter() - t) / n * 1e6
+
+
+async def _timer_proc(top: tether.Pid) -> None:
+    try:
+        await receive(timeout=0.01)
+    except TimeoutError:
+        send(top, "done")
+
+
+async def _timers(n: int) -> float:
+    me = self()
+    t = time.perf_counter()
+    for _ in range(n):
+        spawn(_timer_proc, me)
+    for _ in range(n):
+        await receive()
+    return (time.perf_counter() - t) / n * 1e6
+
+
+WORKLOADS = {
+    "spawn_exit_down": lambda n: _run(_spawn_exit_down, n),
+    "idle_memory": lambda n: _run(_idle_memory, n),
+    "ping_pong": lambda n: _run(_ping_pong, n),
+    "counting": lambda n: _run(_counting, n),
+    "thread_ring": lambda n: _run(_ring, 100, n),
+    "ring_1000": lambda n: _run(_ring, 1000, n),
+    "skynet": lambda n: _run(_skynet, n),
+    "selective_10k": lambda n: _run(_selective, n),
+    "gen_call": lambda n: _run(_gen_call, n),
+    "link_crash": lambda n: _run(_link_crash, n),
+    "sup_restart": lambda n: _run(_sup_restart, n),
+    "timers": lambda n: _run(_timers, n),
+}
+_ = Down
