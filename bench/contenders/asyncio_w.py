@@ -70,12 +70,13 @@ async def _counting(n: int) -> float:
             c += 1
         reply.put(c)
 
-    asyncio.create_task(counter())
+    task = asyncio.create_task(counter())
     t = time.perf_counter()
     for _ in range(n):
         box.put(1)
     box.put(0)
     await reply.get()
+    await task
     return (time.perf_counter() - t) / n * 1e6
 
 
@@ -162,10 +163,10 @@ async def _timers(n: int) -> float:
         box.put("done")
 
     t = time.perf_counter()
-    for _ in range(n):
-        asyncio.create_task(timer())
+    tasks = [asyncio.create_task(timer()) for _ in range(n)]
     for _ in range(n):
         await box.get()
+    del tasks
     return (time.perf_counter() - t) / n * 1e6
 
 
