@@ -47,7 +47,8 @@ WORKLOADS: dict[str, tuple[int, int, str, str]] = {
 }
 
 PYTHON_CONTENDERS = ["tether", "asyncio", "pykka", "thespian"]
-ERLANG_CONTENDERS = {"erlang1": ["+S", "1"], "erlang": []}
+# +P: room for the million-process rows (the default limit is 262,144).
+ERLANG_CONTENDERS = {"erlang1": ["+S", "1", "+P", "4000000"], "erlang": ["+P", "4000000"]}
 
 # Targets (issue "benchmark suite"): tether / Erlang with one scheduler.
 TARGETS = {

@@ -170,3 +170,27 @@ def test_the_watchdog_warns_about_a_process_hogging_the_loop(
     assert len(warnings) == 1
     who = "(test_the_watchdog_warns_about_a_process_hogging_the_loop.<locals>.hog)"
     assert who + " has run for more than 0.05 s without awaiting" in warnings[0]
+
+
+async def test_a_process_is_asyncio_current_task_so_asyncio_timeout_works() -> None:
+    me = tether._runtime._node.NODE.current  # type: ignore[union-attr]
+    assert asyncio.current_task() is me
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(2):
+            await asyncio.sleep(10)
+    assert clock() == pytest.approx(2)
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(1):
+            await receive()
+    async with asyncio.timeout(5):
+        await asyncio.sleep(1)
+    assert Process.alive(self()) is True
+
+
+async def test_wait_for_and_gather_of_coroutines_work_inside_a_process() -> None:
+    async def double(x: int) -> int:
+        await asyncio.sleep(0.5)
+        return 2 * x
+
+    assert await asyncio.wait_for(double(2), 1) == 4
+    assert await asyncio.gather(double(1), double(3)) == [2, 6]

@@ -222,6 +222,8 @@ def _receive(*filters: Any, timeout: float | None = None) -> Any:
         p.matcher = matcher
         msg = yield _WAIT
         if msg is not _n.RESCAN:
+            if msg is _n.CANCEL:
+                raise asyncio.CancelledError
             return msg
         deadline = None
     else:
@@ -244,6 +246,8 @@ def _receive(*filters: Any, timeout: float | None = None) -> Any:
         msg = yield _WAIT
         if msg is _n.TIMEOUT:
             raise TimeoutError(f"receive: no matching message within {timeout} s")
+        if msg is _n.CANCEL:
+            raise asyncio.CancelledError
         if msg is not _n.RESCAN:
             return msg
 
@@ -570,6 +574,8 @@ def _sleep(seconds: float | None) -> Any:
         r = yield _n.WAIT
         if r is _n.TIMEOUT:
             return None
+        if r is _n.CANCEL:
+            raise asyncio.CancelledError
         p.matcher = _NEVER  # pragma: no cover - _NEVER never matches nor raises
 
 

@@ -63,7 +63,7 @@ import threading
 import types
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from ._mailbox import Mailbox, Matcher
 from ._types import (
@@ -91,6 +91,7 @@ WAIT: Final = object()
 # Resume values the scheduler sends into a suspended receive.
 TIMEOUT: Final = object()
 RESCAN: Final = object()
+CANCEL: Final = object()
 
 # Process states.
 RUNNABLE: Final = 0
@@ -123,7 +124,9 @@ class Process:
     """
 
     __slots__ = (
+        "__weakref__",
         "aliases",
+        "cancel_requests",
         "coro",
         "dictionary",
         "future",
@@ -166,10 +169,49 @@ class Process:
         self.started = False
         self.unwound = False
         self.aliases: set[Ref] | None = None
+        self.cancel_requests = 0
 
     @property
     def alive(self) -> bool:
         return self.state != DEAD
+
+    # -- the asyncio Task face ---------------------------------------------
+    # While a process runs, it is asyncio's current task, so code that asks for
+    # asyncio.current_task() (asyncio.timeout, HTTP clients) works inside it.
+    # cancel() raises CancelledError at the process's current await, as
+    # Task.cancel does; it is not an exit signal.
+
+    def get_loop(self) -> asyncio.AbstractEventLoop:
+        node = NODE
+        assert isinstance(node, Node)
+        return node.loop
+
+    def done(self) -> bool:
+        return self.state == DEAD
+
+    def cancelling(self) -> int:
+        return self.cancel_requests
+
+    def uncancel(self) -> int:
+        if self.cancel_requests > 0:
+            self.cancel_requests -= 1
+        return self.cancel_requests
+
+    def cancel(self, msg: Any = None) -> bool:
+        if self.state == DEAD:
+            return False
+        self.cancel_requests += 1
+        node = NODE
+        assert isinstance(node, Node)
+        if self.state == AWAITING and self.future is not None:
+            self.future.cancel(msg)
+        elif self.state == WAITING:
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+            self.matcher = None
+            node.make_runnable(self, CANCEL)
+        return True
 
     def __repr__(self) -> str:
         return f"<Process {self.pid!r} state={self.state}>"
@@ -244,8 +286,13 @@ class Node:
         p.resume = None
         coro = p.coro
         assert coro is not None
+        loop = self.loop
         try:
-            yielded = coro.send(value)
+            _enter_task(loop, p)
+            try:
+                yielded = coro.send(value)
+            finally:
+                _leave_task(loop, p)
         except StopIteration as stop:
             self.current = None
             if p is self.root:
@@ -828,6 +875,11 @@ class Node:
 
 
 _STEP_CODE: Final = Node.step.__code__
+# asyncio's own hooks for "the current task" (what Task.__step uses); a Process
+# stands in for a Task there, which asyncio only needs for current_task() and
+# Task-like methods (cancel, uncancel, cancelling, get_loop, done).
+_enter_task: Final = cast(Callable[[Any, Any], None], asyncio.tasks._enter_task)
+_leave_task: Final = cast(Callable[[Any, Any], None], asyncio.tasks._leave_task)
 
 
 def _start_coroutine(fun: Callable[..., Any], args: tuple[Any, ...], what: str) -> Any:

@@ -1,0 +1,38 @@
+"""The benchmark suite's --quick run: every contender still runs (no timing asserted)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.timeout(600)
+def test_quick_bench_runs_every_contender_on_every_row_it_supports() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    res = json.loads((ROOT / "bench" / "out" / "results.json").read_text())
+    expected = ["tether", "asyncio", "pykka", "thespian"]
+    if shutil.which("erl"):
+        expected += ["erlang1", "erlang"]
+    assert res["contenders"] == expected and res["skipped"] == (
+        [] if shutil.which("erl") else ["erlang1", "erlang"]
+    )
+    med = res["medians"]
+    assert all(med[w]["tether"] is not None for w in med), med
+    for w in ("ping_pong", "counting", "thread_ring", "spawn_exit_down"):
+        assert all(med[w][c] is not None for c in expected), (w, med[w])
+    assert "| ping_pong | µs |" in out.stdout
