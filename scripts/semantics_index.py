@@ -65,7 +65,7 @@ RULES: list[tuple[str, str, str]] = [
     ("log", "5", "LOG-5 supervisor reports"),
     ("log", "6", "LOG-6 unexpected message in handle_info"),
     *[("g", str(i), f"G-{i}") for i in range(1, 22)],
-    *[("su", str(i), f"SU-{i}") for i in (1, 2, 3, 4, 5, 6, 7, 8, 10)],
+    *[("su", str(i), f"SU-{i}") for i in range(1, 11)],
     *[("t", str(i), f"T-{i}") for i in range(1, 9)],
     ("a", "1", "A-1 Agent"),
 ]

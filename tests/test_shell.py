@@ -189,3 +189,16 @@ def test_output_from_other_processes_appears_above_the_line_being_typed(sh: Shel
     sh.p.expect_exact(f"tether({count})> abc")
     sh.p.sendline("")
     sh.p.expect(r"\*\* \(NameError\) name 'abc' is not defined")
+
+
+def test_tab_completes_names_from_the_live_namespace(sh: Shell) -> None:
+    sh.run("my_variable = 5")
+    sh.p.send("my_var\t")
+    sh.p.expect_exact("my_variable")
+    sh.p.sendline("")
+    sh.p.expect_exact("5\r\n")
+    sh.prompt()
+    sh.p.send("spawn_mon\t")
+    sh.p.expect_exact("spawn_monitor(")  # rlcompleter adds "(" for a callable
+    sh.p.send("\x7f\r")  # delete it, enter
+    sh.p.expect(r"<function spawn_monitor")

@@ -46,8 +46,8 @@ class Worker(GenServer):
         return {**super().child_spec(arg), "id": arg}
 
 
-def spec(cid: str, restart: str = "permanent", shutdown: Any = 5) -> dict[str, Any]:
-    return {**Worker.child_spec(cid), "restart": restart, "shutdown": shutdown}
+def spec(cid: str, restart: str = "permanent", shutdown: Any = 5, **more: Any) -> dict[str, Any]:
+    return {**Worker.child_spec(cid), "restart": restart, "shutdown": shutdown, **more}
 
 
 async def pids(sup: tether.Pid) -> dict[Any, Any]:
@@ -339,3 +339,31 @@ async def test_log5_supervisor_reports_are_quiet_by_default_and_go_to_tether_sas
         root.setLevel(old_level)
     assert handler.lines[0] == [f"Child :a of Supervisor {sup!r} terminated", "** (exit) :killed"]
     assert handler.lines[1][0] == f"Child :a of Supervisor {sup!r} started"
+
+
+@pytest.mark.parametrize(
+    ("auto", "stop_first_only_stops_sup"), [("any_significant", True), ("all_significant", False)]
+)
+async def test_su9_auto_shutdown_with_significant_children(
+    auto: str, stop_first_only_stops_sup: bool
+) -> None:
+    Process.flag("trap_exit", True)
+    sig = {"restart": "transient", "significant": True}
+    _, sup = await Supervisor.start_link(
+        [spec("s1", **sig), spec("s2", **sig), spec("other")], auto_shutdown=auto
+    )
+    await GenServer.stop((await pids(sup))["s1"])  # a normal exit: not restarted
+    await wait_all_blocked()
+    assert Process.alive(sup) is (not stop_first_only_stops_sup)
+    if not stop_first_only_stops_sup:
+        await GenServer.stop((await pids(sup))["s2"])
+        await wait_all_blocked()
+    assert await receive(tether.Exit) == tether.Exit(sup, "shutdown")
+    assert Process.list() == [self()]
+
+
+async def test_su9_a_permanent_child_cannot_be_significant() -> None:
+    assert await Supervisor.start_link([spec("p", significant=True)]) == (
+        "error",
+        ("start_spec", ("invalid_significant", True)),
+    )

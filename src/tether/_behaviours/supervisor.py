@@ -64,6 +64,7 @@ class SupervisorSpec:
     strategy: str = "one_for_one"
     max_restarts: int = 3
     max_seconds: float = 5
+    auto_shutdown: str = "never"
 
 
 @dataclass
@@ -75,6 +76,7 @@ class _Child:
     type: str
     modules: list[Any]
     pid: Pid | Atom = UNDEFINED
+    significant: bool = False
 
 
 def normalize_spec(spec: Any) -> _Child:
@@ -111,7 +113,13 @@ def normalize_spec(spec: Any) -> _Child:
     ):
         raise ValueError((Atom("invalid_shutdown"), shutdown))
     modules = spec.get("modules", [start[0]])
-    return _Child(spec["id"], (start[0], tuple(start[1])), restart, shutdown, ctype, modules)
+    significant = spec.get("significant", False)
+    if not isinstance(significant, bool) or (significant and restart == "permanent"):
+        # SU-9: only transient or temporary children can be significant.
+        raise ValueError((Atom("invalid_significant"), significant))
+    child = _Child(spec["id"], (start[0], tuple(start[1])), restart, shutdown, ctype, modules)
+    child.significant = significant
+    return child
 
 
 async def _start_child(child: _Child) -> Any:
@@ -195,6 +203,7 @@ class _SupState:
     max_seconds: float
     children: list[_Child] = field(default_factory=list)  # in start order
     restarts: list[int] = field(default_factory=list)
+    auto_shutdown: str = "never"
 
 
 class Supervisor:
@@ -205,7 +214,10 @@ class Supervisor:
     returning ``Supervisor.init_spec(children, ...)``, and ``await MySup.start_link(arg)``.
 
     Flags: ``strategy`` (``"one_for_one"`` default, ``"one_for_all"``,
-    ``"rest_for_one"``), ``max_restarts`` (default 3), ``max_seconds`` (default 5).
+    ``"rest_for_one"``), ``max_restarts`` (default 3), ``max_seconds`` (default 5),
+    ``auto_shutdown`` (``"never"`` default, ``"any_significant"``,
+    ``"all_significant"``: stop once any or all children with ``"significant":
+    True`` — transient or temporary — have ended for good; SU-9).
     """
 
     restart: ClassVar[str] = "permanent"
@@ -221,6 +233,7 @@ class Supervisor:
         strategy: str = "one_for_one",
         max_restarts: int = 3,
         max_seconds: float = 5,
+        auto_shutdown: str = "never",
     ) -> SupervisorSpec:
         """Elixir's ``Supervisor.init/2`` (``init`` is the callback's name here): the
         children and flags, with Elixir's defaults (SU-3)."""
@@ -230,7 +243,12 @@ class Supervisor:
             raise ValueError(f"Supervisor: max_restarts must be an int >= 0, got {max_restarts!r}")
         if not isinstance(max_seconds, int | float) or max_seconds <= 0:
             raise ValueError(f"Supervisor: max_seconds must be > 0, got {max_seconds!r}")
-        return SupervisorSpec(list(children), strategy, max_restarts, max_seconds)
+        if auto_shutdown not in ("never", "any_significant", "all_significant"):
+            raise ValueError(
+                "Supervisor: auto_shutdown must be 'never', 'any_significant' or "
+                f"'all_significant', got {auto_shutdown!r}"
+            )
+        return SupervisorSpec(list(children), strategy, max_restarts, max_seconds, auto_shutdown)
 
     @classmethod
     async def start_link(cls, arg: Any = None, *, name: Any = None, **flags: Any) -> Any:
@@ -316,6 +334,7 @@ class _SupervisorServer(GenServer):
             if spec == IGNORE:
                 return Ignore()
         st = _SupState(spec.strategy, spec.max_restarts, spec.max_seconds)
+        st.auto_shutdown = spec.auto_shutdown
         seen: set[Any] = set()
         records = []
         for s in spec.children:
@@ -433,10 +452,21 @@ class _SupervisorServer(GenServer):
         child.pid = UNDEFINED
         if child.restart == "temporary":
             st.children.remove(child)
-            return NoReply(st)
+            return await self._maybe_auto_shutdown(st, child)
         if child.restart == "transient" and _is_quiet(reason):
-            return NoReply(st)
+            return await self._maybe_auto_shutdown(st, child)
         return await self._restart(st, child)
+
+    async def _maybe_auto_shutdown(self, st: _SupState, child: _Child) -> Any:
+        """SU-9: a significant child that ended for good may stop the supervisor."""
+        if not child.significant or st.auto_shutdown == "never":
+            return NoReply(st)
+        if st.auto_shutdown == "all_significant" and any(
+            c.significant and isinstance(c.pid, Pid) for c in st.children
+        ):
+            return NoReply(st)
+        await _stop_all(st)
+        return Stop(SHUTDOWN, st)
 
     async def _restart(self, st: _SupState, child: _Child) -> Any:
         if not _add_restart(st):
