@@ -38,7 +38,12 @@ WORKLOADS: dict[str, tuple[int, int, str, str]] = {
     "counting": (1_000_000, 20_000, "µs", "one-way send + receive (counting)"),
     "thread_ring": (1_000_000, 20_000, "µs", "thread ring, 100 actors: per hop"),
     "ring_1000": (1_000_000, 20_000, "µs", "1000-process ring: per hop"),
-    "skynet": (1_000_000, 10_000, "µs", "skynet (tree of 10): per process"),
+    "skynet": (1_000_000, 10_000, "µs", "skynet eager (tree of 10): per process"),
+    "skynet_lazy": (1_000_000, 10_000, "µs", "skynet lazy (one child at a time): per process"),
+    "fj_throughput": (600_000, 12_000, "µs", "fork-join throughput (Savina fjthrput): per message"),
+    "fj_create": (100_000, 2_000, "µs", "fork-join creation (Savina fjcreate): per actor"),
+    "big": (400_000, 10_000, "µs", "Savina big, 100 actors: per message"),
+    "chameneos": (200_000, 5_000, "µs", "chameneos, 10 creatures: per meeting"),
     "selective_10k": (20_000, 1_000, "µs", "reply-ref receive behind 10k queued"),
     "gen_call": (200_000, 5_000, "µs", "GenServer call round trip"),
     "link_crash": (100_000, 2_000, "µs", "spawn_link + crash + EXIT received"),
@@ -58,10 +63,10 @@ TARGETS = {
     "gen_call": 3.0,
     "spawn_exit_down": 3.0,
     "idle_memory": 1.0,
-    "skynet": 1.5,
+    "skynet_lazy": 1.5,
     "selective_10k": 3.0,
 }
-MESSAGING = ["ping_pong", "counting", "thread_ring", "ring_1000"]
+MESSAGING = ["ping_pong", "counting", "thread_ring", "ring_1000"]  # the peers' rows
 
 
 def _available(contender: str) -> bool:

@@ -181,3 +181,70 @@ WORKLOADS = {
     "selective_10k": lambda n: _run(_selective(n)),
     "timers": lambda n: _run(_timers(n)),
 }
+
+
+async def _skynet_lazy(n: int) -> float:
+    async def node(num: int, size: int) -> int:
+        if size == 1:
+            return num
+        sub, total = size // 10, 0
+        for i in range(10):
+            total += await asyncio.create_task(node(num + i * sub, sub))
+        return total
+
+    t = time.perf_counter()
+    await node(0, n)
+    return (time.perf_counter() - t) / n * 1e6
+
+
+def _fj_work() -> int:
+    return sum(x * x for x in range(1, 11))
+
+
+async def _fj_throughput(n: int) -> float:
+    per, done = n // 60, Mailbox()
+    boxes = [Mailbox() for _ in range(60)]
+
+    async def worker(box: Mailbox) -> None:
+        for _ in range(per):
+            await box.get()
+            _fj_work()
+        done.put("done")
+
+    tasks = [asyncio.create_task(worker(b)) for b in boxes]
+    t = time.perf_counter()
+    for _ in range(per):
+        for b in boxes:
+            b.put("work")
+    for _ in boxes:
+        await done.get()
+    del tasks
+    return (time.perf_counter() - t) / (per * 60) * 1e6
+
+
+async def _fj_create(n: int) -> float:
+    done = Mailbox()
+
+    async def one(box: Mailbox) -> None:
+        await box.get()
+        _fj_work()
+        done.put("done")
+
+    t = time.perf_counter()
+    tasks = []
+    for _ in range(n):
+        box = Mailbox()
+        tasks.append(asyncio.create_task(one(box)))
+        box.put("work")
+    for _ in range(n):
+        await done.get()
+    return (time.perf_counter() - t) / n * 1e6
+
+
+WORKLOADS.update(
+    {
+        "skynet_lazy": lambda n: _run(_skynet_lazy(n)),
+        "fj_throughput": lambda n: _run(_fj_throughput(n)),
+        "fj_create": lambda n: _run(_fj_create(n)),
+    }
+)

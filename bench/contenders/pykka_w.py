@@ -91,4 +91,5 @@ WORKLOADS = {
     "ping_pong": _ping_pong,
     "counting": _counting,
     "thread_ring": lambda n: _ring(100, n),
+    "ring_1000": lambda n: _ring(1000, n),
 }

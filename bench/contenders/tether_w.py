@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import random
 import time
 from typing import Any
 
@@ -232,3 +233,136 @@ WORKLOADS = {
     "timers": lambda n: _run(_timers, n),
 }
 _ = Down
+
+
+async def _skynet_lazy_node(parent: tether.Pid, num: int, size: int) -> None:
+    # Lazy: spawn one child and wait for it before the next (few alive at once).
+    if size == 1:
+        send(parent, num)
+        return
+    sub, me, total = size // 10, self(), 0
+    for i in range(10):
+        spawn(_skynet_lazy_node, me, num + i * sub, sub)
+        total += await receive()
+    send(parent, total)
+
+
+async def _skynet_lazy(n: int) -> float:
+    t = time.perf_counter()
+    spawn(_skynet_lazy_node, self(), 0, n)
+    await receive()
+    return (time.perf_counter() - t) / n * 1e6
+
+
+def _fj_work() -> int:
+    return sum(x * x for x in range(1, 11))
+
+
+async def _fj_worker(top: tether.Pid, per: int) -> None:
+    for _ in range(per):
+        await receive()
+        _fj_work()
+    send(top, "done")
+
+
+async def _fj_throughput(n: int) -> float:
+    per, me = n // 60, self()
+    actors = [spawn(_fj_worker, me, per) for _ in range(60)]
+    t = time.perf_counter()
+    for _ in range(per):
+        for a in actors:
+            send(a, "work")
+    for _ in actors:
+        await receive()
+    return (time.perf_counter() - t) / (per * 60) * 1e6
+
+
+async def _fj_one(top: tether.Pid) -> None:
+    await receive()
+    _fj_work()
+    send(top, "done")
+
+
+async def _fj_create(n: int) -> float:
+    me = self()
+    t = time.perf_counter()
+    for _ in range(n):
+        send(spawn(_fj_one, me), "work")
+    for _ in range(n):
+        await receive()
+    return (time.perf_counter() - t) / n * 1e6
+
+
+async def _big_actor(top: tether.Pid, per: int) -> None:
+    _, peers = await receive(("peers", ANY))
+    me = self()
+    rng = random.Random(me.id)
+    to_send, waiting = per, per
+    while to_send or waiting:
+        if to_send:
+            send(peers[rng.randrange(len(peers))], ("ping", me))
+        m = await receive()
+        to_send = max(to_send - 1, 0)
+        if m == "pong":
+            waiting -= 1
+        else:
+            send(m[1], "pong")
+    send(top, "done")
+    while True:
+        _, frm = await receive(("ping", ANY))
+        send(frm, "pong")
+
+
+async def _big(n: int) -> float:
+    per, me = n // 100, self()
+    actors = [spawn(_big_actor, me, per) for _ in range(100)]
+    t = time.perf_counter()
+    for a in actors:
+        send(a, ("peers", actors))
+    for _ in actors:
+        await receive(lambda m: m == "done")
+    return (time.perf_counter() - t) / (per * 200) * 1e6
+
+
+async def _mall(top: tether.Pid, n: int) -> None:
+    first = None
+    while n:
+        _, c = await receive(("meet", ANY))
+        if first is None:
+            first = c
+        else:
+            send(first, ("met", c))
+            send(c, ("met", first))
+            first, n = None, n - 1
+    send(top, "meetings_done")
+    while True:
+        await receive()
+
+
+async def _creature(mall: tether.Pid) -> None:
+    await receive(lambda m: m == "go")
+    me = self()
+    while True:
+        send(mall, ("meet", me))
+        await receive(("met", ANY))
+
+
+async def _chameneos(n: int) -> float:
+    mall = spawn(_mall, self(), n)
+    cs = [spawn(_creature, mall) for _ in range(10)]
+    t = time.perf_counter()
+    for c in cs:
+        send(c, "go")
+    await receive(lambda m: m == "meetings_done")
+    return (time.perf_counter() - t) / n * 1e6
+
+
+WORKLOADS.update(
+    {
+        "skynet_lazy": lambda n: _run(_skynet_lazy, n),
+        "fj_throughput": lambda n: _run(_fj_throughput, n),
+        "fj_create": lambda n: _run(_fj_create, n),
+        "big": lambda n: _run(_big, n),
+        "chameneos": lambda n: _run(_chameneos, n),
+    }
+)

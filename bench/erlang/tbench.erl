@@ -41,6 +41,43 @@ run(ring_1000, Hops) -> ring(1000, Hops);
 run(skynet, N) ->
     Me = self(),
     us(fun() -> spawn(fun() -> skynet(Me, 0, N, 10) end), receive {sum, _} -> ok end end, N);
+run(skynet_lazy, N) ->
+    Me = self(),
+    us(fun() -> spawn(fun() -> skynet_lazy(Me, 0, N) end), receive {sum, _} -> ok end end, N);
+run(fj_throughput, N) ->
+    %% Savina fjthrput: 60 actors, N messages spread round-robin, each does a little work.
+    Me = self(),
+    Per = N div 60,
+    Actors = [spawn(fun() -> fj_worker(Me, Per) end) || _ <- lists:seq(1, 60)],
+    us(fun() ->
+        [A ! work || _ <- lists:seq(1, Per), A <- Actors],
+        [receive done -> ok end || _ <- Actors]
+    end, Per * 60);
+run(fj_create, N) ->
+    %% Savina fjcreate: create an actor, send it one message, it works and exits.
+    Me = self(),
+    us(fun() ->
+        [spawn(fun() -> receive work -> fj_work(), Me ! done end end) ! work || _ <- lists:seq(1, N)],
+        [receive done -> ok end || _ <- lists:seq(1, N)]
+    end, N);
+run(big, N) ->
+    %% Savina big: 100 actors each ping random peers, every ping is answered; per message.
+    Me = self(),
+    Per = N div 100,
+    Actors = [spawn(fun() -> big_actor(Me, Per) end) || _ <- lists:seq(1, 100)],
+    T = list_to_tuple(Actors),
+    us(fun() ->
+        [A ! {peers, T} || A <- Actors],
+        [receive done -> ok end || _ <- Actors]
+    end, Per * 100 * 2);
+run(chameneos, N) ->
+    %% A mall pairs creatures two by two until N meetings happened; per meeting.
+    Me = self(),
+    Mall = spawn(fun() -> mall(Me, N, none) end),
+    Cs = [spawn(fun() -> creature(Mall) end) || _ <- lists:seq(1, 10)],
+    R = us(fun() -> [C ! go || C <- Cs], receive meetings_done -> ok end end, N),
+    [exit(C, kill) || C <- Cs],
+    R;
 run(selective_10k, Rounds) ->
     Me = self(),
     [Me ! {noise, I} || I <- lists:seq(1, 10000)],
@@ -111,6 +148,46 @@ skynet(Parent, Num, Size, Div) ->
     [spawn(fun() -> skynet(Me, Num + I * Sub, Sub, Div) end) || I <- lists:seq(0, Div - 1)],
     Sum = lists:sum([receive {sum, S} -> S end || _ <- lists:seq(1, Div)]),
     Parent ! {sum, Sum}.
+
+skynet_lazy(Parent, Num, 1) -> Parent ! {sum, Num};
+skynet_lazy(Parent, Num, Size) ->
+    Me = self(),
+    Sub = Size div 10,
+    Sum = lists:foldl(fun(I, Acc) ->
+        spawn(fun() -> skynet_lazy(Me, Num + I * Sub, Sub) end),
+        receive {sum, S} -> Acc + S end
+    end, 0, lists:seq(0, 9)),
+    Parent ! {sum, Sum}.
+
+fj_work() -> lists:foldl(fun(X, A) -> A + X * X end, 0, lists:seq(1, 10)).
+
+fj_worker(Me, 0) -> Me ! done;
+fj_worker(Me, N) -> receive work -> fj_work(), fj_worker(Me, N - 1) end.
+
+big_actor(Me, Per) ->
+    receive {peers, T} -> big_loop(Me, T, Per, Per) end.
+
+big_loop(Me, _T, 0, 0) -> Me ! done, big_serve();
+big_loop(Me, T, ToSend, Waiting) ->
+    case ToSend of
+        0 -> ok;
+        _ -> element(rand:uniform(tuple_size(T)), T) ! {ping, self()}
+    end,
+    receive
+        {ping, From} -> From ! pong, big_loop(Me, T, max(ToSend - 1, 0), Waiting);
+        pong -> big_loop(Me, T, max(ToSend - 1, 0), Waiting - 1)
+    end.
+
+big_serve() -> receive {ping, From} -> From ! pong, big_serve() end.
+
+mall(Me, 0, _) -> Me ! meetings_done, mall_drain();
+mall(Me, N, none) -> receive {meet, C} -> mall(Me, N, C) end;
+mall(Me, N, First) -> receive {meet, C} -> First ! {met, C}, C ! {met, First}, mall(Me, N - 1, none) end.
+
+mall_drain() -> receive _ -> mall_drain() end.
+
+creature(Mall) -> receive go -> creature_loop(Mall) end.
+creature_loop(Mall) -> Mall ! {meet, self()}, receive {met, _} -> creature_loop(Mall) end.
 
 sel(_, 0) -> ok;
 sel(Me, N) ->
