@@ -37,6 +37,7 @@ from ._behaviours.gen_server import (
 from ._behaviours.registry import Registry
 from ._behaviours.supervisor import Supervisor
 from ._behaviours.task import Task, TaskSupervisor
+from ._dist.api import Node
 from ._runtime._api import (
     Process,
     exit,
@@ -82,6 +83,7 @@ __all__ = [
     "Ignore",
     "NoProcError",
     "NoReply",
+    "Node",
     "Ok",
     "Pid",
     "Process",

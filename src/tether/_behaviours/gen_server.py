@@ -38,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final, NamedTuple, NoReturn
 
+from tether._dist.api import Node, reply_to
 from tether._runtime._api import (
     Process,
     exit,
@@ -74,9 +75,11 @@ NORMAL: Final = Atom("normal")
 TIMEOUT: Final = Atom("timeout")
 NOPROC: Final = Atom("noproc")
 CALLING_SELF: Final = Atom("calling_self")
+NODEDOWN: Final = Atom("nodedown")
 
-_CALL: Final = "$gen_call"
-_CAST: Final = "$gen_cast"
+# Atoms, so the messages are the same terms as OTP's on the wire.
+_CALL: Final = Atom("$gen_call")
+_CAST: Final = Atom("$gen_cast")
 _STOP: Final = "$gen_stop"
 
 
@@ -326,6 +329,8 @@ class GenServer:
         """
         mfa = ("GenServer.call", server, request, timeout)
         pid = server if type(server) is Pid else GenServer.whereis(server)
+        if type(pid) is tuple and Node.alive():
+            return await _call_remote_name(pid, request, timeout, mfa)
         if not isinstance(pid, Pid):
             _exit_with(NOPROC if pid is None else ("nodedown", pid[1]), mfa)
         me = self()
@@ -335,31 +340,25 @@ class GenServer:
         # DOWN share an index key, and a reply after a timeout is dropped.
         mon = Process.monitor(pid, alias=True)
         send(pid, (_CALL, (me, mon), request))
-        try:
-            msg = await receive((mon, ANY), Down(mon, ANY, ANY, ANY), timeout=timeout)
-        except TimeoutError:
-            Process.demonitor(mon, flush=True)
-            await _flush((mon, ANY))
-            _exit_with(TIMEOUT, mfa)
-        if isinstance(msg, Down):
-            reason = msg.reason
-            _exit_with(("nodedown", pid.node) if reason == "noconnection" else reason, mfa)
-        Process.demonitor(mon, flush=True)
-        return msg[1]
+        return await _await_reply(mon, timeout, mfa, pid.node)
 
     @staticmethod
     def cast(server: Any, request: Any) -> Atom:
         """Send ``request`` without waiting; always returns ``"ok"`` (G-12)."""
         pid = GenServer.whereis(server)
-        if isinstance(pid, Pid):
+        if isinstance(pid, Pid) or (type(pid) is tuple and Node.alive()):
             send(pid, (_CAST, request))
         return OK
 
     @staticmethod
     def reply(from_: From, reply: Any) -> Atom:
-        """Answer a call whose ``handle_call`` returned ``NoReply`` (G-19)."""
-        _pid, alias = from_
-        send(alias, (alias, reply))
+        """Answer a call whose ``handle_call`` returned ``NoReply`` (G-19).
+
+        Works for callers on any node: tether's alias tag, OTP's
+        ``[alias | ref]`` tag and older plain-ref tags are each answered where
+        their caller waits.
+        """
+        reply_to(from_, reply)
         return OK
 
     @staticmethod
@@ -407,6 +406,30 @@ class GenServer:
             f"GenServer: server must be a Pid, a name, (name, node) or ('via', registry, key), "
             f"got {server!r}"
         )
+
+
+async def _call_remote_name(
+    server: tuple[str, str], request: Any, timeout: float | None, mfa: Any
+) -> Any:
+    """``GenServer.call({name, node}, ...)`` for another node: monitor by name (D-5)."""
+    mon = Process.monitor(server, alias=True)
+    send(server, (_CALL, (self_pid(), mon), request))
+    return await _await_reply(mon, timeout, mfa, server[1])
+
+
+async def _await_reply(mon: Ref, timeout: float | None, mfa: Any, where: str | None) -> Any:
+    try:
+        msg = await receive((mon, ANY), Down(mon, ANY, ANY, ANY), timeout=timeout)
+    except TimeoutError:
+        Process.demonitor(mon, flush=True)
+        await _flush((mon, ANY))
+        _exit_with(TIMEOUT, mfa)
+    if isinstance(msg, Down):
+        reason = msg.reason
+        # D-5: a lost connection is {nodedown, node}.
+        _exit_with((NODEDOWN, Atom(where)) if reason == "noconnection" and where else reason, mfa)
+    Process.demonitor(mon, flush=True)
+    return msg[1]
 
 
 def _self_or_none() -> Pid | None:

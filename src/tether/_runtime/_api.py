@@ -164,8 +164,11 @@ def send(dest: Pid | Ref | str | tuple[str, str], msg: T) -> T:
         raise _n.outside_error("send")
     if type(dest) is Pid:
         t = node.table.get(dest)  # type: ignore[union-attr]
-        if t is not None and p.state != _DEAD:
-            node.deliver(t, msg)  # type: ignore[union-attr]
+        if t is not None:
+            if p.state != _DEAD:
+                node.deliver(t, msg)  # type: ignore[union-attr]
+        elif dest.node is not None and node.dist is not None and p.state != _DEAD:  # type: ignore[union-attr]
+            node.dist.send(p.pid, dest, msg)  # type: ignore[union-attr]
         return msg
     assert isinstance(node, _n.Node)
     if isinstance(dest, Ref):
@@ -192,6 +195,8 @@ def send(dest: Pid | Ref | str | tuple[str, str], msg: T) -> T:
             t = node.names.get(dest[0])
             if t is not None:
                 node.deliver(t, msg)
+        elif node.dist is not None and p.state != _n.DEAD:
+            node.dist.reg_send(p.pid, dest[0], dest[1], msg)
         return msg
     raise TypeError(
         f"send: dest must be a Pid, an alias Ref, a registered name or (name, node), got {dest!r}"
@@ -363,6 +368,25 @@ def _default_handler() -> logging.Handler | None:
     return h
 
 
+def _start_dist(
+    node: _n.Node,
+    loop: asyncio.AbstractEventLoop,
+    name: str,
+    cookie: str | None,
+    hidden: bool,
+    net_ticktime: float,
+    tls: Any,
+) -> None:
+    from .._dist.api import net_kernel
+    from .._dist.node import Dist, read_cookie
+
+    dist = Dist(node, name, read_cookie(cookie), hidden=hidden, net_ticktime=net_ticktime, tls=tls)
+    loop.run_until_complete(dist.start())
+    node.dist = dist
+    pid, _ = node.spawn(None, net_kernel, (), what="net_kernel")
+    node.register(node.table[pid], "net_kernel")
+
+
 def run(
     main: Callable[..., Coroutine[Any, Any, T]],
     *args: Any,
@@ -370,6 +394,9 @@ def run(
     cookie: str | None = None,
     hog_threshold: float | None = 0.1,
     loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
+    hidden: bool = True,
+    net_ticktime: float = 60.0,
+    tls: Any = None,
 ) -> T:
     """Start a node, run ``await main(*args)`` as its first process, return its result.
 
@@ -382,16 +409,35 @@ def run(
             this many seconds without awaiting; ``None`` turns the check off.
         loop_factory: makes the event loop (default ``asyncio.new_event_loop``);
             ``tether.testing`` passes a virtual-clock loop.
-        name, cookie: distribution; not available yet (issue: distribution).
+        name: make the node distributed under this name: ``"py@127.0.0.1"``
+            (long name) or ``"py"`` / ``"py@host"`` (short name), as ``elixir
+            --name``/``--sname``.  It registers with epmd (``ERL_EPMD_PORT``;
+            the system epmd is started if installed and not running, else a
+            built-in one) and can then connect to Erlang, Elixir and tether nodes.
+        cookie: the shared secret; default ``TETHER_COOKIE``, else
+            ``~/.erlang.cookie`` (created if missing, as ``erl`` does).
+        hidden: a hidden node (default) is not announced to the peer's other
+            nodes (no ``global`` traffic); ``False`` makes it visible.
+        net_ticktime: seconds of silence after which a peer is considered down
+            (ticks go every ``net_ticktime / 4``), as Erlang's kernel parameter.
+        tls: ``tether.dist_tls(certfile, keyfile, cafile)`` for TLS distribution
+            (compatible with ``-proto_dist inet_tls``).
 
     Raises:
         RuntimeError: a node is already running in this OS process, or an asyncio
             loop is running in this thread.
     """
-    if name is not None or cookie is not None:
-        raise NotImplementedError(
-            "tether.run: name=/cookie= (distribution) is not implemented yet; "
-            "run without them for a local node"
+    if name is None and cookie is not None:
+        raise ValueError(
+            "tether.run: cookie= needs name= (a node without a name is not distributed)"
+        )
+    if (
+        not isinstance(net_ticktime, int | float)
+        or isinstance(net_ticktime, bool)
+        or net_ticktime <= 0
+    ):
+        raise ValueError(
+            f"tether.run: net_ticktime must be a positive number of seconds, got {net_ticktime!r}"
         )
     if not isinstance(_n.NODE, _n._NoNode):
         raise RuntimeError("tether.run: a node is already running in this OS process")
@@ -414,6 +460,8 @@ def run(
         if watchdog is not None:
             watchdog.start()
         node.done = loop.create_future()
+        if name is not None:
+            _start_dist(node, loop, name, cookie, hidden, float(net_ticktime), tls)
         main_pid, _ = node.spawn(None, main, args, what="tether.run")
         node.root = node.table[main_pid]
         loop.run_until_complete(node.done)
@@ -429,6 +477,9 @@ def run(
             watchdog.close()
         try:
             node.shutdown()
+            if node.dist is not None:
+                node.dist.close()
+                loop.run_until_complete(asyncio.sleep(0))
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.run_until_complete(loop.shutdown_default_executor())
         finally:
@@ -614,6 +665,8 @@ class Process:
         node = _node()
         if pid.node is None:
             node.exit_signal(p, pid, reason)
+        elif node.dist is not None and p.state != _n.DEAD:
+            node.dist.exit2(p.pid, pid, reason)
         if p.state == _n.DEAD and p is node.current:
             raise ExitSignal(p.reason)
         return True
@@ -667,14 +720,14 @@ class Process:
         if type(target) is Pid:
             return node.monitor_pid(p, target, alias)
         if isinstance(target, str):
-            return node.monitor_name(p, target, node.name)
+            return node.monitor_name(p, target, node.name, alias)
         if (
             type(target) is tuple
             and len(target) == 2
             and isinstance(target[0], str)
             and isinstance(target[1], str)
         ):
-            return node.monitor_name(p, target[0], target[1])
+            return node.monitor_name(p, target[0], target[1], alias)
         raise TypeError(
             f"Process.monitor: target must be a Pid, a registered name or (name, node), "
             f"got {target!r}"

@@ -241,6 +241,9 @@ class Node:
         self.idle_check_scheduled = False
         self.closing = False
         self._unwind_errors = 0
+        # Distribution (tether._dist.node.Dist) once the node has a name; the core
+        # calls it only for signals whose target lives on another node.
+        self.dist: Any = None
 
     # -- scheduling --------------------------------------------------------
 
@@ -519,6 +522,8 @@ class Node:
             return
         t = self.table.get(target)
         if t is None:
+            if target.node is not None and self.dist is not None:
+                self.dist.exit2(sender.pid, target, reason)
             return  # E-4: dead or unknown target; still returns true
         if is_kill(reason):
             self.terminate(t, KILLED)  # row 5: untrappable, becomes :killed (E-2)
@@ -567,11 +572,14 @@ class Node:
                     self.timers.pop(tref, None)
                 p.timers = None
             if p.monitors:
-                for ref, (target, _obj) in p.monitors.items():
+                dist = self.dist
+                for ref, (target, obj) in p.monitors.items():
                     if target is not None:
                         t = table.get(target)
                         if t is not None and t.monitored_by:
                             t.monitored_by.pop(ref, None)
+                    if dist is not None and (target is None or target.node is not None):
+                        dist.demonitor(p, target, obj, ref)
                 p.monitors = None
             # S-3: after all of p's messages (already delivered), its EXITs and DOWNs.
             if p.links:
@@ -583,12 +591,16 @@ class Node:
                         if q.links is not None:
                             q.links.discard(p.pid)
                         self._link_signal(q, p.pid, reason, work)
+                    elif other.node is not None and self.dist is not None:
+                        self.dist.link_exit(p.pid, other, reason)  # L-1 across nodes
             if p.monitored_by:
                 mons = p.monitored_by
                 p.monitored_by = None
                 for ref, watcher in mons.items():
                     w = table.get(watcher)
-                    if w is not None and w.monitors is not None:
+                    if w is None and watcher.node is not None and self.dist is not None:
+                        self.dist.monitor_exit(p, ref, watcher, reason)  # M-1 across nodes
+                    elif w is not None and w.monitors is not None:
                         entry = w.monitors.pop(ref, None)
                         if entry is not None:
                             if w.aliases and ref in w.aliases:
@@ -664,8 +676,17 @@ class Node:
     def link(self, p: Process, target: Pid) -> None:
         if p.state == DEAD or target == p.pid:
             return  # L-5: link(self()) is a no-op
+        if target.node is not None and self.dist is not None:
+            # Recorded here; the peer records its side on LINK.  A node that cannot
+            # be reached turns this into noconnection (D-1, D-3).
+            if p.links is None:
+                p.links = {target}
+            else:
+                p.links.add(target)
+            self.dist.link(p, target)
+            return
         if target.node is not None:
-            # No distribution yet: the node is unreachable (L-4 remote, D-3).
+            # Not distributed: the node is unreachable (L-4 remote, D-3).
             work: list[Any] = []
             self._link_signal(p, target, NOCONNECTION, work)
             if work:
@@ -689,6 +710,12 @@ class Node:
 
     def unlink(self, p: Process, target: Pid) -> None:
         # L-7, L-8: removes both sides at once; nothing can arrive later because of it.
+        if target.node is not None and self.dist is not None:
+            # UNLINK_ID: an exit signal already on its way is ignored until the ack.
+            if p.links is not None and target in p.links:
+                p.links.discard(target)
+                self.dist.unlink(p, target)
+            return
         if p.links is not None:
             p.links.discard(target)
         t = self.table.get(target)
@@ -707,6 +734,13 @@ class Node:
                 p.aliases = {ref}
             else:
                 p.aliases.add(ref)
+        if target.node is not None and self.dist is not None:
+            if p.monitors is None:
+                p.monitors = {ref: (target, target)}
+            else:
+                p.monitors[ref] = (target, target)
+            self.dist.monitor(p, target, ref)
+            return ref
         if target.node is not None:
             self.deliver(p, Down(ref, PROCESS, target, NOCONNECTION))  # D-3
             return ref
@@ -717,10 +751,23 @@ class Node:
         self._add_monitor(p, t, ref, target)
         return ref
 
-    def monitor_name(self, p: Process, name: str, node: str) -> Ref:
+    def monitor_name(self, p: Process, name: str, node: str, alias: bool = False) -> Ref:
         ref = Ref()
         obj = (Atom(name), Atom(node))
         if p.state == DEAD:
+            return ref
+        if alias:
+            self.aliases[ref] = (p, False)
+            if p.aliases is None:
+                p.aliases = {ref}
+            else:
+                p.aliases.add(ref)
+        if node != self.name and self.dist is not None:
+            if p.monitors is None:
+                p.monitors = {ref: (None, obj)}
+            else:
+                p.monitors[ref] = (None, obj)
+            self.dist.monitor(p, (name, node), ref)
             return ref
         if node != self.name:
             self.deliver(p, Down(ref, PROCESS, obj, NOCONNECTION))
@@ -758,6 +805,8 @@ class Node:
             t = self.table.get(target)
             if t is not None and t.monitored_by is not None:
                 t.monitored_by.pop(ref, None)
+        if self.dist is not None and (target is None or target.node is not None):
+            self.dist.demonitor(p, target, entry[1], ref)
         return True
 
     # -- aliases (M-16) -------------------------------------------------------
@@ -790,6 +839,8 @@ class Node:
     def send_alias(self, ref: Ref, msg: Any) -> None:
         entry = self.aliases.get(ref)
         if entry is None:
+            if ref.node is not None and self.dist is not None and self.current is not None:
+                self.dist.alias_send(self.current.pid, ref, msg)
             return  # an inactive alias: dropped
         owner, reply = entry
         if reply:

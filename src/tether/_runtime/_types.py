@@ -195,18 +195,22 @@ class Ref:
     their number, immutable.  :func:`tether.make_ref` makes a fresh one.
     """
 
-    __slots__ = ("_hash", "n", "node")
+    __slots__ = ("_hash", "creation", "n", "node")
 
     n: int
     node: str | None
+    creation: int
     _hash: int
 
-    def __init__(self, n: int | None = None, node: str | None = None) -> None:
+    def __init__(self, n: int | None = None, node: str | None = None, creation: int = 0) -> None:
         # The slots are set through their descriptors: __setattr__ refuses.
+        # ``node``/``creation`` are set for refs of other nodes only; their ``n``
+        # packs the wire words (see tether._dist.etf.ref_words).
         if n is None:
             n = next(_ref_counter)
         _set_ref_n(self, n)
         _set_ref_node(self, node)
+        _set_ref_creation(self, creation)
         _set_ref_hash(self, hash(n) if node is None else hash((n, node)))
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -220,7 +224,7 @@ class Ref:
             return True
         if not isinstance(other, Ref):
             return NotImplemented
-        return self.n == other.n and self.node == other.node
+        return self.n == other.n and self.node == other.node and self.creation == other.creation
 
     def __lt__(self, other: Ref) -> bool:
         if not isinstance(other, Ref):
@@ -236,6 +240,7 @@ class Ref:
 
 _set_ref_n = Ref.__dict__["n"].__set__
 _set_ref_node = Ref.__dict__["node"].__set__
+_set_ref_creation = Ref.__dict__["creation"].__set__
 _set_ref_hash = Ref.__dict__["_hash"].__set__
 
 
