@@ -323,13 +323,14 @@ _Handler = Callable[["_Decoder", int], Any]
 class _Decoder:
     """One decode: the buffer, a position, and the codec's settings."""
 
-    __slots__ = ("atoms", "buf", "depth", "local", "pos", "str_binaries")
+    __slots__ = ("atoms", "buf", "creation", "depth", "local", "pos", "str_binaries")
 
     def __init__(self, buf: memoryview, pos: int, codec: Codec, str_binaries: bool) -> None:
         self.buf = buf
         self.pos = pos
         self.depth = 0
         self.local = codec.node
+        self.creation = codec.creation
         self.str_binaries = str_binaries
         self.atoms = codec._atom_cache
 
@@ -569,7 +570,10 @@ def _d_pid(d: _Decoder, tag: int) -> Pid:
         pos = d.need(9)
         id_, serial, creation = struct.unpack_from(">IIB", d.buf, pos)
         d.pos = pos + 9
-    return Pid(id_, serial, d.node_of(node), creation)
+    where = d.node_of(node)
+    if where is None and creation == d.creation:
+        creation = 0  # this incarnation's own pids are keyed without a creation
+    return Pid(id_, serial, where, creation)
 
 
 def _d_port(d: _Decoder, tag: int) -> Port:
@@ -669,7 +673,7 @@ def _d_compressed(d: _Decoder, tag: int) -> Any:
 
 
 def _codec_of(d: _Decoder) -> Codec:
-    c = Codec(d.local)
+    c = Codec(d.local, d.creation)
     c._atom_cache = d.atoms
     return c
 

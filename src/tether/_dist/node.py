@@ -585,6 +585,7 @@ class Dist:
                 raise ProtocolError("bytes after the payload of a control message")
         if type(ctrl) is not tuple or not ctrl or type(ctrl[0]) is not int:
             raise ProtocolError(f"control message is not a tuple with an operation: {ctrl!r}")
+        logger.debug("<- %s %r %r", conn.name, ctrl, msg)
         handler = _CONTROL.get(ctrl[0])
         if handler is None:
             logger.debug("ignoring control message %r from %s", ctrl, conn.name)
@@ -751,8 +752,12 @@ class Dist:
         conn.send(self._frame_for((UNLINK_ID_OP, uid, p.pid, to)))
 
     def _reason_frame(self, ctrl: tuple[Any, ...], reason: Any) -> bytes:
-        # An exit reason is whatever the process died with; one with no term
-        # (a lambda, an arbitrary object) goes as its repr rather than fail a death.
+        # Exit reasons: tether's reasons are atoms written as plain str
+        # ("normal", "kill", "shutdown"), so a str reason goes as an atom; a
+        # Python exception goes as Elixir's crash shape {exception, stacktrace}.
+        # A reason with no term (a lambda, an arbitrary object) goes as its repr
+        # rather than fail a death.
+        reason = exit_reason_term(reason)
         try:
             return self._frame_for(ctrl, reason, True)
         except (EncodeError, ValueError, OverflowError, struct.error):
@@ -1012,6 +1017,15 @@ class Dist:
 
     def _c_ignore(self, conn: Connection, ctrl: tuple[Any, ...], msg: Any) -> None:
         pass
+
+
+def exit_reason_term(reason: Any) -> Any:
+    """An exit reason as the term a BEAM peer should see (see ``_reason_frame``)."""
+    if type(reason) is str:
+        return Atom(reason)
+    if isinstance(reason, BaseException):
+        return (_python_term(reason), [])
+    return reason
 
 
 def _python_term(value: Any) -> Any:
