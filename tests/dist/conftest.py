@@ -1,0 +1,215 @@
+"""Fixtures for the distribution tests: an isolated epmd, real Elixir/Erlang peers.
+
+Every run starts its own epmd on a free port (``ERL_EPMD_PORT``), so tests never
+touch a system epmd or another run's nodes.  Elixir peers run ``peer.exs``: the
+test sends ``{:eval, self(), code}`` and gets ``{:result, value}`` back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import tether
+from tether import ANY, Atom, receive, send
+
+COOKIE = "tether-test-cookie"
+HERE = Path(__file__).parent
+_names = itertools.count(1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
+def need(tool: str) -> str:
+    """The path of ``tool`` (elixir/erl); skip without it unless CI requires it."""
+    path = shutil.which(tool)
+    if path is None:
+        if os.environ.get("TETHER_REQUIRE_ELIXIR"):
+            pytest.fail(f"TETHER_REQUIRE_ELIXIR is set but {tool} is not installed")
+        pytest.skip(f"{tool} is not installed (install erlang-nox elixir to run the interop tests)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def epmd_port() -> Iterator[int]:
+    """An isolated epmd (the system one if installed, else tether's) on a free port."""
+    port = free_port()
+    exe = shutil.which("epmd")
+    cmd = [exe, "-port", str(port)] if exe else [sys.executable, "-m", "tether.epmd", "-port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    old = os.environ.get("ERL_EPMD_PORT")
+    os.environ["ERL_EPMD_PORT"] = str(port)
+    try:
+        wait_port(port)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait()
+        if old is None:
+            os.environ.pop("ERL_EPMD_PORT", None)
+        else:
+            os.environ["ERL_EPMD_PORT"] = old
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{os.getpid()}_{next(_names)}@127.0.0.1"
+
+
+class Peer:
+    """A real Elixir node running peer.exs, in its own OS process."""
+
+    def __init__(self, name: str, proc: subprocess.Popen[str]) -> None:
+        self.name = name
+        self.proc = proc
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def start_elixir(epmd_port: int, cookie: str = COOKIE) -> Peer:
+    exe = need("elixir")
+    name = unique("ex")
+    env = {**os.environ, "ERL_EPMD_PORT": str(epmd_port)}
+    proc = subprocess.Popen(
+        [exe, "--name", name, "--cookie", cookie, str(HERE / "peer.exs")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if line.strip() != "READY":
+        proc.kill()
+        raise RuntimeError(f"elixir peer did not start: {line!r}")
+    return Peer(name, proc)
+
+
+@pytest.fixture(scope="module")
+def ex(epmd_port: int) -> Iterator[Peer]:
+    """One Elixir peer shared by a module's tests."""
+    peer = start_elixir(epmd_port)
+    try:
+        yield peer
+    finally:
+        peer.kill()
+
+
+@pytest.fixture
+def own_ex(epmd_port: int) -> Iterator[Peer]:
+    """An Elixir peer of the test's own (for tests that kill it)."""
+    peer = start_elixir(epmd_port)
+    try:
+        yield peer
+    finally:
+        peer.kill()
+
+
+@pytest.fixture(scope="module")
+def erl(epmd_port: int) -> Iterator[str]:
+    """A plain Erlang node (no script: tests drive it with rpc)."""
+    exe = need("erl")
+    name = unique("erl")
+    env = {**os.environ, "ERL_EPMD_PORT": str(epmd_port)}
+    proc = subprocess.Popen(
+        [exe, "-name", name, "-setcookie", COOKIE, "-noshell", "-hidden"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        import asyncio
+
+        from tether._dist.epmd import names
+
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                if name.split("@")[0] in asyncio.run(names(epmd=epmd_port)):
+                    break
+            time.sleep(0.1)
+        yield name
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def run_node(main: Any, *args: Any, cookie: str = COOKIE, **kw: Any) -> Any:
+    """Run ``main`` as the first process of a fresh distributed tether node."""
+    return tether.run(main, *args, name=unique("py"), cookie=cookie, **kw)
+
+
+async def ev(peer: Peer | str, code: str, timeout: float = 15) -> Any:
+    """Evaluate Elixir ``code`` on the peer; return its value."""
+    node = peer.name if isinstance(peer, Peer) else peer
+    send(("peer", node), (Atom("eval"), tether.self(), code))
+    msg = await receive((Atom("result"), ANY), timeout=timeout)
+    return msg[1]
+
+
+async def ev_arg(peer: Peer, code: str, arg: Any, timeout: float = 15) -> Any:
+    """Evaluate ``code`` on the peer with the Python value ``arg`` bound to ``arg``."""
+    send(("peer", peer.name), (Atom("eval"), tether.self(), f"receive do {{:arg, arg}} -> {code} end"))
+    send(("peer", peer.name), (Atom("arg"), arg))
+    msg = await receive((Atom("result"), ANY), timeout=timeout)
+    return msg[1]
+
+
+class Twin:
+    """A second tether node in its own OS process (twin_node.py)."""
+
+    def __init__(self, name: str, proc: subprocess.Popen[str]) -> None:
+        self.name = name
+        self.proc = proc
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def twin(epmd_port: int) -> Iterator[Twin]:
+    name = unique("twin")
+    env = {**os.environ, "ERL_EPMD_PORT": str(epmd_port)}
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "twin_node.py"), name, COOKIE],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if line.strip() != "READY":
+        proc.kill()
+        raise RuntimeError(f"twin node did not start: {line!r}")
+    t = Twin(name, proc)
+    try:
+        yield t
+    finally:
+        t.kill()

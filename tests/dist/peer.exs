@@ -1,0 +1,26 @@
+# A remote-controlled Elixir node for the distribution interop tests.
+# The test sends {:eval, from, code}; the code runs here (in this process, with the
+# bindings of earlier evals) and the value comes back as {:result, value}.
+defmodule Peer do
+  def loop(binding) do
+    receive do
+      {:eval, from, code} ->
+        {result, binding} =
+          try do
+            Code.eval_string(code, binding)
+          catch
+            kind, reason -> {{:peer_error, kind, reason}, binding}
+          end
+
+        send(from, {:result, result})
+        loop(binding)
+
+      :stop ->
+        :ok
+    end
+  end
+end
+
+Process.register(self(), :peer)
+IO.puts("READY")
+Peer.loop([])

@@ -1,0 +1,60 @@
+"""Two tether nodes on loopback (issue: distribution; D-1, D-5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import tether
+from tether import ANY, Atom, Exit, Node, Process, Supervisor, receive, rpc
+
+from .conftest import Twin, run_node
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_supervisor_restarts_a_worker_on_the_other_node_after_noconnection(twin: Twin) -> None:
+    async def main() -> tuple[Any, ...]:
+        me = tether.self()
+
+        async def start_remote_worker() -> Any:
+            return ("ok", await Node.spawn_link(twin.name, "pool", "worker", [me]))
+
+        spec = {"id": "remote_worker", "start": (start_remote_worker, ())}
+        _, sup = await Supervisor.start_link([spec], strategy="one_for_one")
+        _, first, where = await receive(("worker_up", ANY, ANY), timeout=10)
+        Node.disconnect(twin.name)  # the supervisor's link gets noconnection (D-1)
+        _, second, where2 = await receive(("worker_up", ANY, ANY), timeout=10)
+        children = await Supervisor.which_children(sup)
+        # Reconnected (by the restart's spawn): ask the twin what is alive there.
+        alive = await rpc.call(twin.name, "pool", "workers", [])
+        return first, where, second, where2, children, alive
+
+    first, where, second, where2, children, alive = run_node(main)
+    assert where == where2 == Atom(twin.name)
+    assert first != second and first.node == second.node == twin.name
+    assert children == [("remote_worker", second, "worker", [children[0][3][0]])]
+    # The old worker died of noconnection on its side; only the new one runs.
+    assert alive == [second]
+
+
+def test_pool_rpc_and_monitor_between_tether_nodes(twin: Twin) -> None:
+    async def main() -> tuple[Any, ...]:
+        squares = [await rpc.call(twin.name, "pool", "square", [i]) for i in range(5)]
+        pid = await Node.spawn(twin.name, "pool", "worker", [tether.self()])
+        await receive(("worker_up", pid, ANY), timeout=10)
+        ref = Process.monitor(pid)
+        Process.exit(pid, "kill")
+        down = await receive(tether.Down(ref, ANY, ANY, ANY), timeout=10)
+        Process.flag("trap_exit", True)
+        pid2 = await Node.spawn_link(twin.name, "pool", "worker", [tether.self()])
+        await receive(("worker_up", pid2, ANY), timeout=10)
+        Process.exit(pid2, ("custom", 2))
+        ex = await receive(Exit(pid2, ANY), timeout=10)
+        return squares, down, ref, pid, ex
+
+    squares, down, ref, pid, ex = run_node(main)
+    assert squares == [0, 1, 4, 9, 16]
+    assert down == tether.Down(ref, "process", pid, "killed")
+    assert ex.reason == ("custom", 2)

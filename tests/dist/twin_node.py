@@ -1,0 +1,44 @@
+"""A second tether node for the tether<->tether tests: ``python twin_node.py NAME COOKIE``.
+
+Exposes ``pool:worker/1`` (a worker that reports to its parent, then waits) and
+``pool:workers/0`` (the workers alive here); prints READY once distributed.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import tether
+from tether import Process, receive, rpc, send
+
+_workers: list[tether.Pid] = []
+
+
+@rpc.expose("pool")
+async def worker(parent: tether.Pid) -> None:
+    _workers.append(tether.self())
+    send(parent, ("worker_up", tether.self(), tether.node()))
+    await Process.sleep(None)
+
+
+@rpc.expose("pool")
+def workers() -> list[tether.Pid]:
+    return [p for p in _workers if Process.alive(p)]
+
+
+@rpc.expose("pool")
+def square(x: int) -> int:
+    return x * x
+
+
+async def main() -> Any:
+    print("READY", flush=True)
+    while True:
+        msg = await receive()
+        if msg == "stop":
+            return None
+
+
+if __name__ == "__main__":
+    tether.run(main, name=sys.argv[1], cookie=sys.argv[2])
