@@ -102,8 +102,9 @@ SMALL_ATOM_UTF8_EXT: Final = 119
 V4_PORT_EXT: Final = 120
 LOCAL_EXT: Final = 121
 
-#: Deepest nesting of tuples/lists/maps the decoder accepts.
-MAX_DEPTH: Final = 2000
+#: Deepest nesting of tuples/lists/maps the decoder accepts (the decoder recurses,
+#: three Python frames a level, inside Python's default limit of 1000 frames).
+MAX_DEPTH: Final = 250
 #: Largest integer (in bytes of magnitude) the decoder accepts.
 MAX_BIG_BYTES: Final = 1 << 20
 #: Largest inflated size of a compressed term.
@@ -987,7 +988,7 @@ def _e_pid(c: Codec, out: bytearray, v: Pid) -> None:
     out.append(NEW_PID_EXT)
     if v.node is None:
         out += c._node_bytes
-        out += struct.pack(">III", v.id, v.serial, c.creation)
+        out += struct.pack(">III", v.id, v.serial, v.creation or c.creation)
     else:
         out += c.atom_bytes(v.node)
         out += struct.pack(">III", v.id, v.serial, v.creation)

@@ -1,0 +1,31 @@
+"""A million fuzzed frames against the decoder, the control-frame handler and the
+handshake: nothing but the defined errors may come out (issue: distribution)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tether.etf import DecodeError, decode
+
+from . import fuzz
+
+
+@pytest.mark.timeout(300)
+def test_a_million_fuzzed_frames_never_crash_the_node() -> None:
+    stats = fuzz.run(1_000_000, seed=1)
+    assert stats.crashes == []
+    assert stats.frames == 1_000_000
+    assert stats.handshakes == 20_000
+    # both paths were exercised: frames that decoded and ran, frames refused
+    assert stats.decoded > 10_000 and stats.rejected > 10_000
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.binary(max_size=200).map(lambda b: b"\x83" + b))
+def test_random_bytes_decode_or_raise_decode_error(raw: bytes) -> None:
+    try:
+        decode(raw)
+    except DecodeError:
+        pass
