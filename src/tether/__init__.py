@@ -38,6 +38,7 @@ from ._behaviours.registry import Registry
 from ._behaviours.supervisor import Supervisor
 from ._behaviours.task import Task, TaskSupervisor
 from ._dist.api import Node
+from ._dist.node import dist_tls
 from ._runtime._api import (
     Process,
     exit,
@@ -96,6 +97,7 @@ __all__ = [
     "Task",
     "TaskSupervisor",
     "TimerRef",
+    "dist_tls",
     "exit",
     "format_exit",
     "make_ref",

@@ -225,6 +225,35 @@ def read_cookie(cookie: str | None) -> str:
     return new
 
 
+def dist_tls(
+    certfile: str | os.PathLike[str],
+    keyfile: str | os.PathLike[str] | None = None,
+    cafile: str | os.PathLike[str] | None = None,
+    *,
+    verify: bool = True,
+) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """TLS for distribution, compatible with Erlang's ``-proto_dist inet_tls``.
+
+    Pass the result as ``tether.run(..., tls=...)``.  ``certfile``/``keyfile`` are
+    this node's certificate and key (used as server and as client, as
+    ``ssl_dist_optfile`` usually does); ``cafile`` the CA that signed the peers'.
+    With ``verify`` (default) each side must present a certificate the CA
+    signed; host names are not checked (node names are not host names).
+    epmd stays plain TCP, as with Erlang.
+    """
+    if verify and cafile is None:
+        raise ValueError("dist_tls: verify=True needs cafile= (the CA of the peers' certificates)")
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    client = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    client.check_hostname = False
+    for ctx in (server, client):
+        ctx.load_cert_chain(certfile, keyfile)
+        if cafile is not None:
+            ctx.load_verify_locations(cafile)
+        ctx.verify_mode = ssl.CERT_REQUIRED if verify else ssl.CERT_NONE
+    return server, client
+
+
 class Connection:
     """One peer: its handshake state, pending frames, and the reader task."""
 
@@ -413,14 +442,17 @@ class Dist:
     # -- handshake ----------------------------------------------------------------
 
     async def _read_hs(self, reader: asyncio.StreamReader) -> bytes:
-        size = struct.unpack(">H", await reader.readexactly(2))[0]
+        if self.tls:
+            size = struct.unpack(">I", await reader.readexactly(4))[0]
+        else:
+            size = struct.unpack(">H", await reader.readexactly(2))[0]
         if size == 0 or size > MAX_HANDSHAKE:
             raise HandshakeError(f"handshake message of {size} bytes")
         return await reader.readexactly(size)
 
-    @staticmethod
-    def _write_hs(writer: asyncio.StreamWriter, body: bytes) -> None:
-        writer.write(struct.pack(">H", len(body)) + body)
+    def _write_hs(self, writer: asyncio.StreamWriter, body: bytes) -> None:
+        # inet_tls_dist frames the handshake with 4 length bytes, inet_tcp_dist with 2.
+        writer.write(struct.pack(">I" if self.tls else ">H", len(body)) + body)
 
     def _flags(self) -> int:
         return OUR_FLAGS if self.hidden else OUR_FLAGS | PUBLISHED

@@ -232,8 +232,13 @@ class Ref:
         return (self.node or "", self.n) < (other.node or "", other.n)
 
     def __repr__(self) -> str:
-        num = 0 if self.node is None else _node_number(self.node)
-        return f"#Reference<{num}.{_REF_HI}.{_REF_MID}.{self.n}>"
+        if self.node is None:
+            return f"#Reference<0.{_REF_HI}.{_REF_MID}.{self.n}>"
+        # Another node's ref: its wire words, most significant first, as IEx shows.
+        n = self.n
+        count = (n.bit_length() - 1) // 32
+        words = ".".join(str((n >> (32 * i)) & 0xFFFFFFFF) for i in reversed(range(count)))
+        return f"#Reference<{_node_number(self.node)}.{words}>"
 
     __str__ = __repr__
 

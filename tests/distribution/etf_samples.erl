@@ -1,5 +1,5 @@
 %% Writes what OTP's term_to_binary makes of each sample, one "name<TAB>hex" a line.
-%% Re-record: python -m tests.dist.record_etf   (needs erl; writes etf_samples.txt)
+%% Re-record: python -m tests.distribution.record_etf   (needs erl; writes etf_samples.txt)
 -module(etf_samples).
 -export([main/0]).
 

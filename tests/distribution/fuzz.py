@@ -1,7 +1,7 @@
 """Fuzz the distribution's input side: the term decoder, the control-frame handler
 and the handshake (issue: distribution, "at least a million frames").
 
-Run: ``python -m tests.dist.fuzz --frames 1000000 [--seed N]``.  The test suite
+Run: ``python -m tests.distribution.fuzz --frames 1000000 [--seed N]``.  The test suite
 runs it too (``test_fuzz.py``).  A frame is a mutation of a valid one (bytes
 flipped, inserted, deleted, length fields set to extremes, truncated, spliced) or
 plain random bytes.  The only outcomes allowed are a decoded value or the defined
@@ -215,7 +215,7 @@ def run(frames: int, seed: int = 1, progress: bool = False) -> Stats:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tests.dist.fuzz")
+    ap = argparse.ArgumentParser(prog="python -m tests.distribution.fuzz")
     ap.add_argument("--frames", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)

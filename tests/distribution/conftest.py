@@ -91,12 +91,13 @@ class Peer:
         self.proc.wait()
 
 
-def start_elixir(epmd_port: int, cookie: str = COOKIE) -> Peer:
+def start_elixir(epmd_port: int, cookie: str = COOKIE, erl_args: str = "") -> Peer:
     exe = need("elixir")
     name = unique("ex")
     env = {**os.environ, "ERL_EPMD_PORT": str(epmd_port)}
+    extra = ["--erl", erl_args] if erl_args else []
     proc = subprocess.Popen(
-        [exe, "--name", name, "--cookie", cookie, str(HERE / "peer.exs")],
+        [exe, "--name", name, "--cookie", cookie, *extra, str(HERE / "peer.exs")],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

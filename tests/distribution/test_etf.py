@@ -1,7 +1,7 @@
 """The External Term Format codec (issue: distribution, part 3).
 
 Samples recorded from OTP's term_to_binary (etf_samples.txt; re-record with
-``python -m tests.dist.record_etf``), hand-made frames for the tags OTP no longer
+``python -m tests.distribution.record_etf``), hand-made frames for the tags OTP no longer
 writes, Hypothesis round trips, a live round trip through a real erl, and
 malformed input that must end in DecodeError only.
 """
