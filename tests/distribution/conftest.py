@@ -59,7 +59,11 @@ def epmd_port() -> Iterator[int]:
     """An isolated epmd (the system one if installed, else tether's) on a free port."""
     port = free_port()
     exe = shutil.which("epmd")
-    cmd = [exe, "-port", str(port)] if exe else [sys.executable, "-m", "tether.epmd", "-port", str(port)]
+    cmd = (
+        [exe, "-port", str(port)]
+        if exe
+        else [sys.executable, "-m", "tether.epmd", "-port", str(port)]
+    )
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     old = os.environ.get("ERL_EPMD_PORT")
     os.environ["ERL_EPMD_PORT"] = str(port)
@@ -176,7 +180,10 @@ async def ev(peer: Peer | str, code: str, timeout: float = 15) -> Any:
 
 async def ev_arg(peer: Peer, code: str, arg: Any, timeout: float = 15) -> Any:
     """Evaluate ``code`` on the peer with the Python value ``arg`` bound to ``arg``."""
-    send(("peer", peer.name), (Atom("eval"), tether.self(), f"receive do {{:arg, arg}} -> {code} end"))
+    send(
+        ("peer", peer.name),
+        (Atom("eval"), tether.self(), f"receive do {{:arg, arg}} -> {code} end"),
+    )
     send(("peer", peer.name), (Atom("arg"), arg))
     msg = await receive((Atom("result"), ANY), timeout=timeout)
     return msg[1]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import struct
 import sys
@@ -90,13 +91,48 @@ def mutate(rng: random.Random, data: bytes, pool: list[bytes]) -> bytes:
         elif op == 1 and b:  # random byte
             b[rng.randrange(len(b))] = rng.randrange(256)
         elif op == 2:  # insert a tag byte
-            b.insert(rng.randrange(len(b) + 1), rng.choice([70, 77, 80, 82, 88, 90, 97, 98, 99, 100, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 118, 119, 120, 121]))
+            b.insert(
+                rng.randrange(len(b) + 1),
+                rng.choice(
+                    [
+                        70,
+                        77,
+                        80,
+                        82,
+                        88,
+                        90,
+                        97,
+                        98,
+                        99,
+                        100,
+                        104,
+                        105,
+                        106,
+                        107,
+                        108,
+                        109,
+                        110,
+                        111,
+                        112,
+                        113,
+                        114,
+                        115,
+                        116,
+                        118,
+                        119,
+                        120,
+                        121,
+                    ]
+                ),
+            )
         elif op == 3 and b:  # delete a run
             i = rng.randrange(len(b))
             del b[i : i + rng.randint(1, 8)]
         elif op == 4 and len(b) > 4:  # an extreme length field
             i = rng.randrange(len(b) - 3)
-            b[i : i + 4] = struct.pack(">I", rng.choice([0, 1, 255, 256, 65535, 2**31 - 1, 2**32 - 1]))
+            b[i : i + 4] = struct.pack(
+                ">I", rng.choice([0, 1, 255, 256, 65535, 2**31 - 1, 2**32 - 1])
+            )
         elif op == 5 and b:  # truncate
             del b[rng.randrange(len(b)) :]
         elif op == 6:  # splice with another frame
@@ -180,10 +216,13 @@ def run(frames: int, seed: int = 1, progress: bool = False) -> Stats:
                     reader.feed_data(raw)
                     reader.feed_eof()
                     stats.handshakes += 1
-                    try:
+                    with contextlib.suppress(
+                        dn.HandshakeError,
+                        asyncio.IncompleteReadError,
+                        UnicodeDecodeError,
+                        ValueError,
+                    ):
                         _drive(dist._handshake_in(reader, _Writer()))  # type: ignore[arg-type]
-                    except (dn.HandshakeError, asyncio.IncompleteReadError, UnicodeDecodeError, ValueError):
-                        pass
                     dist.connections.clear()
                 elif data[:1] == b"p":
                     dist._frame(conn, data)

@@ -1,4 +1,4 @@
-"""Re-record tests/distribution/etf_samples.txt from a real erl: ``python -m tests.distribution.record_etf``."""
+"""Re-record etf_samples.txt from a real erl: ``python -m tests.distribution.record_etf``."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import tether
-from tether import ANY, Atom, Node, Process, receive, rpc
+from tether import ANY, Atom, Node, receive, rpc
 from tether._runtime import _node as _n
 
 from .conftest import Peer, Twin, ev, run_node, start_elixir
@@ -121,7 +121,8 @@ def test_node_functions_check_their_arguments() -> None:
 
     assert tether.run(main) == [
         "Node.disconnect: node must be a node name like 'name@host', got 42",
-        "Node.list: kind must be one of visible, hidden, connected, this, known (or a list), got 'everything'",
+        "Node.list: kind must be one of visible, hidden, connected, this, known (or a list), "
+        "got 'everything'",
         "Node.monitor: flag must be bool, got 'yes'",
     ]
 

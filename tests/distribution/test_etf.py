@@ -110,15 +110,39 @@ def _crafted() -> list[tuple[str, bytes, Any]]:
     return [
         ("SMALL_ATOM_EXT", b"\x83\x73\x03abc", Atom("abc")),
         ("ATOM_UTF8_EXT", b"\x83\x76\x00\x03abc", Atom("abc")),
-        ("PID_EXT (old)", b"\x83\x67" + other + b"\x00\x00\x00\x05\x00\x00\x00\x01\x02", Pid(5, 1, Atom("ex@127.0.0.1"), 2)),
+        (
+            "PID_EXT (old)",
+            b"\x83\x67" + other + b"\x00\x00\x00\x05\x00\x00\x00\x01\x02",
+            Pid(5, 1, Atom("ex@127.0.0.1"), 2),
+        ),
         ("NEW_PID_EXT of this node", b"\x83\x58" + node + struct.pack(">III", 70, 0, 7), Pid(70)),
-        ("NEW_PID_EXT of an older incarnation", b"\x83\x58" + node + struct.pack(">III", 70, 0, 6), Pid(70, 0, None, 6)),
+        (
+            "NEW_PID_EXT of an older incarnation",
+            b"\x83\x58" + node + struct.pack(">III", 70, 0, 6),
+            Pid(70, 0, None, 6),
+        ),
         ("PORT_EXT", b"\x83\x66" + other + b"\x00\x00\x00\x09\x01", Port("ex@127.0.0.1", 9, 1)),
-        ("NEW_PORT_EXT", b"\x83\x59" + other + struct.pack(">II", 9, 3), Port("ex@127.0.0.1", 9, 3)),
-        ("V4_PORT_EXT", b"\x83\x78" + other + struct.pack(">QI", 1 << 40, 3), Port("ex@127.0.0.1", 1 << 40, 3)),
+        (
+            "NEW_PORT_EXT",
+            b"\x83\x59" + other + struct.pack(">II", 9, 3),
+            Port("ex@127.0.0.1", 9, 3),
+        ),
+        (
+            "V4_PORT_EXT",
+            b"\x83\x78" + other + struct.pack(">QI", 1 << 40, 3),
+            Port("ex@127.0.0.1", 1 << 40, 3),
+        ),
         ("REFERENCE_EXT", b"\x83\x65" + other + b"\x00\x00\x00\x2a\x01", None),
-        ("NEW_REFERENCE_EXT", b"\x83\x72\x00\x03" + other + b"\x01" + struct.pack(">III", 1, 2, 3), None),
-        ("NEWER_REFERENCE_EXT", b"\x83\x5a\x00\x05" + other + struct.pack(">IIIIII", 9, 1, 2, 3, 4, 5), None),
+        (
+            "NEW_REFERENCE_EXT",
+            b"\x83\x72\x00\x03" + other + b"\x01" + struct.pack(">III", 1, 2, 3),
+            None,
+        ),
+        (
+            "NEWER_REFERENCE_EXT",
+            b"\x83\x5a\x00\x05" + other + struct.pack(">IIIIII", 9, 1, 2, 3, 4, 5),
+            None,
+        ),
         ("STRING_EXT empty", b"\x83\x6b\x00\x00", []),
         ("LIST_EXT with list tail", b"\x83\x6c\x00\x00\x00\x01\x61\x01\x6b\x00\x01\x02", [1, 2]),
         ("BIT_BINARY_EXT of 8 bits", b"\x83\x4d\x00\x00\x00\x01\x08\xff", b"\xff"),
@@ -159,7 +183,9 @@ def test_encode_choices() -> None:
     assert encode(True) == b"\x83\x77\x04true"
     assert encode(None) == b"\x83\x77\x03nil"
     assert encode([1, 2, 3]) == b"\x83\x6b\x00\x03\x01\x02\x03"  # vectorised STRING_EXT
-    assert decode(encode(list(range(-5, 70000, 7)))) == list(range(-5, 70000, 7))  # packed INTEGER_EXT
+    assert decode(encode(list(range(-5, 70000, 7)))) == list(
+        range(-5, 70000, 7)
+    )  # packed INTEGER_EXT
     assert decode(encode(bytearray(b"\xff"))) == b"\xff"
     assert encode("x") == b"\x83\x6d\x00\x00\x00\x01x"
 
@@ -183,7 +209,10 @@ def test_unencodable_values_name_the_problem(value: Any, fragment: str) -> None:
         (b"\x83\x6d\x7f\xff\xff\xff", "truncated"),
         (b"\x83\x74\x00\x00\x00\x05", "truncated"),
         (b"\x83\x6f\xff\xff\xff\xff\x00", "exceeds the limit"),
-        (b"\x83\x52\x01", "unknown or unsupported term tag 82"),  # ATOM_CACHE_REF outside a dist header
+        (
+            b"\x83\x52\x01",
+            "unknown or unsupported term tag 82",
+        ),  # ATOM_CACHE_REF outside a dist header
         (b"\x83\x79\x00", "unknown or unsupported term tag 121"),  # LOCAL_EXT
         (b"\x83\x75\x00", "unknown or unsupported term tag 117"),  # FUN_EXT (removed)
         (b"\x83\x50\x7f\xff\xff\xff\x00", "over the limit"),  # compressed bomb
@@ -207,13 +236,26 @@ def test_compressed_terms_inflate() -> None:
 
 # -- Hypothesis ---------------------------------------------------------------
 
-_atoms = st.text(min_size=0, max_size=40).filter(lambda s: s not in ("true", "false", "nil")).map(Atom)
-_pids = st.builds(Pid, st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1), st.sampled_from([None, "ex@h"]), st.integers(0, 2**32 - 1)).filter(
-    lambda p: p.node is not None or p.creation == 0
+_atoms = (
+    st.text(min_size=0, max_size=40).filter(lambda s: s not in ("true", "false", "nil")).map(Atom)
 )
-_refs = st.one_of(st.builds(Ref, st.integers(0, 2**82 - 1)), st.tuples(st.lists(st.integers(0, 2**32 - 1), min_size=3, max_size=5), st.integers(0, 2**32 - 1)).map(
-    lambda wc: __import__("tether._dist.etf", fromlist=["x"]).ref_from_words("ex@h", wc[1], tuple(wc[0]))
-))
+_pids = st.builds(
+    Pid,
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from([None, "ex@h"]),
+    st.integers(0, 2**32 - 1),
+).filter(lambda p: p.node is not None or p.creation == 0)
+_refs = st.one_of(
+    st.builds(Ref, st.integers(0, 2**82 - 1)),
+    st.tuples(
+        st.lists(st.integers(0, 2**32 - 1), min_size=3, max_size=5), st.integers(0, 2**32 - 1)
+    ).map(
+        lambda wc: __import__("tether._dist.etf", fromlist=["x"]).ref_from_words(
+            "ex@h", wc[1], tuple(wc[0])
+        )
+    ),
+)
 _scalars = st.one_of(
     st.integers(),
     st.floats(allow_nan=False, allow_infinity=False),
@@ -224,7 +266,9 @@ _scalars = st.one_of(
     _pids,
     _refs,
     st.builds(BitBinary, st.binary(min_size=1, max_size=8), st.integers(1, 7)).map(
-        lambda b: BitBinary(b.data[:-1] + bytes([b.data[-1] & (0xFF << (8 - b.bits)) & 0xFF]), b.bits)
+        lambda b: BitBinary(
+            b.data[:-1] + bytes([b.data[-1] & (0xFF << (8 - b.bits)) & 0xFF]), b.bits
+        )
     ),
 )
 _keys = st.one_of(st.integers(), st.text(), _atoms, st.tuples(st.integers(), st.text()))
@@ -234,7 +278,9 @@ terms = st.recursive(
         st.lists(inner, max_size=6),
         st.lists(inner, max_size=6).map(tuple),
         st.dictionaries(_keys, inner, max_size=5),
-        st.tuples(st.lists(inner, min_size=1, max_size=4), _scalars).map(lambda t: ImproperList(t[0], t[1])),
+        st.tuples(st.lists(inner, min_size=1, max_size=4), _scalars).map(
+            lambda t: ImproperList(t[0], t[1])
+        ),
     ),
     max_leaves=30,
 )
@@ -247,7 +293,13 @@ def test_round_trip_property(value: Any) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.recursive(st.one_of(st.binary(), st.integers(), _atoms), lambda i: st.lists(i, max_size=5).map(tuple), max_leaves=10))
+@given(
+    st.recursive(
+        st.one_of(st.binary(), st.integers(), _atoms),
+        lambda i: st.lists(i, max_size=5).map(tuple),
+        max_leaves=10,
+    )
+)
 def test_round_trip_property_bytes_mode(value: Any) -> None:
     assert Codec(binaries="bytes").decode(encode(value), binaries="bytes") == value
 
@@ -265,7 +317,10 @@ def random_term(rng: random.Random, depth: int) -> Any:
     if kind == "float":
         return rng.uniform(-1e300, 1e300)
     if kind == "str":
-        return "".join(chr(rng.choice([rng.randint(32, 126), rng.randint(160, 0x2FFF)])) for _ in range(rng.randint(0, 12)))
+        return "".join(
+            chr(rng.choice([rng.randint(32, 126), rng.randint(160, 0x2FFF)]))
+            for _ in range(rng.randint(0, 12))
+        )
     if kind == "atom":
         return Atom("a" + "".join(rng.choice("xyzé_@") for _ in range(rng.randint(0, 10))))
     if kind == "bool":
@@ -277,10 +332,14 @@ def random_term(rng: random.Random, depth: int) -> Any:
     if kind == "ref":
         from tether._dist.etf import ref_from_words
 
-        return ref_from_words(Atom("ex@h"), rng.getrandbits(32), tuple(rng.getrandbits(32) for _ in range(3)))
+        return ref_from_words(
+            Atom("ex@h"), rng.getrandbits(32), tuple(rng.getrandbits(32) for _ in range(3))
+        )
     if kind == "bits":
         bits = rng.randint(1, 7)
-        return BitBinary(bytes([rng.getrandbits(8), rng.getrandbits(8) & (0xFF << (8 - bits)) & 0xFF]), bits)
+        return BitBinary(
+            bytes([rng.getrandbits(8), rng.getrandbits(8) & (0xFF << (8 - bits)) & 0xFF]), bits
+        )
     items = [random_term(rng, depth - 1) for _ in range(rng.randint(0, 5))]
     if kind == "list":
         return items
@@ -297,7 +356,8 @@ ROUND_TRIP_ERL = r"""
 main([In]) ->
     {ok, Bin} = file:read_file(In),
     Lines = binary:split(Bin, <<"\n">>, [global, trim_all]),
-    [io:format("~s~n", [binary:encode_hex(term_to_binary(binary_to_term(binary:decode_hex(L)), [{minor_version, 2}]))])
+    [io:format("~s~n", [binary:encode_hex(
+         term_to_binary(binary_to_term(binary:decode_hex(L)), [{minor_version, 2}]))])
      || L <- Lines],
     halt().
 """

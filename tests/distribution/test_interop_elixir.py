@@ -6,6 +6,7 @@ Each test runs a fresh tether node (``run_node``) and drives the Elixir peer wit
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -47,7 +48,9 @@ def test_send_both_ways_by_pid_and_by_name(ex: Peer) -> None:
         by_name = await receive(("by_name", ANY))
         peer_pid = by_name[1]
         send(peer_pid, ("hello", tether.self()))  # to an Elixir pid
-        got = await ev(ex, "receive do {\"hello\", from} -> send(from, {:thanks, node(from)}); :sent end")
+        got = await ev(
+            ex, 'receive do {"hello", from} -> send(from, {:thanks, node(from)}); :sent end'
+        )
         thanks = await receive(("thanks", ANY))
         return got, thanks, peer_pid.node
 
@@ -65,8 +68,8 @@ def test_term_mapping_round_trip(ex: Peer) -> None:
     async def main() -> tuple[Any, Any]:
         value = await ev(
             ex,
-            "{:atom, true, false, nil, 1, -5, 1_000_000_000_000_000_000_000, 2.5, \"héllo\", "
-            "<<255, 0>>, <<1::3>>, [1, 2, 3], [1 | :tail], %{\"k\" => [%{}], 1 => {}}, "
+            '{:atom, true, false, nil, 1, -5, 1_000_000_000_000_000_000_000, 2.5, "héllo", '
+            '<<255, 0>>, <<1::3>>, [1, 2, 3], [1 | :tail], %{"k" => [%{}], 1 => {}}, '
             "'chars', &String.upcase/1, self(), make_ref()}",
         )
         send(("peer", ex.name), (Atom("eval"), tether.self(), "receive do v -> v end"))
@@ -161,6 +164,7 @@ def test_links_both_ways_with_reasons(ex: Peer) -> None:
         Process.link(epid)
         send(epid, ("custom", 1))
         py_side = await receive(Exit(epid, ANY), timeout=10)
+
         # Elixir links to a Python process that exits with a reason.
         async def victim() -> None:
             await receive(lambda m: m == "go")
@@ -169,7 +173,7 @@ def test_links_both_ways_with_reasons(ex: Peer) -> None:
         vpid = tether.spawn(victim)
         ex_side = await ev_arg(
             ex,
-            "Process.flag(:trap_exit, true); Process.link(arg); send(arg, \"go\"); "
+            'Process.flag(:trap_exit, true); Process.link(arg); send(arg, "go"); '
             "r = receive do {:EXIT, ^arg, r} -> r end; Process.flag(:trap_exit, false); r",
             vpid,
         )
@@ -214,7 +218,11 @@ def test_monitors_both_ways(ex: Peer) -> None:
         ref2 = Process.monitor(epid)
         d2 = await receive(Down(ref2, ANY, ANY, ANY), timeout=10)
         # by name on the remote node
-        await ev(ex, "pid = spawn(fn -> receive do r -> exit(r) end end); Process.register(pid, :named); pid")
+        await ev(
+            ex,
+            "pid = spawn(fn -> receive do r -> exit(r) end end); "
+            "Process.register(pid, :named); pid",
+        )
         ref3 = Process.monitor(("named", ex.name))
         send(("named", ex.name), "boom")
         d3 = await receive(Down(ref3, ANY, ANY, ANY), timeout=10)
@@ -223,6 +231,7 @@ def test_monitors_both_ways(ex: Peer) -> None:
         ref4 = Process.monitor(epid4)
         removed = Process.demonitor(ref4)
         send(epid4, "x")
+
         # Elixir monitors a Python process
         async def victim() -> None:
             await receive(lambda m: m == "go")
@@ -231,7 +240,7 @@ def test_monitors_both_ways(ex: Peer) -> None:
         vpid = tether.spawn(victim)
         ex_down = await ev_arg(
             ex,
-            "ref = Process.monitor(arg); send(arg, \"go\"); "
+            'ref = Process.monitor(arg); send(arg, "go"); '
             "receive do {:DOWN, ^ref, :process, obj, r} -> {obj, r} end",
             vpid,
         )
@@ -265,7 +274,7 @@ def test_elixir_monitors_python_name_noproc_and_by_name(ex: Peer) -> None:
         await Process.sleep(0.01)
         by_name = await ev(
             ex,
-            f"ref = Process.monitor({{:py_named, {me()}}}); send({{:py_named, {me()}}}, \"stop\"); "
+            f'ref = Process.monitor({{:py_named, {me()}}}); send({{:py_named, {me()}}}, "stop"); '
             "receive do {:DOWN, ^ref, :process, obj, r} -> {obj, r} end",
         )
         return gone, by_name
@@ -288,10 +297,8 @@ def test_unlink_then_exit_gives_nothing(ex: Peer) -> None:
         send(epid, "after_unlink")
         await receive(Down(ref, ANY, ANY, ANY), timeout=10)
         out = []
-        try:
+        with contextlib.suppress(TimeoutError):
             out.append(await receive(Exit(ANY, ANY), timeout=0.3))
-        except TimeoutError:
-            pass
         return out
 
     assert run_node(main) == []
@@ -305,7 +312,7 @@ def test_non_trapping_python_process_dies_with_remote_linked_reason(ex: Peer) ->
             await Process.sleep(None)
 
         epid = await ev(ex, "spawn(fn -> receive do r -> exit({:remote, r}) end end)")
-        pid, ref = tether.spawn_monitor(linked, epid)
+        _pid, ref = tether.spawn_monitor(linked, epid)
         down = await receive(Down(ref, ANY, ANY, ANY), timeout=10)
         return down.reason
 
@@ -331,8 +338,10 @@ def test_rpc_into_python(ex: Peer) -> None:
             await ev(ex, f":rpc.call({me()}, PyMath, :add, [1, 2])"),
             await ev(ex, f":erpc.call({me()}, PyMath, :slow_echo, [%{{a: [1]}}])"),
             await ev(ex, f":rpc.call({me()}, PyMath, :div, [1, 0])"),
-            await ev(ex, f":rpc.call({me()}, :os, :cmd, [~c\"echo pwned\"])"),
-            await ev(ex, f"try do :erpc.call({me()}, PyMath, :nope, []) catch k, r -> {{k, r}} end"),
+            await ev(ex, f':rpc.call({me()}, :os, :cmd, [~c"echo pwned"])'),
+            await ev(
+                ex, f"try do :erpc.call({me()}, PyMath, :nope, []) catch k, r -> {{k, r}} end"
+            ),
         )
 
     add_, echo, div0, os_cmd, erpc_undef = run_node(main)
@@ -342,7 +351,13 @@ def test_rpc_into_python(ex: Peer) -> None:
     err = div0[1][1][0]
     assert (err[Atom("type")], err[Atom("message")]) == ("ZeroDivisionError", "division by zero")
     # Not on the allow-list: undef, never run.
-    assert os_cmd == ("badrpc", ("EXIT", ("undef", [("os", "cmd", [[101, 99, 104, 111, 32, 112, 119, 110, 101, 100]], [])])))
+    assert os_cmd == (
+        "badrpc",
+        (
+            "EXIT",
+            ("undef", [("os", "cmd", [[101, 99, 104, 111, 32, 112, 119, 110, 101, 100]], [])]),
+        ),
+    )
     assert erpc_undef == ("error", ("exception", "undef", [("Elixir.PyMath", "nope", [], [])]))
 
 
@@ -381,7 +396,9 @@ def test_remote_spawn_from_elixir_runs_only_exposed_functions(ex: Peer) -> None:
         send(parent, ("worked", x * 2))
 
     async def main() -> tuple[Any, ...]:
-        ok = await ev(ex, f"Node.spawn({me()}, :py_worker, :work, [self(), 21]); receive do m -> m end")
+        ok = await ev(
+            ex, f"Node.spawn({me()}, :py_worker, :work, [self(), 21]); receive do m -> m end"
+        )
         bad = await ev(
             ex,
             f"{{pid, ref}} = Node.spawn_monitor({me()}, :py_worker, :missing, [1]); "
@@ -440,7 +457,10 @@ def test_noconnection_when_the_peer_os_process_is_killed(own_ex: Peer) -> None:
     assert Down(ref, "process", epid, "noconnection") in got
     assert ("nodedown", node) in got
     call_exit = next(m for m in got if type(m) is tuple and m[0] == "call_exit")
-    assert call_exit[1] == (("nodedown", node), ("GenServer.call", ("slow", node), ("get", "never answered"), None))
+    assert call_exit[1] == (
+        ("nodedown", node),
+        ("GenServer.call", ("slow", node), ("get", "never answered"), None),
+    )
 
 
 def test_link_to_a_node_that_is_down_gives_noconnection(ex: Peer) -> None:
@@ -482,7 +502,7 @@ def test_wrong_cookie_from_elixir_is_refused(ex: Peer) -> None:
         res = await ev(
             ex,
             f"Node.disconnect({me()}); :erlang.set_cookie({me()}, :not_the_cookie); "
-            f"r = Node.connect({me()}); :erlang.set_cookie({me()}, :\"{COOKIE}\"); r",
+            f'r = Node.connect({me()}); :erlang.set_cookie({me()}, :"{COOKIE}"); r',
         )
         # Refused, and this node runs on: the peer (right cookie again) still gets in.
         again = await ev(ex, f"Node.ping({me()})")

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 import tether
+import tether.peer
 from tether import ANY, Atom, Exit, Node, Process, Supervisor, receive, rpc
 
 from .conftest import Twin, run_node
@@ -58,3 +59,45 @@ def test_pool_rpc_and_monitor_between_tether_nodes(twin: Twin) -> None:
     assert squares == [0, 1, 4, 9, 16]
     assert down == tether.Down(ref, "process", pid, "killed")
     assert ex.reason == ("custom", 2)
+
+
+def test_peer_nodes_start_answer_and_stop() -> None:
+    """tether.peer (Erlang's :peer): a child node, reachable, gone after stop."""
+
+    async def main() -> tuple[Any, ...]:
+        p = await tether.peer.start("child", imports=["tests.distribution.twin_node"])
+        square = await rpc.call(p.node, "pool", "square", [12])
+        Node.monitor(p.node, True)
+        status = await p.stop()
+        down = await receive(("nodedown", ANY), timeout=10)
+        return p.node, square, status, down
+
+    node, square, status, down = run_node(main)
+    assert node.startswith("child@")
+    assert (square, down) == (144, ("nodedown", node))
+    assert status in (0, -15)
+
+
+def test_peer_start_errors() -> None:
+    async def main() -> list[str]:
+        out = []
+        for name in ("child", "x@y"):
+            try:
+                await tether.peer.start(name)
+            except (RuntimeError, ValueError) as e:
+                out.append(str(e))
+        return out
+
+    assert tether.run(main) == [
+        "peer.start: this node is not distributed; start it with tether.run(..., name=...)",
+        "peer.start: this node is not distributed; start it with tether.run(..., name=...)",
+    ]
+
+    async def named() -> str:
+        try:
+            await tether.peer.start("x@y")
+        except ValueError as e:
+            return str(e)
+        return "no error"
+
+    assert run_node(named) == "peer.start: name must be the part before '@', got 'x@y'"

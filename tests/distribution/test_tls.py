@@ -29,15 +29,57 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     def sh(*args: str) -> None:
         subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
 
-    sh("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=tether test CA")
-    sh("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "node.key", "-out", "node.csr", "-subj", "/CN=127.0.0.1")
+    sh(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=tether test CA",
+    )
+    sh(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "node.key",
+        "-out",
+        "node.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    )
     (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:127.0.0.1,DNS:localhost\n")
-    sh("x509", "-req", "-in", "node.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "node.pem", "-days", "2", "-extfile", "san.ext")
+    sh(
+        "x509",
+        "-req",
+        "-in",
+        "node.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "node.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    )
+    files = (
+        f'{{certfile, "{d}/node.pem"}}, {{keyfile, "{d}/node.key"}}, {{cacertfile, "{d}/ca.pem"}}'
+    )
     opts = (
-        f'[{{server, [{{certfile, "{d}/node.pem"}}, {{keyfile, "{d}/node.key"}}, {{cacertfile, "{d}/ca.pem"}}, '
-        "{verify, verify_peer}, {fail_if_no_peer_cert, true}]},\n"
-        f' {{client, [{{certfile, "{d}/node.pem"}}, {{keyfile, "{d}/node.key"}}, {{cacertfile, "{d}/ca.pem"}}, '
-        "{verify, verify_peer}]}].\n"
+        f"[{{server, [{files}, {{verify, verify_peer}}, {{fail_if_no_peer_cert, true}}]}},\n"
+        f" {{client, [{files}, {{verify, verify_peer}}]}}].\n"
     )
     (d / "ssl_dist.conf").write_text(opts)
     yield d
@@ -48,7 +90,9 @@ def test_tls_distribution_with_elixir_both_ways(epmd_port: int, certs: Path) -> 
     def hello(x: Any) -> Any:
         return ("tls", x)
 
-    peer = start_elixir(epmd_port, erl_args=f"-proto_dist inet_tls -ssl_dist_optfile {certs}/ssl_dist.conf")
+    peer = start_elixir(
+        epmd_port, erl_args=f"-proto_dist inet_tls -ssl_dist_optfile {certs}/ssl_dist.conf"
+    )
     try:
 
         async def main() -> tuple[Any, ...]:

@@ -170,6 +170,10 @@ class HandshakeError(ConnectionError):
     """The handshake failed (wrong cookie, refused name, missing flags, bad frame)."""
 
 
+class _Nok(Exception):
+    """The peer answered ``nok``: it is connecting to us and its attempt wins."""
+
+
 def digest(challenge: int, cookie: str) -> bytes:
     """The handshake digest: ``md5(cookie ++ integer_to_list(challenge))``."""
     return hashlib.md5(cookie.encode("latin-1") + str(challenge).encode()).digest()
@@ -417,11 +421,25 @@ class Dist:
             )
             conn.writer = writer
             await asyncio.wait_for(self._handshake_out(conn, reader, writer), HANDSHAKE_TIMEOUT)
+        except _Nok:
+            # The peer is connecting to us at the same time and its attempt wins
+            # (the greater name does): stay pending until it takes over.
+            if conn.writer is not None:
+                conn.writer.close()
+                conn.writer = None
+            await asyncio.sleep(HANDSHAKE_TIMEOUT)
+            if self.connections.get(conn.name) is conn and not conn.up:
+                self._lost(conn)
+            return
         except (TimeoutError, OSError, asyncio.IncompleteReadError, HandshakeError) as e:
             logger.debug("connection to %s failed: %r", conn.name, e)
-            self._lost(conn)
+            if self.connections.get(conn.name) is conn:
+                self._lost(conn)
             return
         except asyncio.CancelledError:
+            return
+        if self.connections.get(conn.name) is not conn or conn.closed:
+            writer.close()  # another connection to the same node won meanwhile
             return
         await self._established(conn, reader)
 
@@ -436,6 +454,19 @@ class Dist:
         if conn is None:
             writer.close()
             return
+        old = self.connections.get(conn.name)
+        if old is not None and old is not conn:
+            if old.up:
+                writer.close()  # another connection came up meanwhile
+                return
+            # Our own attempt lost the race: its queued frames and waiters move here.
+            conn.pending = old.pending + conn.pending
+            conn.connect_waiters = old.connect_waiters + conn.connect_waiters
+            old.pending, old.connect_waiters = [], []
+            old.closed = True
+            if old.task is not None:
+                old.task.cancel()
+        self.connections[conn.name] = conn
         conn.task = asyncio.current_task()
         await self._established(conn, reader)
 
@@ -475,6 +506,8 @@ class Dist:
         text = status[1:].decode("latin-1")
         if text == "alive":
             self._write_hs(writer, b"strue")
+        elif text == "nok":
+            raise _Nok()
         elif text not in ("ok", "ok_simultaneous"):
             raise HandshakeError(f"{conn.name} answered {text!r}")
         msg = await self._read_hs(reader)
@@ -504,30 +537,31 @@ class Dist:
         split_name(peer)
         self._check_flags(flags, peer)
         existing = self.connections.get(peer)
-        if existing is not None:
-            if existing.up:
-                self._write_hs(writer, b"salive")
-                answer = await self._read_hs(reader)
-                if answer != b"strue":
-                    return None
-                self._lost(existing)
-            elif peer.encode() > self.name.encode():
-                # A simultaneous connect: the greater name wins; drop our attempt.
-                self._write_hs(writer, b"sok_simultaneous")
-                if existing.task is not None:
-                    existing.task.cancel()
-                if existing.writer is not None:
-                    existing.writer.close()
-                    existing.writer = None
-            else:
-                self._write_hs(writer, b"snok")
+        if existing is not None and existing.up:
+            # The peer says it restarted: the old connection is dead (its links
+            # and monitors get noconnection), this one replaces it.
+            self._write_hs(writer, b"salive")
+            answer = await self._read_hs(reader)
+            if answer != b"strue":
                 return None
-        if existing is None or existing.up:
+            self._lost(existing)
+        elif existing is not None:
+            if peer.encode() <= self.name.encode():
+                self._write_hs(writer, b"snok")  # a simultaneous connect: ours wins
+                return None
+            # The greater name wins: theirs.  Ours stops; its frames move over
+            # when this one is established (_accepted).
+            self._write_hs(writer, b"sok_simultaneous")
+            if existing.task is not None:
+                existing.task.cancel()
+            if existing.writer is not None:
+                existing.writer.close()
+                existing.writer = None
+        else:
             self._write_hs(writer, b"sok")
-        conn = self.connections.get(peer)
-        if conn is None or conn.up:
-            conn = Connection(self, peer)
-            self.connections[peer] = conn
+        # A fresh record: nothing in ``connections`` changes until the peer
+        # has proved it knows the cookie.
+        conn = Connection(self, peer)
         conn.writer = writer
         name = self.name.encode("utf-8")
         mine = secrets.randbits(32)
@@ -537,9 +571,6 @@ class Dist:
         )
         reply = await self._read_hs(reader)
         if reply[:1] != b"r" or len(reply) != 21 or reply[5:21] != digest(mine, self.cookie):
-            if self.connections.get(peer) is conn:
-                del self.connections[peer]
-            conn.pending.clear()
             raise HandshakeError(f"connection attempt from {peer} rejected: wrong cookie")
         theirs = struct.unpack_from(">I", reply, 1)[0]
         self._write_hs(writer, b"a" + digest(theirs, self.cookie))
