@@ -49,7 +49,7 @@ def test_a_malformed_frame_closes_that_connection_only(twin: Twin, frame: bytes,
     assert again == 16
 
 
-def test_a_silent_peer_is_dropped_after_net_ticktime(twin: Twin) -> None:
+def test_d4_a_silent_peer_is_dropped_after_net_ticktime(twin: Twin) -> None:
     """Ticks: a peer that stops answering (SIGSTOP) is declared down."""
 
     async def main() -> Any:
@@ -156,3 +156,21 @@ def test_a_name_already_registered_is_refused(twin: Twin) -> None:
         tether.run(main, name=twin.name, cookie="c")
     # and the OS process can run a node again afterwards
     assert tether.run(main) is None
+
+
+def test_d4_one_nodedown_per_monitor_call(twin: Twin) -> None:
+    async def main() -> list[Any]:
+        assert await Node.connect(twin.name)
+        Node.monitor(twin.name, True)
+        Node.monitor(twin.name, True)
+        Node.monitor(twin.name, True)
+        Node.monitor(twin.name, False)  # removes one of the three
+        assert Node.disconnect(twin.name) is True
+        got = [await receive(("nodedown", ANY), timeout=5) for _ in range(2)]
+        try:
+            got.append(await receive(("nodedown", ANY), timeout=0.2))
+        except TimeoutError:
+            pass
+        return got
+
+    assert run_node(main) == [("nodedown", Atom(twin.name))] * 2

@@ -143,7 +143,7 @@ def test_elixir_genserver_called_from_python(ex: Peer) -> None:
     assert run_node(main) == ("ok", 7, 1)
 
 
-def test_genserver_call_to_unknown_remote_name_exits_noproc(ex: Peer) -> None:
+def test_g8_genserver_call_to_unknown_remote_name_exits_noproc(ex: Peer) -> None:
     async def main() -> Any:
         try:
             await GenServer.call(("no_such_server", ex.name), "hi", timeout=5)
@@ -423,7 +423,7 @@ def test_python_spawns_on_elixir(ex: Peer) -> None:
     assert node.startswith("ex")
 
 
-def test_noconnection_when_the_peer_os_process_is_killed(own_ex: Peer) -> None:
+def test_d1_d2_d4_d5_noconnection_when_the_peer_os_process_is_killed(own_ex: Peer) -> None:
     """D-1, D-2, D-4, D-5: links, monitors, node monitors and a call in flight."""
 
     async def main() -> tuple[Any, ...]:
@@ -463,7 +463,7 @@ def test_noconnection_when_the_peer_os_process_is_killed(own_ex: Peer) -> None:
     )
 
 
-def test_link_to_a_node_that_is_down_gives_noconnection(ex: Peer) -> None:
+def test_d3_link_and_monitor_to_a_node_that_is_down(ex: Peer) -> None:
     """D-3: link/monitor on a pid of a node that cannot be reached."""
 
     ghost = tether.Pid(100, 0, Atom("ghost@127.0.0.1"))
@@ -509,3 +509,48 @@ def test_wrong_cookie_from_elixir_is_refused(ex: Peer) -> None:
         return res, again
 
     assert run_node(main) == (False, "pong")
+
+
+def test_d6_signals_between_two_nodes_are_ordered_per_pair(ex: Peer) -> None:
+    """D-6 (and S-3 across nodes): 500 messages each way arrive in send order, and a
+    process's last messages arrive before its exit signal and its DOWN."""
+
+    async def main() -> tuple[Any, ...]:
+        Process.flag("trap_exit", True)
+        collector = await ev(
+            ex,
+            "spawn(fn -> l = for _ <- 1..500, do: (receive do {:n, i} -> i end); exit({:got, l}) end)",
+        )
+        Process.link(collector)
+        for i in range(500):
+            send(collector, (Atom("n"), i))
+        from_py = await receive(Exit(collector, ANY), timeout=20)
+
+        back = await ev_arg(
+            ex,
+            "for i <- 1..500, do: send(arg, {:m, i}); :sent",
+            tether.self(),
+        )
+        from_ex = [(await receive((Atom("m"), ANY), timeout=20))[1] for _ in range(500)]
+        # the Elixir side links a Python process that sends, then exits
+        words = await ev_arg(
+            ex,
+            "Process.flag(:trap_exit, true); me = self(); "
+            "pid = Node.spawn_link(node(arg), :py_order, :last_words, [me]); "
+            "msgs = for _ <- 1..4, do: (receive do m -> m end); "
+            "Process.flag(:trap_exit, false); {pid, msgs}",
+            tether.self(),
+        )
+        return from_py.reason, back, from_ex, words
+
+    @rpc.expose("py_order")
+    async def last_words(parent: tether.Pid) -> None:
+        for i in range(3):
+            send(parent, ("word", i))
+        tether.exit("done")
+
+    from_py, back, from_ex, (pid, msgs) = run_node(main)
+    assert from_py == ("got", list(range(500)))
+    assert back == "sent"
+    assert from_ex == list(range(1, 501))
+    assert msgs == [("word", 0), ("word", 1), ("word", 2), ("EXIT", pid, "done")]

@@ -15,7 +15,7 @@ from .conftest import Twin, run_node
 pytestmark = pytest.mark.timeout(120)
 
 
-def test_supervisor_restarts_a_worker_on_the_other_node_after_noconnection(twin: Twin) -> None:
+def test_d1_supervisor_restarts_a_worker_on_the_other_node_after_noconnection(twin: Twin) -> None:
     async def main() -> tuple[Any, ...]:
         me = tether.self()
 
