@@ -27,3 +27,13 @@ def test_the_behaviours_example_runs_and_prints_zero() -> None:
     with contextlib.redirect_stdout(out):
         tether.testing.run(ns["main"])  # type: ignore[arg-type]
     assert out.getvalue() == "0\n"
+
+
+def test_the_distribution_example_compiles_and_uses_public_names() -> None:
+    # It needs an Elixir node to connect to; tests/distribution runs the same calls
+    # against a real one.  Here: it compiles and every name it imports exists.
+    src = BLOCKS[2]
+    compile(src, "README-distribution", "exec")
+    assert "tether.run(main, name=" in src
+    for name in ("Atom", "GenServer", "Node", "rpc"):
+        assert hasattr(tether, name)

@@ -21,6 +21,7 @@ exit signals and ``trap_exit``, on an asyncio event loop.  Start with
 
 import logging as _logging
 
+from . import etf, peer, rpc
 from ._behaviours.agent import Agent
 from ._behaviours.dynamic_supervisor import DynamicSupervisor
 from ._behaviours.gen_server import (
@@ -98,12 +99,15 @@ __all__ = [
     "TaskSupervisor",
     "TimerRef",
     "dist_tls",
+    "etf",
     "exit",
     "format_exit",
     "make_ref",
     "node",
+    "peer",
     "pid",
     "receive",
+    "rpc",
     "run",
     "self",
     "send",

@@ -519,7 +519,8 @@ def test_d6_signals_between_two_nodes_are_ordered_per_pair(ex: Peer) -> None:
         Process.flag("trap_exit", True)
         collector = await ev(
             ex,
-            "spawn(fn -> l = for _ <- 1..500, do: (receive do {:n, i} -> i end); exit({:got, l}) end)",
+            "spawn(fn -> l = for _ <- 1..500, do: (receive do {:n, i} -> i end); "
+            "exit({:got, l}) end)",
         )
         Process.link(collector)
         for i in range(500):
