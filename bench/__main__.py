@@ -49,9 +49,15 @@ WORKLOADS: dict[str, tuple[int, int, str, str]] = {
     "link_crash": (100_000, 2_000, "µs", "spawn_link + crash + EXIT received"),
     "sup_restart": (20_000, 500, "µs", "supervisor restart of a crashing child"),
     "timers": (100_000, 2_000, "µs", "receive timeouts firing at scale: per timer"),
+    "etf_encode": (200_000, 5_000, "µs", "External Term Format: encode one message"),
+    "etf_decode": (200_000, 5_000, "µs", "External Term Format: decode one message"),
+    "dist_ping_pong": (20_000, 500, "µs", "round trip between two nodes on loopback"),
 }
 
-PYTHON_CONTENDERS = ["tether", "asyncio", "pykka", "thespian"]
+PYTHON_CONTENDERS = ["tether", "asyncio", "pykka", "thespian", "erlang_py", "erlpack"]
+# The codec libraries run the codec rows only.
+CODEC_ONLY = {"erlang_py": "erlang", "erlpack": "erlpack"}
+CODEC_ROWS = {"etf_encode", "etf_decode"}
 # +P: room for the million-process rows (the default limit is 262,144).
 ERLANG_CONTENDERS = {"erlang1": ["+S", "1", "+P", "4000000"], "erlang": ["+P", "4000000"]}
 
@@ -67,10 +73,12 @@ TARGETS = {
     "selective_10k": 3.0,
 }
 MESSAGING = ["ping_pong", "counting", "thread_ring", "ring_1000"]  # the peers' rows
+# Targets of the distribution issue: the codec at least as fast as the pure-Python
+# codec (erlang-py); the Cython erlpack and the BEAM's C codec are shown beside.
 
 
 def _available(contender: str) -> bool:
-    mod = {"pykka": "pykka", "thespian": "thespian"}.get(contender)
+    mod = {"pykka": "pykka", "thespian": "thespian", **CODEC_ONLY}.get(contender)
     return mod is None or importlib.util.find_spec(mod) is not None
 
 
@@ -133,6 +141,8 @@ def run(quick: bool, reps: int, only: list[str] | None) -> dict[str, Any]:
         for w in workloads:
             size = WORKLOADS[w][1 if quick else 0]
             for c in contenders:
+                if c in CODEC_ONLY and w not in CODEC_ROWS:
+                    continue
                 v = _measure(c, w, size, ebin)
                 if v is not None:
                     samples[w][c].append(v)

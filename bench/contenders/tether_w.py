@@ -366,3 +366,68 @@ WORKLOADS.update(
         "chameneos": lambda n: _run(_chameneos, n),
     }
 )
+
+
+# -- distribution: the codec and a round trip between two nodes ----------------
+
+
+def _etf_encode(n: int) -> float:
+    from tether.etf import Codec
+
+    from .codec_term import tether_term
+
+    c, t = Codec(), tether_term()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        c.encode(t)
+    return (time.perf_counter() - t0) / n * 1e6
+
+
+def _etf_decode(n: int) -> float:
+    from tether.etf import Codec
+
+    from .codec_term import tether_term
+
+    c = Codec()
+    b = c.encode(tether_term())
+    t0 = time.perf_counter()
+    for _ in range(n):
+        c.decode(b)
+    return (time.perf_counter() - t0) / n * 1e6
+
+
+@tether.rpc.expose("tbench")
+async def dist_pong() -> None:
+    """The far side of dist_ping_pong (runs on the peer node)."""
+    await _pong()
+
+
+async def _dist_ping_pong(n: int) -> float:
+    import tether.peer
+
+    p = await tether.peer.start("tbench_peer", imports=["bench.contenders.tether_w"])
+    pong = await tether.Node.spawn(p.node, "tbench", "dist_pong", [])
+    me = self()
+    for _ in range(1000):  # warm up
+        send(pong, me)
+        await receive()
+    t = time.perf_counter()
+    for _ in range(n):
+        send(pong, me)
+        await receive()
+    dt = time.perf_counter() - t
+    await p.stop()
+    return dt / n * 1e6
+
+
+def _dist_run(n: int) -> float:
+    return float(
+        tether.run(
+            _dist_ping_pong, n, name="tbench_main@127.0.0.1", cookie="tbench", hog_threshold=None
+        )
+    )
+
+
+WORKLOADS.update(
+    {"etf_encode": _etf_encode, "etf_decode": _etf_decode, "dist_ping_pong": _dist_run}
+)

@@ -27,6 +27,25 @@ run(idle_memory, N) ->
     After = erlang:memory(processes),
     [P ! stop || P <- Pids],
     (After - Before) / N;
+run(etf_encode, N) ->
+    T = codec_term(),
+    us(fun() -> encode_loop(T, N) end, N);
+run(etf_decode, N) ->
+    B = term_to_binary(codec_term()),
+    us(fun() -> decode_loop(B, N) end, N);
+run(dist_ping_pong, N) ->
+    %% Two nodes on loopback (a peer started with OTP 25's peer module): round trip.
+    os:cmd("epmd -daemon"),
+    {ok, _} = net_kernel:start([list_to_atom("tbench_main@127.0.0.1"), longnames]),
+    {ok, Peer, Node} = peer:start_link(#{name => tbench_peer, host => "127.0.0.1",
+                                         longnames => true,
+                                         args => ["-pa", filename:dirname(code:which(?MODULE))]}),
+    P = spawn(Node, fun pong/0),
+    ping(P, 1000),
+    R = us(fun() -> ping(P, N) end, N),
+    P ! stop,
+    peer:stop(Peer),
+    R;
 run(ping_pong, N) ->
     P = spawn(fun pong/0),
     R = us(fun() -> ping(P, N) end, N),
@@ -208,3 +227,18 @@ restart_loop(_, 0) -> ok;
 restart_loop(P, N) ->
     P ! crash,
     receive {started, New} -> restart_loop(New, N - 1) end.
+
+%% The codec rows: one representative message, as tether's and the peers' rows use.
+codec_term() ->
+    {ok, <<"key-123">>,
+     #{name => <<"tether">>, tags => [a, b], n => 12345, vals => lists:seq(0, 49)},
+     3.14, binary:copy(<<255>>, 64), [{I, x} || I <- lists:seq(0, 9)]}.
+
+%% Each loop keeps a result, so the compiler cannot drop the call.
+encode_loop(T, N) -> encode_loop(T, N, 0).
+encode_loop(_, 0, Acc) -> Acc;
+encode_loop(T, N, Acc) -> encode_loop(T, N - 1, Acc + byte_size(term_to_binary(T))).
+
+decode_loop(B, N) -> decode_loop(B, N, 0).
+decode_loop(_, 0, Acc) -> Acc;
+decode_loop(B, N, Acc) -> decode_loop(B, N - 1, Acc + tuple_size(binary_to_term(B))).

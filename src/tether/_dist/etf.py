@@ -31,7 +31,8 @@ carry the node's name and creation (``Codec.node`` / ``Codec.creation``).
 
 Design
 ------
-* Decoding is a loop over a ``memoryview`` with a table of 256 handlers; every
+* Decoding walks the bytes with the common tags inline and a table of 256
+  handlers for the rest (atoms are cached by their raw bytes); every
   length is checked against the bytes that remain *before* anything is allocated,
   nesting is capped (``MAX_DEPTH``) and zlib-compressed terms are inflated with a
   size cap, so a hostile frame costs at most its own size and ends in
@@ -311,6 +312,7 @@ class Fun:
         return f"#Function<{self.index}.{self.old_uniq}/{self.arity} in {self.module}>"
 
 
+_MISSING: Final = object()
 _u8: Final = struct.Struct(">B")
 _u16: Final = struct.Struct(">H")
 _u32: Final = struct.Struct(">I")
@@ -324,16 +326,29 @@ _Handler = Callable[["_Decoder", int], Any]
 class _Decoder:
     """One decode: the buffer, a position, and the codec's settings."""
 
-    __slots__ = ("atoms", "buf", "creation", "depth", "local", "pos", "str_binaries")
+    __slots__ = (
+        "atoms",
+        "buf",
+        "creation",
+        "depth",
+        "local",
+        "pos",
+        "size",
+        "str_binaries",
+        "values",
+    )
 
-    def __init__(self, buf: memoryview, pos: int, codec: Codec, str_binaries: bool) -> None:
+    def __init__(self, buf: bytes, pos: int, codec: Codec, str_binaries: bool) -> None:
         self.buf = buf
+        self.size = len(buf)
         self.pos = pos
         self.depth = 0
         self.local = codec.node
         self.creation = codec.creation
         self.str_binaries = str_binaries
         self.atoms = codec._atom_cache
+        # raw SMALL_ATOM_UTF8 bytes -> decoded value (an Atom, or True/False/None)
+        self.values = codec._atom_values
 
     def need(self, n: int) -> int:
         """Check ``n`` more bytes exist; return the current position."""
@@ -345,8 +360,39 @@ class _Decoder:
         return pos
 
     def term(self) -> Any:
-        pos = self.need(1)
-        tag = self.buf[pos]
+        # The common tags are decoded inline (a call less per term: this loop is
+        # the decoder's cost); the rest go through _HANDLERS.
+        buf = self.buf
+        pos = self.pos
+        if pos >= self.size:
+            raise DecodeError(f"truncated term: need 1 bytes at offset {pos}, have 0")
+        tag = buf[pos]
+        if tag == SMALL_ATOM_UTF8_EXT and pos + 1 < self.size:
+            end = pos + 2 + buf[pos + 1]
+            if end <= self.size:
+                raw = buf[pos + 2 : end]
+                value = self.values.get(raw, _MISSING)
+                if value is not _MISSING:
+                    self.pos = end
+                    return value
+        elif tag == SMALL_INTEGER_EXT and pos + 1 < self.size:
+            self.pos = pos + 2
+            return buf[pos + 1]
+        elif tag == SMALL_TUPLE_EXT and pos + 1 < self.size:
+            n = buf[pos + 1]
+            self.pos = pos + 2
+            if pos + 2 + n > self.size:
+                raise DecodeError(f"truncated term: tuple of {n} at offset {pos}")
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise DecodeError(f"term nested deeper than {MAX_DEPTH} levels")
+            term = self.term
+            items = tuple([term() for _ in range(n)])
+            self.depth -= 1
+            return items
+        elif tag == NIL_EXT:
+            self.pos = pos + 1
+            return []
         self.pos = pos + 1
         handler = _HANDLERS[tag]
         if handler is None:
@@ -398,14 +444,20 @@ class _Decoder:
 
 
 def _d_atom(d: _Decoder, tag: int) -> Any:
+    start = d.pos
     text = d.atom_text(tag)
+    value: Any
     if text == "true":
-        return True
-    if text == "false":
-        return False
-    if text == "nil":
-        return None
-    return text if type(text) is Atom else Atom(text)
+        value = True
+    elif text == "false":
+        value = False
+    elif text == "nil":
+        value = None
+    else:
+        value = text if type(text) is Atom else Atom(text)
+    if tag == SMALL_ATOM_UTF8_EXT and len(d.values) < 65536:
+        d.values[d.buf[start + 1 : d.pos]] = value  # for term()'s inline path
+    return value
 
 
 def _d_small_int(d: _Decoder, tag: int) -> int:
@@ -664,7 +716,7 @@ def _d_compressed(d: _Decoder, tag: int) -> Any:
     if len(raw) != size:
         raise DecodeError(f"compressed term inflated to {len(raw)} bytes, header says {size}")
     used = len(d.buf) - pos - 4 - len(z.unused_data)
-    inner = _Decoder(memoryview(raw), 0, _codec_of(d), d.str_binaries)
+    inner = _Decoder(raw, 0, _codec_of(d), d.str_binaries)
     inner.depth = d.depth
     value = inner.term()
     if inner.pos != size:
@@ -676,6 +728,7 @@ def _d_compressed(d: _Decoder, tag: int) -> Any:
 def _codec_of(d: _Decoder) -> Codec:
     c = Codec(d.local, d.creation)
     c._atom_cache = d.atoms
+    c._atom_values = d.values
     return c
 
 
@@ -765,6 +818,7 @@ class Codec:
         # one (or raises EncodeError).
         self.default = default
         self._atom_cache: dict[bytes, str] = {}
+        self._atom_values: dict[bytes, Any] = {}
         self._atom_bytes: dict[str, bytes] = {}
         self._node_bytes = b""
         self._set_node_bytes()
@@ -791,7 +845,7 @@ class Codec:
         self, data: bytes | bytearray | memoryview, pos: int = 0, *, binaries: str | None = None
     ) -> tuple[Any, int]:
         """Decode the ``131``-prefixed term at ``pos``; return it and the end offset."""
-        buf = memoryview(data).cast("B") if not isinstance(data, memoryview) else data.cast("B")
+        buf = data if type(data) is bytes else bytes(data)
         if pos >= len(buf) or buf[pos] != VERSION:
             raise DecodeError(f"term does not start with version byte 131 at offset {pos}")
         str_b = self.str_binaries if binaries is None else binaries == "str"
@@ -917,13 +971,7 @@ def _e_tuple(c: Codec, out: bytearray, v: tuple[Any, ...]) -> None:
     else:
         out.append(LARGE_TUPLE_EXT)
         out += _u32.pack(n)
-    put = c.put
-    for item in v:
-        enc = _ENCODERS.get(type(item))
-        if enc is not None:
-            enc(c, out, item)
-        else:
-            put(out, item)
+    _put_items(c, out, v)
 
 
 _SMALL_INTS: Final = frozenset(range(256))
@@ -951,13 +999,7 @@ def _e_list(c: Codec, out: bytearray, v: list[Any]) -> None:
                 return
     out.append(LIST_EXT)
     out += _u32.pack(n)
-    put = c.put
-    for item in v:
-        enc = _ENCODERS.get(type(item))
-        if enc is not None:
-            enc(c, out, item)
-        else:
-            put(out, item)
+    _put_items(c, out, v)
     out.append(NIL_EXT)
 
 
@@ -978,10 +1020,33 @@ def _e_improper(c: Codec, out: bytearray, v: ImproperList) -> None:
 def _e_dict(c: Codec, out: bytearray, v: dict[Any, Any]) -> None:
     out.append(MAP_EXT)
     out += _u32.pack(len(v))
-    put = c.put
-    for k, val in v.items():
-        put(out, k)
-        put(out, val)
+    for kv in v.items():
+        _put_items(c, out, kv)
+
+
+# SMALL_INTEGER_EXT of 0..255, ready to append.
+_SMALL_INT_BYTES: Final = [bytes((SMALL_INTEGER_EXT, i)) for i in range(256)]
+
+
+def _put_items(c: Codec, out: bytearray, items: Any) -> None:
+    """Append each item: atoms, small ints and small tuples inline (the common
+    shapes of messages), the rest through the type table."""
+    atom_bytes = c._atom_bytes
+    for item in items:
+        t = type(item)
+        if t is Atom:
+            b = atom_bytes.get(item)
+            out += b if b is not None else c.atom_bytes(item)
+        elif t is int and 0 <= item < 256:
+            out += _SMALL_INT_BYTES[item]
+        elif t is tuple:
+            _e_tuple(c, out, item)
+        else:
+            enc = _ENCODERS.get(t)
+            if enc is not None:
+                enc(c, out, item)
+            else:
+                c.put(out, item)
 
 
 def _e_pid(c: Codec, out: bytearray, v: Pid) -> None:

@@ -303,7 +303,6 @@ class Dist:
         hidden: bool = True,
         net_ticktime: float = 60.0,
         tls: tuple[ssl.SSLContext, ssl.SSLContext] | None = None,
-        allow: Any = None,
     ) -> None:
         self.node = node
         self.name, self.long_names = full_name(name)
@@ -324,8 +323,15 @@ class Dist:
         self.epmd_server: _epmd.EpmdServer | None = None
         self.port = 0
         self.unlink_ids = 0
-        self.allow = allow
         self.errors = 0
+        # every task this controller started and that has not ended (close() ends them)
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def _task(self, coro: Any) -> asyncio.Task[Any]:
+        t = self.node.loop.create_task(coro)
+        self.tasks.add(t)
+        t.add_done_callback(self.tasks.discard)
+        return t
 
     # -- start / stop ---------------------------------------------------------
 
@@ -362,22 +368,25 @@ class Dist:
         await self.epmd_server.start()
         return await _epmd.register(self.alive, self.port, hidden=self.hidden)
 
-    def close(self) -> None:
-        """Stop: close every connection and the epmd registration (no signals)."""
+    def close(self) -> list[asyncio.Task[Any]]:
+        """Stop: close every connection and the epmd registration (no signals).
+
+        Returns the tasks it cancelled, for the caller to wait on."""
         for conn in list(self.connections.values()):
             conn.closed = True
             if conn.writer is not None:
                 conn.writer.close()
-            for t in (conn.task, conn.tick_task):
-                if t is not None:
-                    t.cancel()
         self.connections.clear()
+        tasks = [t for t in self.tasks if not t.done()]
+        for t in tasks:
+            t.cancel()
         if self.server is not None:
             self.server.close()
         if self.epmd_writer is not None:
             self.epmd_writer.close()
         if self.epmd_server is not None:
             self.epmd_server.close()
+        return tasks
 
     # -- connections ----------------------------------------------------------
 
@@ -393,7 +402,7 @@ class Dist:
                 return None
             conn = Connection(self, name)
             self.connections[name] = conn
-            conn.task = self.node.loop.create_task(self._connect(conn))
+            conn.task = self._task(self._connect(conn))
         return conn
 
     async def connect(self, name: str) -> bool:
@@ -441,7 +450,7 @@ class Dist:
         if self.connections.get(conn.name) is not conn or conn.closed:
             writer.close()  # another connection to the same node won meanwhile
             return
-        await self._established(conn, reader)
+        self._established(conn, reader)
 
     async def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn: Connection | None = None
@@ -468,7 +477,7 @@ class Dist:
                 old.task.cancel()
         self.connections[conn.name] = conn
         conn.task = asyncio.current_task()
-        await self._established(conn, reader)
+        self._established(conn, reader)
 
     # -- handshake ----------------------------------------------------------------
 
@@ -580,7 +589,7 @@ class Dist:
 
     # -- an established connection ------------------------------------------------
 
-    async def _established(self, conn: Connection, reader: asyncio.StreamReader) -> None:
+    def _established(self, conn: Connection, reader: asyncio.StreamReader) -> None:
         loop = self.node.loop
         conn.up = True
         conn.hidden = self.hidden or not conn.flags & PUBLISHED
@@ -593,17 +602,22 @@ class Dist:
             if not fut.done():
                 fut.set_result(True)
         conn.connect_waiters.clear()
-        conn.tick_task = loop.create_task(self._ticker(conn))
-        try:
-            await self._read_loop(conn, reader)
-        except (OSError, asyncio.IncompleteReadError):
-            pass
-        except asyncio.CancelledError:
+        conn.tick_task = self._task(self._ticker(conn))
+        # From here on frames are parsed in data_received (no coroutine hop per
+        # frame, which halves a remote round trip); bytes that came in with the
+        # handshake's last read are still in the StreamReader: hand them over.
+        transport: Any = conn.writer.transport
+        proto = _FrameProtocol(self, conn, transport)
+        pending: bytearray = reader._buffer  # type: ignore[attr-defined]  # no public way
+        leftover = bytes(pending)
+        pending.clear()
+        transport.set_protocol(proto)
+        if leftover:
+            proto.data_received(leftover)
+        if reader.at_eof() or transport.is_closing():
+            self._lost(conn)
             return
-        except (DecodeError, ProtocolError) as e:
-            self.errors += 1
-            logger.warning("closing the connection to %s: %s", conn.name, e)
-        self._lost(conn)
+        transport.resume_reading()
 
     async def _ticker(self, conn: Connection) -> None:
         """Send a tick every net_ticktime/4 when idle; drop a silent peer."""
@@ -617,24 +631,11 @@ class Dist:
                 logger.warning(
                     "%s did not answer ticks for %ss: disconnecting", conn.name, self.net_ticktime
                 )
-                conn.writer.close()
+                conn.writer.transport.abort()  # no waiting for a stopped peer to read
                 return
             if not conn.wrote:
                 conn.writer.write(b"\0\0\0\0")
             conn.wrote = False
-
-    async def _read_loop(self, conn: Connection, reader: asyncio.StreamReader) -> None:
-        loop = self.node.loop
-        while True:
-            size = struct.unpack(">I", await reader.readexactly(4))[0]
-            conn.last_read = loop.time()
-            if size == 0:
-                continue  # a tick
-            if size > MAX_FRAME:
-                raise ProtocolError(f"frame of {size} bytes is over the limit of {MAX_FRAME}")
-            frame = await reader.readexactly(size)
-            conn.last_read = loop.time()
-            self._frame(conn, frame)
 
     def _frame(self, conn: Connection, frame: bytes) -> None:
         if frame[0] != PASS_THROUGH:
@@ -1089,6 +1090,57 @@ def exit_reason_term(reason: Any) -> Any:
     if isinstance(reason, BaseException):
         return (_python_term(reason), [])
     return reason
+
+
+class _FrameProtocol(asyncio.Protocol):
+    """Reads an established connection: 4-byte length frames; an empty one is a tick."""
+
+    def __init__(self, dist: Dist, conn: Connection, transport: Any) -> None:
+        self.dist = dist
+        self.conn = conn
+        self.transport = transport
+        self.buf = bytearray()
+        self.time = dist.node.loop.time
+
+    def data_received(self, data: bytes) -> None:
+        conn = self.conn
+        if conn.closed:
+            return
+        conn.last_read = self.time()
+        buf = self.buf
+        buf += data
+        pos, size_all = 0, len(buf)
+        frame_of = self.dist._frame
+        try:
+            while size_all - pos >= 4:
+                size = int.from_bytes(buf[pos : pos + 4], "big")
+                if size == 0:
+                    pos += 4  # a tick
+                    continue
+                if size > MAX_FRAME:
+                    raise ProtocolError(f"frame of {size} bytes is over the limit of {MAX_FRAME}")
+                if size_all - pos - 4 < size:
+                    break
+                frame = bytes(buf[pos + 4 : pos + 4 + size])
+                pos += 4 + size
+                frame_of(conn, frame)
+                if conn.closed:
+                    return
+        except (DecodeError, ProtocolError) as e:
+            self.dist.errors += 1
+            logger.warning("closing the connection to %s: %s", conn.name, e)
+            self.transport.abort()
+            self.dist._lost(conn)
+            return
+        finally:
+            if pos:
+                del buf[:pos]
+
+    def eof_received(self) -> bool | None:
+        return None  # close
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.dist._lost(self.conn)
 
 
 def _python_term(value: Any) -> Any:

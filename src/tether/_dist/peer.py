@@ -76,7 +76,16 @@ async def start(
         "TETHER_COOKIE": dist.cookie,
         "PYTHONPATH": os.pathsep.join(p or os.getcwd() for p in sys.path),
     }
-    argv = [sys.executable, "-m", "tether.peer", full, "--parent", dist.name]
+    # -c rather than -m tether.peer: the package imports tether.peer, and runpy
+    # warns when the module it runs is already imported.
+    argv = [
+        sys.executable,
+        "-c",
+        "from tether._dist.peer import main; main()",
+        full,
+        "--parent",
+        dist.name,
+    ]
     for mod in imports:
         argv += ["--import", mod]
     if dist.long_names is False:

@@ -368,6 +368,11 @@ def _default_handler() -> logging.Handler | None:
     return h
 
 
+async def _wait_cancelled(tasks: list[asyncio.Task[Any]]) -> None:
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.sleep(0)
+
+
 def _start_dist(
     node: _n.Node,
     loop: asyncio.AbstractEventLoop,
@@ -478,8 +483,8 @@ def run(
         try:
             node.shutdown()
             if node.dist is not None:
-                node.dist.close()
-                loop.run_until_complete(asyncio.sleep(0))
+                tasks = node.dist.close()
+                loop.run_until_complete(_wait_cancelled(tasks))
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.run_until_complete(loop.shutdown_default_executor())
         finally:
