@@ -25,7 +25,7 @@ def test_quick_bench_runs_every_contender_on_every_row_it_supports() -> None:
     )
     assert out.returncode == 0, out.stderr[-2000:]
     res = json.loads((ROOT / "bench" / "out" / "results.json").read_text())
-    expected = ["tether", "asyncio", "pykka", "thespian"]
+    expected = ["tether", "asyncio", "pykka", "thespian", "erlang_py", "erlpack"]
     if shutil.which("erl"):
         expected += ["erlang1", "erlang"]
     assert res["contenders"] == expected and res["skipped"] == (
@@ -33,6 +33,11 @@ def test_quick_bench_runs_every_contender_on_every_row_it_supports() -> None:
     )
     med = res["medians"]
     assert all(med[w]["tether"] is not None for w in med), med
+    for w in ("etf_encode", "etf_decode"):
+        assert all(med[w][c] is not None for c in expected), (w, med[w])
+    assert med["dist_ping_pong"]["tether"] is not None
+    if shutil.which("erl"):
+        assert med["dist_ping_pong"]["erlang1"] is not None
     for w in ("ping_pong", "counting", "thread_ring", "spawn_exit_down"):
         assert all(med[w][c] is not None for c in expected), (w, med[w])
     assert "| ping_pong | µs |" in out.stdout

@@ -407,6 +407,7 @@ async def _dist_ping_pong(n: int) -> float:
 
     p = await tether.peer.start("tbench_peer", imports=["bench.contenders.tether_w"])
     pong = await tether.Node.spawn(p.node, "tbench", "dist_pong", [])
+    tether.Process.link(pong)  # if the peer goes, fail rather than wait forever
     me = self()
     for _ in range(1000):  # warm up
         send(pong, me)
@@ -416,6 +417,7 @@ async def _dist_ping_pong(n: int) -> float:
         send(pong, me)
         await receive()
     dt = time.perf_counter() - t
+    tether.Process.unlink(pong)
     await p.stop()
     return dt / n * 1e6
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -101,3 +102,35 @@ def test_peer_start_errors() -> None:
         return "no error"
 
     assert run_node(named) == "peer.start: name must be the part before '@', got 'x@y'"
+
+
+def test_simultaneous_connects_settle_on_one_connection(twin: Twin) -> None:
+    """Both nodes connect to each other at the same moment, ten times: the
+    handshake's tie-break leaves one connection, nothing is lost, and no
+    nodedown is reported but the ones for our own disconnects."""
+
+    async def main() -> list[Any]:
+        me = tether.node()
+        out = []
+        for i in range(10):
+            when = time.time() + 0.15
+            await Node.spawn(twin.name, "pool", "hello_at", [("inbox", me), when])
+            Node.monitor(twin.name, True)
+            assert Node.disconnect(twin.name) is True
+            out.append(await receive(("nodedown", ANY), timeout=5))
+            await Process.sleep(max(0.0, when - time.time()))
+            square = await rpc.call(twin.name, "pool", "square", [i])  # we connect ...
+            hello = await receive(("hello", ANY), timeout=10)  # ... and so do they
+            out.append((square, hello))
+        Node.monitor(twin.name, True)
+        await Process.sleep(0.3)
+        assert Node.list("connected") == [Atom(twin.name)]
+        return out
+
+    async def with_inbox() -> list[Any]:
+        Process.register(tether.self(), "inbox")
+        return await main()
+
+    out = run_node(with_inbox)
+    down = ("nodedown", Atom(twin.name))
+    assert out == [x for i in range(10) for x in (down, (i * i, ("hello", Atom(twin.name))))]

@@ -7,6 +7,7 @@ Exposes ``pool:worker/1`` (a worker that reports to its parent, then waits) and
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 import tether
@@ -30,6 +31,13 @@ def workers() -> list[tether.Pid]:
 @rpc.expose("pool")
 def square(x: int) -> int:
     return x * x
+
+
+@rpc.expose("pool")
+async def hello_at(inbox: tuple[str, str], when: float) -> None:
+    """At wall-clock time ``when``, send ("hello", node()) to ``inbox``."""
+    await Process.sleep(max(0.0, when - time.time()))
+    send(inbox, ("hello", tether.node()))
 
 
 async def main() -> Any:

@@ -514,6 +514,12 @@ class Dist:
             raise HandshakeError(f"expected a status from {conn.name}, got {status[:1]!r}")
         text = status[1:].decode("latin-1")
         if text == "alive":
+            # The peer has a connection from us: true only if we know of none up
+            # (the old one died on our side, or never was), else this one yields.
+            other = self.connections.get(conn.name)
+            if other is not None and other is not conn and other.up:
+                self._write_hs(writer, b"sfalse")
+                raise HandshakeError(f"{conn.name}: already connected")
             self._write_hs(writer, b"strue")
         elif text == "nok":
             raise _Nok()
@@ -556,8 +562,10 @@ class Dist:
             self._lost(existing)
         elif existing is not None:
             if peer.encode() <= self.name.encode():
-                self._write_hs(writer, b"snok")  # a simultaneous connect: ours wins
+                logger.debug("simultaneous connect with %s: ours wins (nok)", peer)
+                self._write_hs(writer, b"snok")
                 return None
+            logger.debug("simultaneous connect with %s: theirs wins", peer)
             # The greater name wins: theirs.  Ours stops; its frames move over
             # when this one is established (_accepted).
             self._write_hs(writer, b"sok_simultaneous")

@@ -111,9 +111,11 @@ async def _peer_main(parent: str) -> None:
     from .api import Node
 
     print("READY", flush=True)
-    # Live as long as the controlling node: wait for it, then for its nodedown.
+    # Live as long as the controlling node.  It connects to us once it reads
+    # READY (we do not connect ourselves: two nodes connecting to each other at
+    # once is legal but needs a tie-break round trip); then wait for nodedown.
     for _ in range(300):
-        if await Node.connect(parent):
+        if parent in Node.list("connected"):
             break
         await asyncio.sleep(0.1)
     else:
