@@ -55,9 +55,15 @@ WORKLOADS: dict[str, tuple[int, int, str, str]] = {
 }
 
 PYTHON_CONTENDERS = ["tether", "asyncio", "pykka", "thespian", "erlang_py", "erlpack"]
-# The codec libraries run the codec rows only.
+# The codec libraries run the codec rows only; the codec and node-to-node rows
+# have no actor-library contender.
 CODEC_ONLY = {"erlang_py": "erlang", "erlpack": "erlpack"}
 CODEC_ROWS = {"etf_encode", "etf_decode"}
+ROW_CONTENDERS = {
+    "etf_encode": {"tether", "erlang_py", "erlpack", "erlang1", "erlang"},
+    "etf_decode": {"tether", "erlang_py", "erlpack", "erlang1", "erlang"},
+    "dist_ping_pong": {"tether", "erlang1", "erlang"},
+}
 # +P: room for the million-process rows (the default limit is 262,144).
 ERLANG_CONTENDERS = {"erlang1": ["+S", "1", "+P", "4000000"], "erlang": ["+P", "4000000"]}
 
@@ -141,7 +147,7 @@ def run(quick: bool, reps: int, only: list[str] | None) -> dict[str, Any]:
         for w in workloads:
             size = WORKLOADS[w][1 if quick else 0]
             for c in contenders:
-                if c in CODEC_ONLY and w not in CODEC_ROWS:
+                if (c in CODEC_ONLY and w not in CODEC_ROWS) or c not in ROW_CONTENDERS.get(w, {c}):
                     continue
                 v = _measure(c, w, size, ebin)
                 if v is not None:

@@ -64,7 +64,7 @@ class NodeEntry:
 
 
 async def register(
-    name: str, port: int, *, hidden: bool, host: str = "127.0.0.1", epmd: int | None = None
+    name: str, port: int, *, host: str = "127.0.0.1", epmd: int | None = None
 ) -> tuple[asyncio.StreamWriter, int]:
     """Register ``name`` at ``port``; return the open connection and the creation.
 
@@ -76,7 +76,9 @@ async def register(
         ">BHBBHHH",
         ALIVE2_REQ,
         port,
-        NODE_TYPE_HIDDEN if hidden else NODE_TYPE_NORMAL,
+        # Erlang registers every node as 77, -hidden ones too (72 is for C nodes);
+        # hidden-ness travels in the handshake's flags instead.
+        NODE_TYPE_NORMAL,
         0,
         HIGHEST_VERSION,
         LOWEST_VERSION,

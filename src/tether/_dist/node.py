@@ -48,7 +48,7 @@ import struct
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from .._runtime._types import NOCONNECTION, NOPROC, Atom, Down, Exit, Pid, Ref
 from . import epmd as _epmd
@@ -100,6 +100,19 @@ MANDATORY_25: Final = (
     | EXPORT_PTR_TAG
     | BIT_BINARIES
     | HANDSHAKE_23
+)
+#: What tether requires of a peer: OTP 25's mandatory set, and the features every
+#: OTP 23+ node has that tether's frames use (it writes PAYLOAD_EXIT, SEND_SENDER,
+#: UNLINK_ID, SPAWN_REQUEST and ALIAS_SEND without checking per message).
+REQUIRED: Final = (
+    MANDATORY_25
+    | DIST_MONITOR
+    | DIST_MONITOR_NAME
+    | SEND_SENDER
+    | EXIT_PAYLOAD
+    | UNLINK_ID
+    | SPAWN
+    | ALIAS
 )
 #: What tether offers (it handles every term and control message these name).
 OUR_FLAGS: Final = (
@@ -303,6 +316,7 @@ class Dist:
         hidden: bool = True,
         net_ticktime: float = 60.0,
         tls: tuple[ssl.SSLContext, ssl.SSLContext] | None = None,
+        binaries: Literal["str", "bytes"] = "str",
     ) -> None:
         self.node = node
         self.name, self.long_names = full_name(name)
@@ -312,7 +326,7 @@ class Dist:
         self.net_ticktime = net_ticktime
         self.tls = tls
         self.creation = 0
-        self.codec = Codec(self.name, 0, default=_python_term)
+        self.codec = Codec(self.name, 0, binaries=binaries, default=_python_term)
         self.connections: dict[str, Connection] = {}
         self.in_monitors: dict[Ref, tuple[Pid, str | None, Pid]] = {}
         self.node_monitors: dict[str, list[Pid]] = {}
@@ -349,7 +363,7 @@ class Dist:
 
     async def _register(self) -> tuple[asyncio.StreamWriter, int]:
         try:
-            return await _epmd.register(self.alive, self.port, hidden=self.hidden)
+            return await _epmd.register(self.alive, self.port)
         except (ConnectionRefusedError, OSError) as e:
             if isinstance(e, _epmd.EpmdError):
                 raise
@@ -359,14 +373,14 @@ class Dist:
             subprocess.run([exe, "-daemon"], check=False)
             for _ in range(50):
                 try:
-                    return await _epmd.register(self.alive, self.port, hidden=self.hidden)
+                    return await _epmd.register(self.alive, self.port)
                 except (ConnectionRefusedError, OSError) as e:
                     if isinstance(e, _epmd.EpmdError):
                         raise
                     await asyncio.sleep(0.05)
         self.epmd_server = _epmd.EpmdServer()
         await self.epmd_server.start()
-        return await _epmd.register(self.alive, self.port, hidden=self.hidden)
+        return await _epmd.register(self.alive, self.port)
 
     def close(self) -> list[asyncio.Task[Any]]:
         """Stop: close every connection and the epmd registration (no signals).
@@ -498,9 +512,11 @@ class Dist:
         return OUR_FLAGS if self.hidden else OUR_FLAGS | PUBLISHED
 
     def _check_flags(self, flags: int, peer: str) -> None:
-        missing = MANDATORY_25 & ~flags
+        missing = REQUIRED & ~flags
         if missing:
-            raise HandshakeError(f"{peer} lacks mandatory distribution flags {missing:#x}")
+            raise HandshakeError(
+                f"{peer} lacks distribution flags {missing:#x} that tether needs (OTP 25 or newer)"
+            )
 
     async def _handshake_out(
         self, conn: Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter

@@ -381,11 +381,20 @@ def _start_dist(
     hidden: bool,
     net_ticktime: float,
     tls: Any,
+    binaries: Any,
 ) -> None:
     from .._dist.api import net_kernel
     from .._dist.node import Dist, read_cookie
 
-    dist = Dist(node, name, read_cookie(cookie), hidden=hidden, net_ticktime=net_ticktime, tls=tls)
+    dist = Dist(
+        node,
+        name,
+        read_cookie(cookie),
+        hidden=hidden,
+        net_ticktime=net_ticktime,
+        tls=tls,
+        binaries=binaries,
+    )
     loop.run_until_complete(dist.start())
     node.dist = dist
     pid, _ = node.spawn(None, net_kernel, (), what="net_kernel")
@@ -402,6 +411,7 @@ def run(
     hidden: bool = True,
     net_ticktime: float = 60.0,
     tls: Any = None,
+    binaries: str = "str",
 ) -> T:
     """Start a node, run ``await main(*args)`` as its first process, return its result.
 
@@ -427,11 +437,15 @@ def run(
             (ticks go every ``net_ticktime / 4``), as Erlang's kernel parameter.
         tls: ``tether.dist_tls(certfile, keyfile, cafile)`` for TLS distribution
             (compatible with ``-proto_dist inet_tls``).
+        binaries: how binaries from other nodes arrive: ``"str"`` (default) when
+            valid UTF-8, else ``bytes``; ``"bytes"`` keeps every one ``bytes``.
 
     Raises:
         RuntimeError: a node is already running in this OS process, or an asyncio
             loop is running in this thread.
     """
+    if binaries not in ("str", "bytes"):
+        raise ValueError(f"tether.run: binaries must be 'str' or 'bytes', got {binaries!r}")
     if name is None and cookie is not None:
         raise ValueError(
             "tether.run: cookie= needs name= (a node without a name is not distributed)"
@@ -466,7 +480,7 @@ def run(
             watchdog.start()
         node.done = loop.create_future()
         if name is not None:
-            _start_dist(node, loop, name, cookie, hidden, float(net_ticktime), tls)
+            _start_dist(node, loop, name, cookie, hidden, float(net_ticktime), tls, binaries)
         main_pid, _ = node.spawn(None, main, args, what="tether.run")
         node.root = node.table[main_pid]
         loop.run_until_complete(node.done)
