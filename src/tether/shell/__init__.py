@@ -79,6 +79,8 @@ class _Control:
         self.stopped = threading.Event()
         self.error: BaseException | None = None
         self.ns: dict[str, Any] = {}
+        self.run_kwargs: dict[str, Any] = {}  # name=/cookie= for a distributed shell
+        self.node_name = ""
 
     def put(self, item: Any) -> None:
         assert self.loop is not None and self.queue is not None
@@ -149,6 +151,8 @@ async def _server(ctl: _Control) -> None:
         ns[name] = getattr(tether, name)
     ns.update(helpers())
     ctl.ns = ns  # the console completes names from the live namespace
+    if tether.Node.alive():
+        ctl.node_name = str(tether.node())
     me = tether.self()
     Process.register(me, "tether_shell")
     spawn(_bridge, ctl, me)
@@ -191,7 +195,7 @@ async def _server(ctl: _Control) -> None:
 
 def _node_thread(ctl: _Control) -> None:
     try:
-        tether.run(_server, ctl, hog_threshold=None)
+        tether.run(_server, ctl, hog_threshold=None, **ctl.run_kwargs)
     except BaseException as e:  # pragma: no cover - reported by the console
         ctl.error = e
     finally:
@@ -312,9 +316,15 @@ def _wait(ctl: _Control, job: _Job) -> None:
             ctl.put(("interrupt",))
 
 
-def main() -> int:
-    """Run the interactive shell until Ctrl-D or ``exit()``; returns the exit code."""
+def main(name: str | None = None, cookie: str | None = None) -> int:
+    """Run the interactive shell until Ctrl-D or ``exit()``; returns the exit code.
+
+    With ``name`` the shell's node is distributed (``iex --name``/``--sname``); the
+    prompt then shows the node's name, as IEx's does.
+    """
     ctl = _Control()
+    if name is not None:
+        ctl.run_kwargs = {"name": name, "cookie": cookie}
     console = _Console()
     console.install(_PromptSafeWriter(sys.stdout, console))
     sys.stderr = _PromptSafeWriter(sys.stderr, console)
@@ -330,7 +340,9 @@ def main() -> int:
     compiler.compiler.flags |= _FLAGS
     lines: list[str] = []
     while not ctl.stopped.is_set():
-        prompt = f"tether({ctl.counter})> " if not lines else f"...({ctl.counter})> "
+        # IEx: iex(1)> for a local node, iex(py@host)1> for a named one.
+        n = f"({ctl.node_name}){ctl.counter}" if ctl.node_name else f"({ctl.counter})"
+        prompt = f"tether{n}> " if not lines else f"...{n}> "
         try:
             line = console.read(prompt)
         except EOFError:
