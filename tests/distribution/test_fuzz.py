@@ -4,6 +4,8 @@ handshake: nothing but the defined errors may come out (issue: distribution)."""
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given, settings
@@ -29,3 +31,19 @@ def test_a_million_fuzzed_frames_never_crash_the_node() -> None:
 def test_random_bytes_decode_or_raise_decode_error(raw: bytes) -> None:
     with contextlib.suppress(DecodeError):
         decode(raw)
+
+
+@pytest.mark.timeout(600)
+def test_coverage_guided_fuzzing_finds_no_crash() -> None:
+    """atheris (libFuzzer) on the same three targets; 200,000 runs here, and
+    ``python -m tests.distribution.fuzz_atheris -runs=1000000`` on demand."""
+    pytest.importorskip("atheris")
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.distribution.fuzz_atheris", "-runs=200000", "-seed=1"],
+        capture_output=True,
+        text=True,
+        timeout=580,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "Done 200000 runs" in out.stderr
