@@ -870,19 +870,24 @@ class Dist:
             self._unreachable(node)
 
     def demonitor(self, p: Process, target: Any, obj: Any, ref: Ref) -> None:
+        """``p`` dropped (or died with) its monitor ``ref`` on a remote target.
+
+        ``target``/``obj`` are the monitor's entry in ``p.monitors``: a remote pid
+        for a pid monitor, ``None`` and ``(name, node)`` for a name monitor, and a
+        placeholder pid (id 0) while a spawn_request's monitor awaits its reply.
+        """
         node = _node_of(target, obj)
         if node is None:
             return
         conn = self.connections.get(node)
         if conn is None or conn.closed:
             return
-        proc = (
-            target
-            if isinstance(target, Pid) and target.id
-            else Atom(obj[0])
-            if type(obj) is tuple
-            else target
-        )
+        if target is None:
+            proc: Any = Atom(obj[0])  # by name
+        elif target.id == 0:
+            return  # a spawn that has not answered: nothing to take back yet
+        else:
+            proc = target
         conn.send(self._frame_for((DEMONITOR_P, p.pid, proc, ref)))
 
     def monitor_exit(self, target: Process, ref: Ref, watcher: Pid, reason: Any) -> None:
@@ -1181,6 +1186,7 @@ class ProtocolError(Exception):
 
 
 def _node_of(target: Any, obj: Any) -> str | None:
+    """The remote node of a monitor entry ``(target, obj)`` (see ``demonitor``), or None."""
     if isinstance(target, Pid) and target.node is not None:
         return target.node
     if type(obj) is tuple and len(obj) == 2 and isinstance(obj[1], str):
