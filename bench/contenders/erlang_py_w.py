@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import erlang
+
+from .codec_term import codec_rows
 
 
 def _term() -> Any:
@@ -25,20 +26,4 @@ def _term() -> Any:
     )
 
 
-def _encode(n: int) -> float:
-    t = _term()
-    t0 = time.perf_counter()
-    for _ in range(n):
-        erlang.term_to_binary(t)
-    return (time.perf_counter() - t0) / n * 1e6
-
-
-def _decode(n: int) -> float:
-    b = erlang.term_to_binary(_term())
-    t0 = time.perf_counter()
-    for _ in range(n):
-        erlang.binary_to_term(b)
-    return (time.perf_counter() - t0) / n * 1e6
-
-
-WORKLOADS = {"etf_encode": _encode, "etf_decode": _decode}
+WORKLOADS = codec_rows(erlang.term_to_binary, erlang.binary_to_term, _term())

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import erlpack
+
+from .codec_term import codec_rows
 
 
 def _term() -> Any:
@@ -25,20 +26,4 @@ def _term() -> Any:
     )
 
 
-def _encode(n: int) -> float:
-    t = _term()
-    t0 = time.perf_counter()
-    for _ in range(n):
-        erlpack.pack(t)
-    return (time.perf_counter() - t0) / n * 1e6
-
-
-def _decode(n: int) -> float:
-    b = erlpack.pack(_term())
-    t0 = time.perf_counter()
-    for _ in range(n):
-        erlpack.unpack(b)
-    return (time.perf_counter() - t0) / n * 1e6
-
-
-WORKLOADS = {"etf_encode": _encode, "etf_decode": _decode}
+WORKLOADS = codec_rows(erlpack.pack, erlpack.unpack, _term())

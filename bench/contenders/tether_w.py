@@ -27,6 +27,7 @@ from tether import (
 from tether.testing import wait_all_blocked
 
 from ..rss import rss_bytes
+from .codec_term import codec_rows, tether_term
 
 
 def _run(main: Any, *args: Any) -> float:
@@ -371,31 +372,6 @@ WORKLOADS.update(
 # -- distribution: the codec and a round trip between two nodes ----------------
 
 
-def _etf_encode(n: int) -> float:
-    from tether.etf import Codec
-
-    from .codec_term import tether_term
-
-    c, t = Codec(), tether_term()
-    t0 = time.perf_counter()
-    for _ in range(n):
-        c.encode(t)
-    return (time.perf_counter() - t0) / n * 1e6
-
-
-def _etf_decode(n: int) -> float:
-    from tether.etf import Codec
-
-    from .codec_term import tether_term
-
-    c = Codec()
-    b = c.encode(tether_term())
-    t0 = time.perf_counter()
-    for _ in range(n):
-        c.decode(b)
-    return (time.perf_counter() - t0) / n * 1e6
-
-
 @tether.rpc.expose("tbench")
 async def dist_pong() -> None:
     """The far side of dist_ping_pong (runs on the peer node)."""
@@ -430,6 +406,12 @@ def _dist_run(n: int) -> float:
     )
 
 
-WORKLOADS.update(
-    {"etf_encode": _etf_encode, "etf_decode": _etf_decode, "dist_ping_pong": _dist_run}
-)
+def _codec() -> Any:
+    from tether.etf import Codec
+
+    return Codec()
+
+
+_CODEC = _codec()
+WORKLOADS.update(codec_rows(_CODEC.encode, _CODEC.decode, tether_term()))
+WORKLOADS["dist_ping_pong"] = _dist_run

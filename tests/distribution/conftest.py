@@ -84,7 +84,7 @@ def unique(prefix: str) -> str:
 
 
 class Peer:
-    """A real Elixir node running peer.exs, in its own OS process."""
+    """A node in its own OS process: an Elixir one running peer.exs (a Twin is tether)."""
 
     def __init__(self, name: str, proc: subprocess.Popen[str]) -> None:
         self.name = name
@@ -95,24 +95,29 @@ class Peer:
         self.proc.wait()
 
 
-def start_elixir(epmd_port: int, cookie: str = COOKIE, erl_args: str = "") -> Peer:
-    exe = need("elixir")
-    name = unique("ex")
-    env = {**os.environ, "ERL_EPMD_PORT": str(epmd_port)}
-    extra = ["--erl", erl_args] if erl_args else []
+def _start_ready(cmd: list[str], epmd_port: int, what: str) -> subprocess.Popen[str]:
+    """Start ``cmd`` on ``epmd_port`` and wait for its READY line."""
     proc = subprocess.Popen(
-        [exe, "--name", name, "--cookie", cookie, *extra, str(HERE / "peer.exs")],
+        cmd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env=env,
+        env={**os.environ, "ERL_EPMD_PORT": str(epmd_port)},
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if line.strip() != "READY":
         proc.kill()
-        raise RuntimeError(f"elixir peer did not start: {line!r}")
-    return Peer(name, proc)
+        raise RuntimeError(f"{what} did not start: {line!r}")
+    return proc
+
+
+def start_elixir(epmd_port: int, cookie: str = COOKIE, erl_args: str = "") -> Peer:
+    exe = need("elixir")
+    name = unique("ex")
+    extra = ["--erl", erl_args] if erl_args else []
+    cmd = [exe, "--name", name, "--cookie", cookie, *extra, str(HERE / "peer.exs")]
+    return Peer(name, _start_ready(cmd, epmd_port, "elixir peer"))
 
 
 @pytest.fixture(scope="module")
@@ -189,34 +194,15 @@ async def ev_arg(peer: Peer, code: str, arg: Any, timeout: float = 15) -> Any:
     return msg[1]
 
 
-class Twin:
+class Twin(Peer):
     """A second tether node in its own OS process (twin_node.py)."""
-
-    def __init__(self, name: str, proc: subprocess.Popen[str]) -> None:
-        self.name = name
-        self.proc = proc
-
-    def kill(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
 
 
 @pytest.fixture
 def twin(epmd_port: int) -> Iterator[Twin]:
     name = unique("twin")
-    env = {**os.environ, "ERL_EPMD_PORT": str(epmd_port)}
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "twin_node.py"), name, COOKIE],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if line.strip() != "READY":
-        proc.kill()
-        raise RuntimeError(f"twin node did not start: {line!r}")
-    t = Twin(name, proc)
+    cmd = [sys.executable, str(HERE / "twin_node.py"), name, COOKIE]
+    t = Twin(name, _start_ready(cmd, epmd_port, "twin node"))
     try:
         yield t
     finally:

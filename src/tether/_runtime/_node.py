@@ -729,16 +729,9 @@ class Node:
         if alias:
             # M-16 monitor(pid, alias: :demonitor): the ref is also an alias until
             # the monitor goes (demonitor, DOWN, or the owner's death).
-            self.aliases[ref] = (p, False)
-            if p.aliases is None:
-                p.aliases = {ref}
-            else:
-                p.aliases.add(ref)
+            self._add_alias(p, ref, False)
         if target.node is not None and self.dist is not None:
-            if p.monitors is None:
-                p.monitors = {ref: (target, target)}
-            else:
-                p.monitors[ref] = (target, target)
+            self._add_remote_monitor(p, ref, target, target)
             self.dist.monitor(p, target, ref)
             return ref
         if target.node is not None:
@@ -757,16 +750,9 @@ class Node:
         if p.state == DEAD:
             return ref
         if alias:
-            self.aliases[ref] = (p, False)
-            if p.aliases is None:
-                p.aliases = {ref}
-            else:
-                p.aliases.add(ref)
+            self._add_alias(p, ref, False)
         if node != self.name and self.dist is not None:
-            if p.monitors is None:
-                p.monitors = {ref: (None, obj)}
-            else:
-                p.monitors[ref] = (None, obj)
+            self._add_remote_monitor(p, ref, None, obj)
             self.dist.monitor(p, (name, node), ref)
             return ref
         if node != self.name:
@@ -780,6 +766,14 @@ class Node:
             return ref  # M-12
         self._add_monitor(p, t, ref, obj)
         return ref
+
+    @staticmethod
+    def _add_remote_monitor(p: Process, ref: Ref, target: Pid | None, obj: Any) -> None:
+        """Record ``p``'s monitor of a remote target; its node holds the other side."""
+        if p.monitors is None:
+            p.monitors = {ref: (target, obj)}
+        else:
+            p.monitors[ref] = (target, obj)
 
     def _add_monitor(self, p: Process, t: Process, ref: Ref, obj: Any) -> None:
         if p.monitors is None:
@@ -815,12 +809,15 @@ class Node:
         ref = Ref()
         if p.state == DEAD:
             return ref
+        self._add_alias(p, ref, reply)
+        return ref
+
+    def _add_alias(self, p: Process, ref: Ref, reply: bool) -> None:
         self.aliases[ref] = (p, reply)
         if p.aliases is None:
             p.aliases = {ref}
         else:
             p.aliases.add(ref)
-        return ref
 
     def _drop_alias(self, p: Process, ref: Ref) -> None:
         self.aliases.pop(ref, None)
