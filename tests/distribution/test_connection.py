@@ -173,3 +173,20 @@ def test_d4_one_nodedown_per_monitor_call(twin: Twin) -> None:
         return got
 
     assert run_node(main) == [("nodedown", Atom(twin.name))] * 2
+
+
+def test_monitor_nodes_reports_every_nodeup_and_nodedown(twin: Twin) -> None:
+    async def main() -> list[Any]:
+        Node.monitor_nodes(True)
+        assert await Node.connect(twin.name)
+        Node.disconnect(twin.name)
+        assert await Node.connect(twin.name)
+        got = [await receive(timeout=5) for _ in range(3)]
+        Node.monitor_nodes(False)
+        Node.disconnect(twin.name)
+        with contextlib.suppress(TimeoutError):
+            got.append(await receive(timeout=0.2))
+        return got
+
+    node = Atom(twin.name)
+    assert run_node(main) == [("nodeup", node), ("nodedown", node), ("nodeup", node)]

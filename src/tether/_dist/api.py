@@ -147,6 +147,22 @@ class Node:
         return True
 
     @staticmethod
+    def monitor_nodes(flag: bool) -> bool:
+        """``:net_kernel.monitor_nodes(flag)``: with ``True`` the caller gets
+        ``("nodeup", node)`` and ``("nodedown", node)`` for every connection that
+        comes up or goes down, until ``monitor_nodes(False)`` (one subscription
+        per ``True``, as Erlang counts them).  Returns True."""
+        p = _n.NODE.current
+        if p is None:
+            raise _n.outside_error("Node.monitor_nodes")
+        if not isinstance(flag, bool):
+            raise TypeError(f"Node.monitor_nodes: flag must be bool, got {flag!r}")
+        d = getattr(_n.NODE, "dist", None)
+        if d is not None:
+            d.monitor_nodes(p, flag)
+        return True
+
+    @staticmethod
     async def ping(node: str) -> Atom:
         """``"pong"`` if ``node`` answers (connects first), else ``"pang"``."""
         from .._runtime._api import Process, send

@@ -626,6 +626,10 @@ class Dist:
             if not fut.done():
                 fut.set_result(True)
         conn.connect_waiters.clear()
+        for watcher in list(self.all_node_monitors):
+            w = self.node.table.get(watcher)
+            if w is not None:
+                self.node.deliver(w, (NODEUP, conn.name))
         conn.tick_task = self._task(self._ticker(conn))
         # From here on frames are parsed in data_received (no coroutine hop per
         # frame, which halves a remote round trip); bytes that came in with the
@@ -769,6 +773,13 @@ class Dist:
         if kind == "hidden":
             return [c.name for c in ups if c.hidden]
         return [c.name for c in ups]
+
+    def monitor_nodes(self, p: Process, flag: bool) -> None:
+        """``:net_kernel.monitor_nodes``: nodeup/nodedown for every node, per subscription."""
+        if flag:
+            self.all_node_monitors.append(p.pid)
+        elif p.pid in self.all_node_monitors:
+            self.all_node_monitors.remove(p.pid)
 
     def monitor_node(self, p: Process, name: str, flag: bool) -> None:
         if not flag:
