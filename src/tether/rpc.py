@@ -11,6 +11,6 @@ functions you expose::
 after which Elixir's ``:rpc.call(:"py@127.0.0.1", MathTools, :add, [1, 2])`` is ``3``.
 """
 
-from ._dist.rpc import RpcError, call, expose, exposed
+from ._dist.rpc import RpcError, call, expose, exposed, unexpose
 
-__all__ = ["RpcError", "call", "expose", "exposed"]
+__all__ = ["RpcError", "call", "expose", "exposed", "unexpose"]

@@ -117,9 +117,11 @@ def test_python_genserver_called_from_elixir(ex: Peer) -> None:
         by_name = await ev(ex, f"GenServer.call({{:counter, {me()}}}, :inc)")
         by_pid = await ev_arg(ex, "GenServer.call(arg, :inc)", pid)
         other = await ev_arg(ex, "GenServer.call(arg, {:what, 1})", pid)
-        return ok, by_name, by_pid, other
+        # erlang:whereis/1 is one of the read-only built-ins every node answers
+        where = await ev(ex, f":rpc.call({me()}, :erlang, :whereis, [:counter])")
+        return ok, by_name, by_pid, other, where == pid
 
-    assert run_node(main) == ("ok", 11, 12, ("unknown", ("what", 1)))
+    assert run_node(main) == ("ok", 11, 12, ("unknown", ("what", 1)), True)
 
 
 def test_elixir_genserver_called_from_python(ex: Peer) -> None:
@@ -555,3 +557,27 @@ def test_d6_signals_between_two_nodes_are_ordered_per_pair(ex: Peer) -> None:
     assert back == "sent"
     assert from_ex == list(range(1, 501))
     assert msgs == [("word", 0), ("word", 1), ("word", 2), ("EXIT", pid, "done")]
+
+
+def test_read_only_erlang_builtins_answer_and_can_be_withdrawn(ex: Peer) -> None:
+    async def main() -> tuple[Any, ...]:
+        Process.register(tether.self(), "main_proc")
+        got = await ev(
+            ex,
+            f"n = {me()}; {{:rpc.call(n, :erlang, :node, []), :rpc.call(n, :erlang, :nodes, []), "
+            ":rpc.call(n, :erlang, :registered, []) |> Enum.sort(), "
+            ":rpc.call(n, :erlang, :whereis, [:nobody]), "
+            "length(:rpc.call(n, :erlang, :processes, [])) > 1}",
+        )
+        rpc.unexpose("erlang", "node")
+        try:
+            gone = await ev(ex, f":rpc.call({me()}, :erlang, :node, [])")
+        finally:
+            rpc.expose("erlang", "node")(tether.node)
+        return got, gone
+
+    got, gone = run_node(main)
+    node, nodes, registered, nobody, many = got
+    assert node.startswith("py") and nodes == [] and nobody == "undefined" and many is True
+    assert registered == ["main_proc", "net_kernel"]
+    assert gone == ("badrpc", ("EXIT", ("undef", [("erlang", "node", [], [])])))

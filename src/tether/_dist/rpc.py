@@ -23,7 +23,7 @@ from .._runtime._types import ANY, Atom, Down, ProcessExit, Ref
 if TYPE_CHECKING:
     from .node import Dist
 
-__all__ = ["RpcError", "call", "expose", "exposed"]
+__all__ = ["RpcError", "call", "expose", "exposed", "unexpose"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,6 +66,34 @@ def expose(module: str, name: str | None = None) -> Callable[[F], F]:
 def exposed() -> list[tuple[str, str]]:
     """The ``(module, function)`` pairs other nodes may call, sorted."""
     return sorted(_exposed)
+
+
+# Read-only introspection that every node answers, as ``:erlang`` does (what
+# operators run with ``:rpc.call(node, :erlang, :processes, [])``).  Nothing here
+# runs code or changes state; ``unexpose`` removes any of them.
+def _erlang_builtins() -> None:
+    from .._runtime import _api
+
+    expose("erlang", "node")(_api.node)
+    expose("erlang", "processes")(_api.Process.list)
+    expose("erlang", "registered")(lambda: [Atom(n) for n in _api.Process.registered()])
+    expose("erlang", "whereis")(lambda name: _api.Process.whereis(name) or Atom("undefined"))
+    expose("erlang", "is_process_alive")(_api.Process.alive)
+
+    def nodes() -> list[Atom]:
+        from .api import Node
+
+        return Node.list()
+
+    expose("erlang", "nodes")(nodes)
+
+
+def unexpose(module: str, name: str) -> bool:
+    """Take ``module:name`` off the allow-list; True if it was on it."""
+    return _exposed.pop((module, name), None) is not None
+
+
+_erlang_builtins()
 
 
 def _exception_term(e: BaseException) -> Any:
