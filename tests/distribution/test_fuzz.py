@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -14,6 +15,8 @@ from hypothesis import strategies as st
 from tether.etf import DecodeError, decode
 
 from . import fuzz
+
+HERE = Path(__file__).parent
 
 
 @pytest.mark.timeout(300)
@@ -34,12 +37,19 @@ def test_random_bytes_decode_or_raise_decode_error(raw: bytes) -> None:
 
 
 @pytest.mark.timeout(600)
-def test_coverage_guided_fuzzing_finds_no_crash() -> None:
+def test_coverage_guided_fuzzing_finds_no_crash(tmp_path: Path) -> None:
     """atheris (libFuzzer) on the same three targets; 200,000 runs here, and
     ``python -m tests.distribution.fuzz_atheris -runs=1000000`` on demand."""
     pytest.importorskip("atheris")
     out = subprocess.run(
-        [sys.executable, "-m", "tests.distribution.fuzz_atheris", "-runs=200000", "-seed=1"],
+        [
+            sys.executable,
+            "-m",
+            "tests.distribution.fuzz_atheris",
+            "-runs=200000",
+            "-seed=1",
+            f"-artifact_prefix={tmp_path}/",
+        ],
         capture_output=True,
         text=True,
         timeout=580,
@@ -47,3 +57,10 @@ def test_coverage_guided_fuzzing_finds_no_crash() -> None:
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "Done 200000 runs" in out.stderr
+
+
+def test_a_malformed_peer_name_is_a_handshake_error() -> None:
+    """Found by the atheris run: a send_name whose name has no '@' once escaped
+    the handshake as a ValueError (one connection's task died, unlogged)."""
+    data = (HERE / "crash-malformed-name.bin").read_bytes()
+    fuzz.handshake_only(data)

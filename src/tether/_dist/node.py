@@ -474,6 +474,10 @@ class Dist:
             logger.info("refused a connection: %s", e)
             writer.close()
             return
+        except Exception:  # a bug here must cost one connection, never the node
+            logger.exception("refused a connection: the handshake failed unexpectedly")
+            writer.close()
+            return
         if conn is None:
             writer.close()
             return
@@ -565,7 +569,10 @@ class Dist:
             raise HandshakeError("peer did not send a version 6 send_name ('N')")
         flags, creation, nlen = struct.unpack_from(">QIH", msg, 1)
         peer = msg[15 : 15 + nlen].decode("utf-8", "replace")
-        split_name(peer)
+        try:
+            split_name(peer)
+        except ValueError as e:
+            raise HandshakeError(f"refused a peer with a malformed name: {e}") from None
         self._check_flags(flags, peer)
         existing = self.connections.get(peer)
         if existing is not None and existing.up:
