@@ -134,3 +134,22 @@ def test_simultaneous_connects_settle_on_one_connection(twin: Twin) -> None:
     out = run_node(with_inbox)
     down = ("nodedown", Atom(twin.name))
     assert out == [x for i in range(10) for x in (down, (i * i, ("hello", Atom(twin.name))))]
+
+
+def test_a_burst_of_messages_and_a_large_one_arrive_whole_and_in_order(twin: Twin) -> None:
+    """5,000 messages of mixed sizes and one of 3 MiB, sent without waiting:
+    frames split across socket reads are reassembled, nothing lost or reordered."""
+
+    async def main() -> tuple[int, bool]:
+        echo = await Node.spawn(twin.name, "pool", "echo", [])
+        me = tether.self()
+        sizes = [1, 10, 1000, 70_000]
+        payloads: list[Any] = [("m", i, b"\xff" * sizes[i % 4]) for i in range(5000)]
+        payloads.append(("big", -1, b"\xfe" * (3 << 20)))
+        for m in payloads:
+            tether.send(echo, (me, m))
+        got = [await receive(timeout=60) for _ in payloads]
+        tether.send(echo, "stop")
+        return len(got), got == payloads
+
+    assert run_node(main) == (5001, True)

@@ -29,6 +29,16 @@ def workers() -> list[tether.Pid]:
 
 
 @rpc.expose("pool")
+async def echo() -> None:
+    """Send every (reply_to, payload) message's payload back; stop on "stop"."""
+    while True:
+        msg = await receive()
+        if msg == "stop":
+            return
+        send(msg[0], msg[1])
+
+
+@rpc.expose("pool")
 def square(x: int) -> int:
     return x * x
 
