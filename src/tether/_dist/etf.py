@@ -332,6 +332,7 @@ class _Decoder:
         "creation",
         "depth",
         "local",
+        "pids",
         "pos",
         "size",
         "str_binaries",
@@ -349,6 +350,7 @@ class _Decoder:
         self.atoms = codec._atom_cache
         # raw SMALL_ATOM_UTF8 bytes -> decoded value (an Atom, or True/False/None)
         self.values = codec._atom_values
+        self.pids = codec._pids
 
     def need(self, n: int) -> int:
         """Check ``n`` more bytes exist; return the current position."""
@@ -393,6 +395,17 @@ class _Decoder:
         elif tag == NIL_EXT:
             self.pos = pos + 1
             return []
+        elif tag == BINARY_EXT and pos + 5 <= self.size:
+            end = pos + 5 + int.from_bytes(buf[pos + 1 : pos + 5], "big")
+            if end <= self.size:
+                raw = buf[pos + 5 : end]
+                self.pos = end
+                if self.str_binaries:
+                    try:
+                        return raw.decode("utf-8")
+                    except UnicodeDecodeError:
+                        return raw
+                return raw
         self.pos = pos + 1
         handler = _HANDLERS[tag]
         if handler is None:
@@ -614,6 +627,14 @@ def _d_map(d: _Decoder, tag: int) -> dict[Any, Any]:
 
 
 def _d_pid(d: _Decoder, tag: int) -> Pid:
+    start = d.pos
+    cache = d.pids
+    if tag == NEW_PID_EXT and start + 2 < d.size and d.buf[start] == SMALL_ATOM_UTF8_EXT:
+        end = start + 2 + d.buf[start + 1] + 12
+        hit = cache.get(d.buf[start:end])
+        if hit is not None and end <= d.size:
+            d.pos = end
+            return hit
     node = d.node_atom()
     if tag == NEW_PID_EXT:
         pos = d.need(12)
@@ -626,7 +647,10 @@ def _d_pid(d: _Decoder, tag: int) -> Pid:
     where = d.node_of(node)
     if where is None and creation == d.creation:
         creation = 0  # this incarnation's own pids are keyed without a creation
-    return Pid(id_, serial, where, creation)
+    pid = Pid(id_, serial, where, creation)
+    if tag == NEW_PID_EXT and len(cache) < 4096:
+        cache[d.buf[start : d.pos]] = pid
+    return pid
 
 
 def _d_port(d: _Decoder, tag: int) -> Port:
@@ -729,6 +753,7 @@ def _codec_of(d: _Decoder) -> Codec:
     c = Codec(d.local, d.creation)
     c._atom_cache = d.atoms
     c._atom_values = d.values
+    c._pids = d.pids
     return c
 
 
@@ -819,6 +844,9 @@ class Codec:
         self.default = default
         self._atom_cache: dict[bytes, str] = {}
         self._atom_values: dict[bytes, Any] = {}
+        # NEW_PID_EXT bytes (after the tag) -> Pid: pids recur (every control
+        # message names two); cleared when the node takes a new name
+        self._pids: dict[bytes, Pid] = {}
         self._atom_bytes: dict[str, bytes] = {}
         self._node_bytes = b""
         self._set_node_bytes()
@@ -830,6 +858,7 @@ class Codec:
         """Adopt a new local name and creation (when the node goes distributed)."""
         self.node = node
         self.creation = creation
+        self._pids.clear()
         self._set_node_bytes()
 
     # -- decode --
