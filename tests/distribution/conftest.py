@@ -54,29 +54,37 @@ def need(tool: str) -> str:
     return path
 
 
-@pytest.fixture(scope="session")
-def epmd_port() -> Iterator[int]:
-    """An isolated epmd (the system one if installed, else tether's) on a free port."""
+@contextlib.contextmanager
+def running_epmd(builtin: bool = False) -> Iterator[int]:
+    """An epmd on a free port, for as long as the block runs: the system one if
+    installed (unless ``builtin``), else tether's (``python -m tether.epmd``)."""
     port = free_port()
-    exe = shutil.which("epmd")
-    cmd = (
-        [exe, "-port", str(port)]
-        if exe
-        else [sys.executable, "-m", "tether.epmd", "-port", str(port)]
+    exe = None if builtin else shutil.which("epmd")
+    cmd = [exe] if exe else [sys.executable, "-m", "tether.epmd"]
+    proc = subprocess.Popen(
+        [*cmd, "-port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    old = os.environ.get("ERL_EPMD_PORT")
-    os.environ["ERL_EPMD_PORT"] = str(port)
     try:
         wait_port(port)
         yield port
     finally:
         proc.terminate()
         proc.wait()
-        if old is None:
-            os.environ.pop("ERL_EPMD_PORT", None)
-        else:
-            os.environ["ERL_EPMD_PORT"] = old
+
+
+@pytest.fixture(scope="session")
+def epmd_port() -> Iterator[int]:
+    """An isolated epmd for the whole run, and ERL_EPMD_PORT pointing at it."""
+    old = os.environ.get("ERL_EPMD_PORT")
+    with running_epmd() as port:
+        os.environ["ERL_EPMD_PORT"] = str(port)
+        try:
+            yield port
+        finally:
+            if old is None:
+                os.environ.pop("ERL_EPMD_PORT", None)
+            else:
+                os.environ["ERL_EPMD_PORT"] = old
 
 
 def unique(prefix: str) -> str:
@@ -120,24 +128,24 @@ def start_elixir(epmd_port: int, cookie: str = COOKIE, erl_args: str = "") -> Pe
     return Peer(name, _start_ready(cmd, epmd_port, "elixir peer"))
 
 
-@pytest.fixture(scope="module")
-def ex(epmd_port: int) -> Iterator[Peer]:
-    """One Elixir peer shared by a module's tests."""
-    peer = start_elixir(epmd_port)
+def _until_done(peer: Peer) -> Iterator[Peer]:
+    """A fixture's body: hand ``peer`` to the tests, kill it afterwards."""
     try:
         yield peer
     finally:
         peer.kill()
+
+
+@pytest.fixture(scope="module")
+def ex(epmd_port: int) -> Iterator[Peer]:
+    """One Elixir peer shared by a module's tests."""
+    yield from _until_done(start_elixir(epmd_port))
 
 
 @pytest.fixture
 def own_ex(epmd_port: int) -> Iterator[Peer]:
     """An Elixir peer of the test's own (for tests that kill it)."""
-    peer = start_elixir(epmd_port)
-    try:
-        yield peer
-    finally:
-        peer.kill()
+    yield from _until_done(start_elixir(epmd_port))
 
 
 @pytest.fixture(scope="module")
@@ -202,8 +210,4 @@ class Twin(Peer):
 def twin(epmd_port: int) -> Iterator[Twin]:
     name = unique("twin")
     cmd = [sys.executable, str(HERE / "twin_node.py"), name, COOKIE]
-    t = Twin(name, _start_ready(cmd, epmd_port, "twin node"))
-    try:
-        yield t
-    finally:
-        t.kill()
+    yield from _until_done(Twin(name, _start_ready(cmd, epmd_port, "twin node")))

@@ -18,7 +18,7 @@ from tether import Node, rpc
 from tether._dist import epmd
 from tether._runtime import _node as _n
 
-from .conftest import COOKIE, HERE, free_port, need, run_node, unique, wait_port
+from .conftest import COOKIE, HERE, free_port, need, run_node, running_epmd, unique
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -26,19 +26,9 @@ pytestmark = pytest.mark.timeout(120)
 @pytest.fixture
 def builtin_epmd(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
     """``python -m tether.epmd`` on a free port, and ERL_EPMD_PORT pointing at it."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tether.epmd", "-port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    monkeypatch.setenv("ERL_EPMD_PORT", str(port))
-    try:
-        wait_port(port)
+    with running_epmd(builtin=True) as port:
+        monkeypatch.setenv("ERL_EPMD_PORT", str(port))
         yield port
-    finally:
-        proc.terminate()
-        proc.wait()
 
 
 def test_erlang_registers_with_the_builtin_epmd_and_tether_reaches_it(builtin_epmd: int) -> None:

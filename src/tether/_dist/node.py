@@ -50,7 +50,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from .._runtime._types import NOCONNECTION, NOPROC, Atom, Down, Exit, Pid, Ref
+from .._runtime._node import DEAD
+from .._runtime._types import NOCONNECTION, NOPROC, Atom, Pid, Ref
 from . import epmd as _epmd
 from .etf import Codec, DecodeError, EncodeError, ImproperList
 
@@ -282,7 +283,6 @@ class Connection:
         self.pending: list[bytes] = []
         self.writer: asyncio.StreamWriter | None = None
         self.flags = 0
-        self.creation = 0
         self.hidden = True
         self.task: asyncio.Task[None] | None = None
         self.tick_task: asyncio.Task[None] | None = None
@@ -337,7 +337,6 @@ class Dist:
         self.epmd_server: _epmd.EpmdServer | None = None
         self.port = 0
         self.unlink_ids = 0
-        self.errors = 0
         # every task this controller started and that has not ended (close() ends them)
         self.tasks: set[asyncio.Task[Any]] = set()
 
@@ -362,25 +361,30 @@ class Dist:
         self.node.name = Atom(self.name)
 
     async def _register(self) -> tuple[asyncio.StreamWriter, int]:
-        try:
-            return await _epmd.register(self.alive, self.port)
-        except (ConnectionRefusedError, OSError) as e:
-            if isinstance(e, _epmd.EpmdError):
-                raise
+        registered = await self._try_register()
+        if registered is not None:
+            return registered
         # No epmd: start the system one if installed, else our own, in-process.
         exe = shutil.which("epmd")
         if exe is not None:
             subprocess.run([exe, "-daemon"], check=False)
             for _ in range(50):
-                try:
-                    return await _epmd.register(self.alive, self.port)
-                except (ConnectionRefusedError, OSError) as e:
-                    if isinstance(e, _epmd.EpmdError):
-                        raise
-                    await asyncio.sleep(0.05)
+                registered = await self._try_register()
+                if registered is not None:
+                    return registered
+                await asyncio.sleep(0.05)
         self.epmd_server = _epmd.EpmdServer()
         await self.epmd_server.start()
         return await _epmd.register(self.alive, self.port)
+
+    async def _try_register(self) -> tuple[asyncio.StreamWriter, int] | None:
+        """Register with epmd; None when no epmd answers (a refusal still raises)."""
+        try:
+            return await _epmd.register(self.alive, self.port)
+        except _epmd.EpmdError:
+            raise
+        except OSError:
+            return None
 
     def close(self) -> list[asyncio.Task[Any]]:
         """Stop: close every connection and the epmd registration (no signals).
@@ -548,7 +552,7 @@ class Dist:
         msg = await self._read_hs(reader)
         if msg[:1] != b"N" or len(msg) < 19:
             raise HandshakeError(f"expected a version 6 challenge from {conn.name}")
-        flags, challenge, creation, nlen = struct.unpack_from(">QIIH", msg, 1)
+        flags, challenge, _creation, nlen = struct.unpack_from(">QIIH", msg, 1)
         peer = msg[19 : 19 + nlen].decode("utf-8", "replace")
         if peer != conn.name:
             raise HandshakeError(f"connected to {conn.name} but it calls itself {peer}")
@@ -559,7 +563,6 @@ class Dist:
         if ack[:1] != b"a" or ack[1:17] != digest(mine, self.cookie):
             raise HandshakeError(f"{conn.name} did not prove it knows the cookie")
         conn.flags = flags
-        conn.creation = creation
 
     async def _handshake_in(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -567,7 +570,7 @@ class Dist:
         msg = await self._read_hs(reader)
         if msg[:1] != b"N" or len(msg) < 15:
             raise HandshakeError("peer did not send a version 6 send_name ('N')")
-        flags, creation, nlen = struct.unpack_from(">QIH", msg, 1)
+        flags, _creation, nlen = struct.unpack_from(">QIH", msg, 1)
         peer = msg[15 : 15 + nlen].decode("utf-8", "replace")
         try:
             split_name(peer)
@@ -615,7 +618,6 @@ class Dist:
         theirs = struct.unpack_from(">I", reply, 1)[0]
         self._write_hs(writer, b"a" + digest(theirs, self.cookie))
         conn.flags = flags
-        conn.creation = creation
         return conn
 
     # -- an established connection ------------------------------------------------
@@ -633,10 +635,7 @@ class Dist:
             if not fut.done():
                 fut.set_result(True)
         conn.connect_waiters.clear()
-        for watcher in list(self.all_node_monitors):
-            w = self.node.table.get(watcher)
-            if w is not None:
-                self.node.deliver(w, (NODEUP, conn.name))
+        self._tell(self.all_node_monitors, (NODEUP, conn.name))
         conn.tick_task = self._task(self._ticker(conn))
         # From here on frames are parsed in data_received (no coroutine hop per
         # frame, which halves a remote round trip); bytes that came in with the
@@ -734,33 +733,27 @@ class Dist:
                 for ref in [r for r, w in p.monitored_by.items() if w.node == name]:
                     del p.monitored_by[ref]
             if p.monitors:
-                for ref, (target, obj) in list(p.monitors.items()):
-                    if _node_of(target, obj) == name:
-                        del p.monitors[ref]
-                        if p.aliases and ref in p.aliases:
-                            node._drop_alias(p, ref)
-                        node.deliver(p, Down(ref, Atom("process"), obj, NOCONNECTION))  # D-2
+                for ref in [r for r, (t, obj) in p.monitors.items() if _node_of(t, obj) == name]:
+                    node.fire_monitor(p, ref, NOCONNECTION)  # D-2
             if p.links:
                 for other in [o for o in p.links if o.node == name]:
                     p.links.discard(other)
                     dying.append((p, other))
         for p, other in dying:  # D-1
-            if p.state == 4:  # DEAD: an earlier noconnection already ended it
-                continue
-            work: list[Any] = []
-            node._link_signal(p, other, NOCONNECTION, work)
-            for r, reason in work:
-                node.terminate(r, reason)
-        if was_up or name in self.node_monitors:  # D-4
-            for watcher in self.node_monitors.pop(name, []):
-                w = node.table.get(watcher)
-                if w is not None:
-                    node.deliver(w, (NODEDOWN, Atom(name)))
+            if p.state != DEAD:  # an earlier noconnection may have ended it already
+                node.link_signal(p, other, NOCONNECTION)
+        down = (NODEDOWN, Atom(name))
+        self._tell(self.node_monitors.pop(name, []), down)  # D-4
         if was_up:
-            for watcher in list(self.all_node_monitors):
-                w = node.table.get(watcher)
-                if w is not None:
-                    node.deliver(w, (NODEDOWN, Atom(name)))
+            self._tell(self.all_node_monitors, down)
+
+    def _tell(self, watchers: list[Pid], msg: Any) -> None:
+        """Deliver ``msg`` to each of ``watchers`` still alive."""
+        table = self.node.table
+        for watcher in list(watchers):
+            w = table.get(watcher)
+            if w is not None:
+                self.node.deliver(w, msg)
 
     def _unreachable(self, name: str) -> None:
         """A signal for a node that cannot be reached (a bad name): noconnection soon."""
@@ -816,41 +809,44 @@ class Dist:
         struct.pack_into(">I", out, 0, len(out) - 4)
         return bytes(out)
 
-    def _emit(
-        self, node: str, ctrl: tuple[Any, ...], payload: Any = None, has_payload: bool = False
-    ) -> bool:
+    def _emit(self, node: str, frame: bytes) -> bool:
+        """Send ``frame`` to ``node``, connecting if need be; False if it has no valid name."""
         conn = self.connection(node)
         if conn is None:
             return False
-        conn.send(self._frame_for(ctrl, payload, has_payload))
+        conn.send(frame)
         return True
+
+    def _existing(self, node: str) -> Connection | None:
+        """The connection to ``node`` if there is one (no auto-connect: what a
+        signal about a link or monitor needs, which no connection can hold)."""
+        conn = self.connections.get(node)
+        return None if conn is None or conn.closed else conn
 
     def send(self, sender: Pid, to: Pid, msg: Any) -> None:
         assert to.node is not None
-        self._emit(to.node, (SEND_SENDER_OP, sender, to), msg, True)
+        self._emit(to.node, self._frame_for((SEND_SENDER_OP, sender, to), msg, True))
 
     def reg_send(self, sender: Pid, name: str, node: str, msg: Any) -> None:
-        self._emit(node, (REG_SEND, sender, EMPTY, Atom(name)), msg, True)
+        self._emit(node, self._frame_for((REG_SEND, sender, EMPTY, Atom(name)), msg, True))
 
     def alias_send(self, sender: Pid, alias: Ref, msg: Any) -> None:
         assert alias.node is not None
-        self._emit(alias.node, (ALIAS_SEND, sender, alias), msg, True)
+        self._emit(alias.node, self._frame_for((ALIAS_SEND, sender, alias), msg, True))
 
     def exit2(self, sender: Pid, to: Pid, reason: Any) -> None:
         assert to.node is not None
-        conn = self.connection(to.node)
-        if conn is not None:
-            conn.send(self._reason_frame((PAYLOAD_EXIT2, sender, to), reason))
+        self._emit(to.node, self._reason_frame((PAYLOAD_EXIT2, sender, to), reason))
 
     def link(self, p: Process, to: Pid) -> None:
         assert to.node is not None
-        if not self._emit(to.node, (LINK, p.pid, to)):
+        if not self._emit(to.node, self._frame_for((LINK, p.pid, to))):
             self._unreachable(to.node)
 
     def unlink(self, p: Process, to: Pid) -> None:
         assert to.node is not None
-        conn = self.connections.get(to.node)
-        if conn is None or conn.closed:
+        conn = self._existing(to.node)
+        if conn is None:
             return
         self.unlink_ids += 1
         uid = self.unlink_ids
@@ -872,8 +868,8 @@ class Dist:
     def link_exit(self, sender: Pid, to: Pid, reason: Any) -> None:
         """A local process linked to ``to`` died with ``reason``."""
         assert to.node is not None
-        conn = self.connections.get(to.node)
-        if conn is not None and not conn.closed:
+        conn = self._existing(to.node)
+        if conn is not None:
             conn.unlinking.pop((sender, to), None)
             conn.send(self._reason_frame((PAYLOAD_EXIT, sender, to), reason))
 
@@ -884,7 +880,7 @@ class Dist:
         else:
             node, proc = target[1], Atom(target[0])
         assert node is not None
-        if not self._emit(node, (MONITOR_P, p.pid, proc, ref)):
+        if not self._emit(node, self._frame_for((MONITOR_P, p.pid, proc, ref))):
             self._unreachable(node)
 
     def demonitor(self, p: Process, target: Any, obj: Any, ref: Ref) -> None:
@@ -895,10 +891,8 @@ class Dist:
         placeholder pid (id 0) while a spawn_request's monitor awaits its reply.
         """
         node = _node_of(target, obj)
-        if node is None:
-            return
-        conn = self.connections.get(node)
-        if conn is None or conn.closed:
+        conn = None if node is None else self._existing(node)
+        if conn is None:
             return
         if target is None:
             proc: Any = Atom(obj[0])  # by name
@@ -914,8 +908,8 @@ class Dist:
         name = entry[1] if entry is not None else None
         who: Any = Atom(name) if name is not None else target.pid
         assert watcher.node is not None
-        conn = self.connections.get(watcher.node)
-        if conn is not None and not conn.closed:
+        conn = self._existing(watcher.node)
+        if conn is not None:
             conn.send(self._reason_frame((PAYLOAD_MONITOR_P_EXIT, who, watcher, ref), reason))
 
     def spawn_request(
@@ -947,14 +941,9 @@ class Dist:
         self.pending_spawns[req] = (p.pid, node, link, monitor, reply_ok)
         if monitor:
             placeholder = Pid(0, 0, Atom(node))
-            if p.monitors is None:
-                p.monitors = {}
-            p.monitors[req] = (placeholder, placeholder)
-        conn = self.connection(node)
-        if conn is None:
+            self.node._add_remote_monitor(p, req, placeholder, placeholder)
+        if not self._emit(node, frame):
             self._unreachable(node)
-        else:
-            conn.send(frame)
         return req
 
     # -- incoming control messages ------------------------------------------------
@@ -1018,27 +1007,15 @@ class Dist:
         if t is None or not t.links or sender not in t.links:
             return
         t.links.discard(sender)
-        work: list[Any] = []
-        self.node._link_signal(t, sender, reason, work)
-        for r, why in work:
-            self.node.terminate(r, why)
+        self.node.link_signal(t, sender, reason)
 
     def _c_exit2(self, conn: Connection, ctrl: tuple[Any, ...], msg: Any) -> None:
         """``Process.exit(pid, reason)`` from a remote process (§1.1 rows 1–7)."""
         sender, to = ctrl[1], ctrl[2]
         reason = msg if ctrl[0] in (PAYLOAD_EXIT2, PAYLOAD_EXIT2_TT) else ctrl[-1]
         t = self._local(to)
-        if t is None:
-            return
-        from .._runtime._node import is_kill, is_normal
-        from .._runtime._types import KILLED
-
-        if is_kill(reason):
-            self.node.terminate(t, KILLED)
-        elif t.trap_exit:
-            self.node.deliver(t, Exit(sender, reason))
-        elif not is_normal(reason):
-            self.node.terminate(t, reason)
+        if t is not None:
+            self.node.receive_exit2(t, sender, reason)
 
     def _c_monitor(self, conn: Connection, ctrl: tuple[Any, ...], msg: Any) -> None:
         watcher, proc, ref = ctrl[1], ctrl[2], ctrl[3]
@@ -1069,14 +1046,8 @@ class Dist:
         watcher, ref = ctrl[2], ctrl[3]
         reason = msg if ctrl[0] == PAYLOAD_MONITOR_P_EXIT else ctrl[4]
         w = self._local(watcher)
-        if w is None or w.monitors is None:
-            return
-        entry = w.monitors.pop(ref, None)
-        if entry is None:
-            return
-        if w.aliases and ref in w.aliases:
-            self.node._drop_alias(w, ref)
-        self.node.deliver(w, Down(ref, Atom("process"), entry[1], reason))
+        if w is not None:
+            self.node.fire_monitor(w, ref, reason)
 
     def _c_spawn_request(self, conn: Connection, ctrl: tuple[Any, ...], args: Any) -> None:
         from .rpc import spawn_target
@@ -1174,7 +1145,6 @@ class _FrameProtocol(asyncio.Protocol):
                 if conn.closed:
                     return
         except (DecodeError, ProtocolError) as e:
-            self.dist.errors += 1
             logger.warning("closing the connection to %s: %s", conn.name, e)
             self.transport.abort()
             self.dist._lost(conn)

@@ -682,10 +682,7 @@ class Process:
         p = _cur("Process.exit")
         _check_pid(pid, "Process.exit")
         node = _node()
-        if pid.node is None:
-            node.exit_signal(p, pid, reason)
-        elif node.dist is not None and p.state != _n.DEAD:
-            node.dist.exit2(p.pid, pid, reason)
+        node.exit_signal(p, pid, reason)
         if p.state == _n.DEAD and p is node.current:
             raise ExitSignal(p.reason)
         return True

@@ -525,16 +525,37 @@ class Node:
             if target.node is not None and self.dist is not None:
                 self.dist.exit2(sender.pid, target, reason)
             return  # E-4: dead or unknown target; still returns true
+        if t is sender and is_normal(reason) and not t.trap_exit:
+            self.terminate(t, NORMAL)  # row 3: exit(self(), :normal) ends self
+            return
+        self.receive_exit2(t, sender.pid, reason)
+
+    def receive_exit2(self, t: Process, sender: Pid, reason: Any) -> None:
+        """An exit/2 signal from ``sender`` (of this node or another) reaching ``t``."""
         if is_kill(reason):
             self.terminate(t, KILLED)  # row 5: untrappable, becomes :killed (E-2)
         elif t.trap_exit:
-            self.deliver(t, Exit(sender.pid, reason))  # rows 2, 4, 7
-        elif is_normal(reason):
-            if t is sender:
-                self.terminate(t, NORMAL)  # row 3: exit(self(), :normal) ends self
-            # row 1: dropped
-        else:
+            self.deliver(t, Exit(sender, reason))  # rows 2, 4, 7
+        elif not is_normal(reason):
             self.terminate(t, reason)  # row 6
+        # row 1: a normal signal to a non-trapping process is dropped
+
+    def link_signal(self, r: Process, sender: Pid, reason: Any) -> None:
+        """One link exit signal from ``sender`` (dead, or its node lost) reaching ``r``."""
+        work: list[Any] = []
+        self._link_signal(r, sender, reason, work)
+        if work:
+            self.terminate(*work[0])
+
+    def fire_monitor(self, w: Process, ref: Ref, reason: Any) -> None:
+        """``w``'s monitor ``ref`` fired: drop it (and its alias), deliver the DOWN."""
+        if w.monitors is None:
+            return
+        entry = w.monitors.pop(ref, None)
+        if entry is not None:
+            if w.aliases and ref in w.aliases:
+                self._drop_alias(w, ref)
+            self.deliver(w, Down(ref, PROCESS, entry[1], reason))
 
     def _link_signal(self, r: Process, sender: Pid, reason: Any, work: list[Any]) -> None:
         """A link exit signal from ``sender`` (which died) to ``r``: §1.1 rows 9–14."""
@@ -598,14 +619,10 @@ class Node:
                 p.monitored_by = None
                 for ref, watcher in mons.items():
                     w = table.get(watcher)
-                    if w is None and watcher.node is not None and self.dist is not None:
+                    if w is not None:
+                        self.fire_monitor(w, ref, reason)
+                    elif watcher.node is not None and self.dist is not None:
                         self.dist.monitor_exit(p, ref, watcher, reason)  # M-1 across nodes
-                    elif w is not None and w.monitors is not None:
-                        entry = w.monitors.pop(ref, None)
-                        if entry is not None:
-                            if w.aliases and ref in w.aliases:
-                                self._drop_alias(w, ref)
-                            self.deliver(w, Down(ref, PROCESS, entry[1], reason))
             if p.dictionary is not None:
                 p.dictionary = None
             if p.aliases:
@@ -687,10 +704,7 @@ class Node:
             return
         if target.node is not None:
             # Not distributed: the node is unreachable (L-4 remote, D-3).
-            work: list[Any] = []
-            self._link_signal(p, target, NOCONNECTION, work)
-            if work:
-                self.terminate(p, NOCONNECTION)
+            self.link_signal(p, target, NOCONNECTION)
             return
         t = self.table.get(target)
         if t is None:
