@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from .._runtime import _node as _n
 from .._runtime._api import receive
-from .._runtime._types import ANY, Atom, Down, Pid, Ref
+from .._runtime._types import ANY, Atom, Pid, Ref
 from .etf import ImproperList
 from .node import ERROR, OK, SPAWN_REPLY_ATOM, Dist
 
@@ -28,9 +28,9 @@ IS_AUTH: Final = Atom("is_auth")
 
 def _dist(what: str) -> Dist | None:
     node = _n.NODE
-    if node.current is None and not isinstance(node, _n.Node):
+    if not isinstance(node, _n.Node):
         raise _n.outside_error(what)
-    return getattr(node, "dist", None)
+    return node.dist  # type: ignore[no-any-return]
 
 
 def _check_node(value: Any, what: str) -> str:
@@ -165,21 +165,19 @@ class Node:
     @staticmethod
     async def ping(node: str) -> Atom:
         """``"pong"`` if ``node`` answers (connects first), else ``"pang"``."""
-        from .._runtime._api import Process, send
+        # net_adm:ping's way: a gen call of {is_auth, node()} to net_kernel there.
+        from .._behaviours.gen_server import GenServer
+        from .._runtime._types import ProcessExit
 
         d = _dist("Node.ping")
         _check_node(node, "Node.ping")
         if d is None or not await d.connect(node):
             return PANG
-        mon = Process.monitor(("net_kernel", node), alias=True)
-        send(("net_kernel", node), (GEN_CALL, (_n.NODE.current.pid, mon), (IS_AUTH, Node.self())))  # type: ignore[union-attr]
         try:
-            msg = await receive((mon, ANY), Down(mon, ANY, ANY, ANY), timeout=10)
-        except TimeoutError:
-            Process.demonitor(mon, flush=True)
+            answer = await GenServer.call(("net_kernel", node), (IS_AUTH, Node.self()), timeout=10)
+        except ProcessExit:
             return PANG
-        Process.demonitor(mon, flush=True)
-        return PONG if not isinstance(msg, Down) and msg[1] == YES else PANG
+        return PONG if answer == YES else PANG
 
     @staticmethod
     async def spawn(

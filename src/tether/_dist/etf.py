@@ -111,10 +111,6 @@ MAX_BIG_BYTES: Final = 1 << 20
 #: Largest inflated size of a compressed term.
 MAX_INFLATED: Final = 64 << 20
 
-TRUE: Final = Atom("true")
-FALSE: Final = Atom("false")
-NIL: Final = Atom("nil")
-
 
 class DecodeError(ValueError):
     """The bytes are not a valid term (or break a size limit); says where and why."""
@@ -313,12 +309,10 @@ class Fun:
 
 
 _MISSING: Final = object()
-_u8: Final = struct.Struct(">B")
 _u16: Final = struct.Struct(">H")
 _u32: Final = struct.Struct(">I")
 _i32: Final = struct.Struct(">i")
 _f64: Final = struct.Struct(">d")
-_u64: Final = struct.Struct(">Q")
 
 _Handler = Callable[["_Decoder", int], Any]
 
@@ -327,7 +321,6 @@ class _Decoder:
     """One decode: the buffer, a position, and the codec's settings."""
 
     __slots__ = (
-        "atoms",
         "buf",
         "creation",
         "depth",
@@ -347,7 +340,6 @@ class _Decoder:
         self.local = codec.node
         self.creation = codec.creation
         self.str_binaries = str_binaries
-        self.atoms = codec._atom_cache
         # raw SMALL_ATOM_UTF8 bytes -> decoded value (an Atom, or True/False/None)
         self.values = codec._atom_values
         self.pids = codec._pids
@@ -430,9 +422,6 @@ class _Decoder:
         self.need(n)
         raw = bytes(self.buf[pos : pos + n])
         self.pos = pos + n
-        cached = self.atoms.get(raw) if tag in (ATOM_UTF8_EXT, SMALL_ATOM_UTF8_EXT) else None
-        if cached is not None:
-            return cached
         if tag in (ATOM_UTF8_EXT, SMALL_ATOM_UTF8_EXT):
             try:
                 text = raw.decode("utf-8")
@@ -751,7 +740,6 @@ def _d_compressed(d: _Decoder, tag: int) -> Any:
 
 def _codec_of(d: _Decoder) -> Codec:
     c = Codec(d.local, d.creation)
-    c._atom_cache = d.atoms
     c._atom_values = d.values
     c._pids = d.pids
     return c
@@ -842,7 +830,6 @@ class Codec:
         # Like json's ``default``: turns a value of another type into an encodable
         # one (or raises EncodeError).
         self.default = default
-        self._atom_cache: dict[bytes, str] = {}
         self._atom_values: dict[bytes, Any] = {}
         # NEW_PID_EXT bytes (after the tag) -> Pid: pids recur (every control
         # message names two); cleared when the node takes a new name
@@ -928,7 +915,6 @@ class Codec:
                 b = bytes((ATOM_UTF8_EXT,)) + _u16.pack(len(raw)) + raw
             if len(self._atom_bytes) < 65536:
                 self._atom_bytes[name] = b
-                self._atom_cache[raw] = name if type(name) is Atom else Atom(name)
         return b
 
 
