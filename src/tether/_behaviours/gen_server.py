@@ -51,7 +51,7 @@ from tether._runtime._api import (
     spawn_link,
 )
 from tether._runtime._api import self as self_pid
-from tether._runtime._format import inspect
+from tether._runtime._format import crash_head, inspect
 from tether._runtime._types import ANY, Atom, Down, Exit, Pid, ProcessExit, Ref
 
 __all__ = [
@@ -619,12 +619,7 @@ async def _terminate(
 def _report(s: _State, reason: Any, from_: Any) -> None:
     """LOG-3: ``GenServer #PID<…> terminating`` with the reason, last message and state."""
     me = self()
-    if isinstance(reason, BaseException):
-        head = f"** ({type(reason).__name__}) {reason}"
-        exc_info: Any = (type(reason), reason, reason.__traceback__)
-    else:
-        head = f"** (stop) {inspect(reason)}"
-        exc_info = None
+    head, exc_info = crash_head(reason)
     lines = [f"GenServer {me!r} terminating", head]
     if from_ is not None:
         client = from_[0]

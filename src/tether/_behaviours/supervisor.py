@@ -389,24 +389,20 @@ class _SupervisorServer(GenServer):
                 return Reply(OK, st)
             case ("restart_child", cid):
                 child = _find(st, cid)
-                if child is None:
-                    return Reply((ERROR, Atom("not_found")), st)
-                if isinstance(child.pid, Pid):
-                    return Reply((ERROR, Atom("running")), st)
-                if child.pid == RESTARTING:
-                    return Reply((ERROR, RESTARTING), st)
+                refused = _not_stopped(child)
+                if refused is not None:
+                    return Reply(refused, st)
+                assert child is not None
                 result = await _start_child(child)
                 if result != IGNORE and result[0] == OK:
                     child.pid = result[1]
                 return Reply(result, st)
             case ("delete_child", cid):
                 child = _find(st, cid)
-                if child is None:
-                    return Reply((ERROR, Atom("not_found")), st)
-                if isinstance(child.pid, Pid):
-                    return Reply((ERROR, Atom("running")), st)
-                if child.pid == RESTARTING:
-                    return Reply((ERROR, RESTARTING), st)
+                refused = _not_stopped(child)
+                if refused is not None:
+                    return Reply(refused, st)
+                assert child is not None
                 st.children.remove(child)
                 return Reply(OK, st)
         return Reply((ERROR, ("unknown_call", request)), st)
@@ -511,6 +507,17 @@ class _SupervisorServer(GenServer):
 
 def _find(st: _SupState, cid: Any) -> _Child | None:
     return next((c for c in st.children if c.id == cid), None)
+
+
+def _not_stopped(child: _Child | None) -> Any:
+    """Why restart_child/delete_child refuse ``child``, or None if it is stopped."""
+    if child is None:
+        return (ERROR, Atom("not_found"))
+    if isinstance(child.pid, Pid):
+        return (ERROR, Atom("running"))
+    if child.pid == RESTARTING:
+        return (ERROR, RESTARTING)
+    return None
 
 
 def _add_restart(st: Any) -> bool:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from tether._runtime._api import Process, exit, receive, self, send, spawn, spawn_link
-from tether._runtime._format import inspect
+from tether._runtime._format import crash_head, inspect
 from tether._runtime._types import ANY, Atom, Down, Pid, ProcessExit, Ref
 
 from .gen_server import _is_quiet
@@ -199,12 +199,7 @@ async def _task_main(
 
 def _report(owner: Pid, fun: Any, args: tuple[Any, ...], reason: Any) -> None:
     """LOG-4: ``Task #PID<t> started from #PID<owner> terminating``."""
-    if isinstance(reason, BaseException):
-        head = f"** ({type(reason).__name__}) {reason}"
-        exc_info: Any = (type(reason), reason, reason.__traceback__)
-    else:
-        head = f"** (stop) {inspect(reason)}"
-        exc_info = None
+    head, exc_info = crash_head(reason)
     name = getattr(fun, "__qualname__", repr(fun))
     logger.error(
         "Task %r started from %r terminating\n%s\nFunction: %s\n    Args: %s",

@@ -77,3 +77,15 @@ def format_exit(reason: Any) -> str:
             args = ", ".join(inspect(a) for a in detail[1:])
             return f"exited in: {call}({args})\n    ** (EXIT) {format_exit(tag)}"
     return inspect(reason)
+
+
+def crash_head(reason: Any) -> tuple[str, Any]:
+    """The ``** (...)`` line of a behaviour's crash report (LOG-3, LOG-4), and the
+    ``exc_info`` to log with it (the traceback, for an exception)."""
+    if isinstance(reason, BaseException):
+        return f"** ({type(reason).__name__}) {reason}", (
+            type(reason),
+            reason,
+            reason.__traceback__,
+        )
+    return f"** (stop) {inspect(reason)}", None
