@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import re
 import sys
 import types
@@ -31,6 +30,7 @@ from ._types import (
     TimerRef,
     _node_numbers,
 )
+from ._validate import check_pid, check_seconds, check_timeout
 
 __all__ = [
     "Process",
@@ -65,25 +65,6 @@ def _node() -> _n.Node:
     node = _n.NODE
     assert isinstance(node, _n.Node)
     return node
-
-
-def _check_pid(value: Any, what: str, arg: str = "pid") -> Pid:
-    if type(value) is not Pid:
-        raise TypeError(f"{what}: {arg} must be a tether.Pid, got {value!r}")
-    return value
-
-
-def _check_timeout(value: Any, what: str, arg: str = "timeout") -> float | None:
-    """Seconds as int/float >= 0; ``None`` or ``math.inf`` mean forever (S-6)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{what}: {arg} must be a number of seconds or None, got {value!r}")
-    if value != value or value < 0:
-        raise ValueError(f"{what}: {arg} must be >= 0 seconds (or None for forever), got {value!r}")
-    if value == math.inf:
-        return None
-    return float(value)
 
 
 # -- spawning -----------------------------------------------------------------
@@ -232,7 +213,7 @@ def _receive(*filters: Any, timeout: float | None = None) -> Any:
             return msg
         deadline = None
     else:
-        timeout = _check_timeout(timeout, "receive")
+        timeout = check_timeout(timeout, "receive")
         if timeout == 0:
             raise TimeoutError("receive: no matching message (timeout=0)")
         deadline = None if timeout is None else _node().loop.time() + timeout
@@ -311,6 +292,22 @@ def make_ref() -> Ref:
 def node() -> Atom:
     """Return this node's name: ``:"nonode@nohost"`` until the node is distributed."""
     return _n.NODE.name
+
+
+def node_state(key: str, factory: Callable[[], T]) -> T:
+    """The running node's value for ``key``, made by ``factory()`` on first use.
+
+    Runtime state that is not a process's (a Registry's table, a process group
+    scope) lives here, so it belongs to one node and goes with it: the next node
+    started in this OS process starts empty.  Call from inside a process.
+    """
+    _cur("node_state")
+    ext = _node().ext
+    try:
+        return cast(T, ext[key])
+    except KeyError:
+        value = ext[key] = factory()
+        return value
 
 
 _PID_TEXT = re.compile(r"^(?:#PID<)?(\d+)\.(\d+)\.(\d+)>?$")
@@ -631,7 +628,7 @@ def _sleep(seconds: float | None) -> Any:
     if p is None:
         raise _n.outside_error("Process.sleep")
     assert isinstance(node, _n.Node)
-    t = _check_timeout(seconds, "Process.sleep", "seconds")
+    t = check_timeout(seconds, "Process.sleep", "seconds")
     if p.state == _n.DEAD:
         raise ExitSignal(p.reason)
     if t == 0:
@@ -680,7 +677,7 @@ class Process:
         itself, this does not return.
         """
         p = _cur("Process.exit")
-        _check_pid(pid, "Process.exit")
+        check_pid(pid, "Process.exit")
         node = _node()
         node.exit_signal(p, pid, reason)
         if p.state == _n.DEAD and p is node.current:
@@ -697,7 +694,7 @@ class Process:
             TypeError: ``pid`` is not a Pid (L-6).
         """
         p = _cur("Process.link")
-        _check_pid(pid, "Process.link")
+        check_pid(pid, "Process.link")
         node = _node()
         node.link(p, pid)
         if p.state == _n.DEAD:
@@ -713,7 +710,7 @@ class Process:
         ``receive(Exit(pid, ANY), timeout=0)``.
         """
         p = _cur("Process.unlink")
-        _check_pid(pid, "Process.unlink")
+        check_pid(pid, "Process.unlink")
         _node().unlink(p, pid)
         return True
 
@@ -801,7 +798,7 @@ class Process:
             TypeError: ``pid`` is not a Pid.
         """
         _cur("Process.info")
-        _check_pid(pid, "Process.info")
+        check_pid(pid, "Process.info")
         if pid.node is not None:
             raise ValueError("Process.info: pid belongs to another node; ask that node")
         items: list[str] | None = None
@@ -827,7 +824,7 @@ class Process:
     def alive(pid: Pid) -> bool:
         """Whether a local process is alive: Elixir's ``Process.alive?/1`` (S-9, PI-1)."""
         _cur("Process.alive")
-        _check_pid(pid, "Process.alive")
+        check_pid(pid, "Process.alive")
         if pid.node is not None:
             raise ValueError("Process.alive: pid belongs to another node")
         return pid in _node().table
@@ -841,7 +838,7 @@ class Process:
                 name.
         """
         _cur("Process.register")
-        _check_pid(pid, "Process.register")
+        check_pid(pid, "Process.register")
         if not isinstance(name, str) or not name:
             raise TypeError(f"Process.register: name must be a non-empty str, got {name!r}")
         node = _node()
@@ -909,9 +906,7 @@ class Process:
         looked up when the timer fires.
         """
         _cur("Process.send_after")
-        t = _check_timeout(seconds, "Process.send_after", "seconds")
-        if t is None:
-            raise ValueError("Process.send_after: seconds must be finite")
+        t = check_seconds(seconds, "Process.send_after")
         if not (
             type(dest) is Pid
             or isinstance(dest, str)

@@ -244,6 +244,8 @@ class Node:
         # Distribution (tether._dist.node.Dist) once the node has a name; the core
         # calls it only for signals whose target lives on another node.
         self.dist: Any = None
+        # State owned by this node that is not a process's (see _api.node_state).
+        self.ext: dict[str, Any] = {}
 
     # -- scheduling --------------------------------------------------------
 
