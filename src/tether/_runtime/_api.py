@@ -586,6 +586,8 @@ def _info_item(node: _n.Node, p: _n.Process, item: str) -> Any:
             return Atom("running")
         if p.state == _n.RUNNABLE:
             return Atom("runnable")
+        if p.state == _n.SUSPENDED:
+            return Atom("suspended")
         return Atom("waiting")
     if item == "dictionary":
         return dict(p.dictionary) if p.dictionary else {}

@@ -46,6 +46,9 @@ Invariants
   then ``timer`` is its receive timeout handle (or None).
 * ``state == AWAITING`` iff the coroutine is suspended on the asyncio future
   ``future``.
+* ``state == SUSPENDED`` iff the process was held at the start of a step by
+  ``Node.suspend`` (flow control); it is in no queue, ``resume`` keeps the value
+  to resume with, and a done callback on ``suspended`` requeues it.
 * Links are symmetric among live processes: ``b in a.links`` iff ``a in b.links``.
 * For every monitor ``ref``: ``watcher.monitors[ref] = (target_pid, object)`` iff
   ``target.monitored_by[ref] = watcher_pid``, while both are alive.
@@ -99,6 +102,7 @@ RUNNING: Final = 1
 WAITING: Final = 2
 AWAITING: Final = 3
 DEAD: Final = 4
+SUSPENDED: Final = 5
 
 # How many process steps one scheduler callback runs before it lets the event
 # loop poll I/O and run its other callbacks.
@@ -142,6 +146,7 @@ class Process:
         "resume",
         "started",
         "state",
+        "suspended",
         "timer",
         "timers",
         "trap_exit",
@@ -170,6 +175,8 @@ class Process:
         self.unwound = False
         self.aliases: set[Ref] | None = None
         self.cancel_requests = 0
+        # Set by Node.suspend: the process does not run again until it is done.
+        self.suspended: asyncio.Future[Any] | None = None
 
     @property
     def alive(self) -> bool:
@@ -283,6 +290,8 @@ class Node:
         if p.state == DEAD:
             self._unwind(p)
             return
+        if p.suspended is not None and self._park_suspended(p):
+            return
         self.steps += 1
         p.state = RUNNING
         p.started = True
@@ -366,6 +375,38 @@ class Node:
         self.current = None
         self._close(p)
         self.terminate(p, exc)
+
+    # -- suspension (flow control) -------------------------------------------
+
+    def suspend(self, p: Process, fut: asyncio.Future[Any]) -> None:
+        """Keep ``p`` from running again until ``fut`` is done (the BEAM's busy port).
+
+        The process finishes its current step; from its next one on it is held,
+        with its resume value kept, until ``fut`` completes.  Signals still take
+        effect at once: a kill ends a suspended process.  Messages that arrive
+        meanwhile wait in its mailbox.  Costs the scheduler one attribute test per
+        step.
+        """
+        if p.state != DEAD:
+            p.suspended = fut
+
+    def _park_suspended(self, p: Process) -> bool:
+        """At the start of ``p``'s step: hold it if its suspension is still on."""
+        fut = p.suspended
+        assert fut is not None
+        if fut.done():
+            p.suspended = None
+            return False
+        p.state = SUSPENDED
+        fut.add_done_callback(functools.partial(self._unsuspend, p))
+        return True
+
+    def _unsuspend(self, p: Process, fut: asyncio.Future[Any]) -> None:
+        if p.suspended is fut:
+            p.suspended = None
+        if p.state == SUSPENDED:
+            p.state = RUNNABLE
+            self.queue(p)  # p.resume was kept
 
     def _future_done(self, p: Process, fut: asyncio.Future[Any]) -> None:
         if p.future is fut and p.state == AWAITING:
@@ -633,7 +674,7 @@ class Node:
                 p.aliases = None
             # Unwinding: a process that is not running now gets ExitSignal thrown
             # into it from the run queue; the running one raises it on return.
-            if was in (WAITING, AWAITING):
+            if was in (WAITING, AWAITING, SUSPENDED):
                 fut = p.future
                 if fut is not None:
                     p.future = None
