@@ -101,7 +101,7 @@ async def test_a_kill_ends_a_process_awaiting_asyncio_and_cancels_what_it_awaite
     assert Process.info(pid, "status") == "waiting"
     Process.exit(pid, "kill")
     assert await receive() == Down(ref, "process", pid, "killed")
-    await asyncio.sleep(0)
+    await wait_all_blocked()  # the unwinding resumes it once the future is cancelled
     assert fut.cancelled() is True
     assert unwound == ["finally ran"]
 

@@ -248,3 +248,29 @@ WORKLOADS.update(
         "fj_create": lambda n: _run(_fj_create(n)),
     }
 )
+
+
+async def _heavy_task() -> None:
+    while True:
+        t = time.perf_counter()
+        while time.perf_counter() - t < 0.005:
+            pass
+        await asyncio.sleep(0)
+
+
+async def _timer_lateness(n: int) -> float:
+    """Max lateness (ms) of an event-loop timer while 50 tasks do 5 ms steps."""
+    tasks = [asyncio.create_task(_heavy_task()) for _ in range(50)]
+    loop = asyncio.get_running_loop()
+    worst = 0.0
+    for _ in range(n):
+        fired: asyncio.Future[float] = loop.create_future()
+        due = time.perf_counter() + 0.01
+        loop.call_later(0.01, lambda f=fired: f.set_result(time.perf_counter()))
+        worst = max(worst, await fired - due)
+    for task in tasks:
+        task.cancel()
+    return worst * 1000
+
+
+WORKLOADS["timer_lateness"] = lambda n: _run(_timer_lateness(n))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import random
 import time
@@ -415,3 +416,31 @@ def _codec() -> Any:
 _CODEC = _codec()
 WORKLOADS.update(codec_rows(_CODEC.encode, _CODEC.decode, tether_term()))
 WORKLOADS["dist_ping_pong"] = _dist_run
+
+
+# -- fairness: how late the event loop's timers fire under heavy steps ------------
+
+
+async def _heavy_actor() -> None:
+    while True:
+        t = time.perf_counter()
+        while time.perf_counter() - t < 0.005:
+            pass
+        await asyncio.sleep(0)
+
+
+async def _timer_lateness(n: int) -> float:
+    """Max lateness (ms) of an event-loop timer while 50 processes do 5 ms steps."""
+    for _ in range(50):
+        spawn(_heavy_actor)
+    loop = asyncio.get_running_loop()
+    worst = 0.0
+    for _ in range(n):
+        fired: asyncio.Future[float] = loop.create_future()
+        due = time.perf_counter() + 0.01
+        loop.call_later(0.01, lambda f=fired: f.set_result(time.perf_counter()))
+        worst = max(worst, await fired - due)
+    return worst * 1000
+
+
+WORKLOADS["timer_lateness"] = lambda n: _run(_timer_lateness, n)

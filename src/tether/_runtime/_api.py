@@ -12,10 +12,12 @@ import asyncio
 import logging
 import re
 import sys
+import threading
 import types
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Final, NoReturn, Protocol, TypeVar, cast
 
+from . import _lifecycle
 from . import _node as _n
 from ._mailbox import MISSING, Matcher, compile_filters
 from ._types import (
@@ -30,7 +32,7 @@ from ._types import (
     TimerRef,
     _node_numbers,
 )
-from ._validate import check_pid, check_seconds, check_timeout
+from ._validate import check_pid, check_seconds, check_timeout, is_number
 
 __all__ = [
     "Process",
@@ -193,9 +195,15 @@ def _receive(*filters: Any, timeout: float | None = None) -> Any:
     p = _n.NODE.current
     if p is None:
         raise _n.outside_error("receive")
-    if p.state == _DEAD:
-        raise ExitSignal(p.reason)
+    if timeout is not None:
+        timeout = check_timeout(timeout, "receive")
     matcher = compile_filters(filters) if filters else None
+    if p.state == _DEAD:
+        # A dead process cannot wait.  Yield to the scheduler, which throws
+        # ExitSignal in: raising here instead would let a loop that catches
+        # everything spin without ever giving the scheduler control back.
+        yield _WAIT
+        raise ExitSignal(p.reason)
     mb = p.mailbox
     if mb is not None and mb._msgs:
         if matcher is None:
@@ -208,12 +216,9 @@ def _receive(*filters: Any, timeout: float | None = None) -> Any:
         p.matcher = matcher
         msg = yield _WAIT
         if msg is not _n.RESCAN:
-            if msg is _n.CANCEL:
-                raise asyncio.CancelledError
             return msg
         deadline = None
     else:
-        timeout = check_timeout(timeout, "receive")
         if timeout == 0:
             raise TimeoutError("receive: no matching message (timeout=0)")
         deadline = None if timeout is None else _node().loop.time() + timeout
@@ -232,8 +237,6 @@ def _receive(*filters: Any, timeout: float | None = None) -> Any:
         msg = yield _WAIT
         if msg is _n.TIMEOUT:
             raise TimeoutError(f"receive: no matching message within {timeout} s")
-        if msg is _n.CANCEL:
-            raise asyncio.CancelledError
         if msg is not _n.RESCAN:
             return msg
 
@@ -404,6 +407,8 @@ def run(
     name: str | None = None,
     cookie: str | None = None,
     hog_threshold: float | None = 0.1,
+    hog_policy: str = "warn",
+    shutdown_timeout: float | None = 30.0,
     loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
     hidden: bool = True,
     net_ticktime: float = 60.0,
@@ -412,13 +417,27 @@ def run(
 ) -> T:
     """Start a node, run ``await main(*args)`` as its first process, return its result.
 
-    When ``main`` exits, every other process ends with it (the VM halting) and the
-    node stops.  If ``main`` crashes, its exception is raised here; any other
-    abnormal exit raises ``tether.ProcessExit(reason)``.
+    When ``main`` exits, every other process ends with it (the VM halting: their
+    coroutines are closed, ``finally`` blocks run) and the node stops.  If
+    ``main`` crashes, its exception is raised here; any other abnormal exit
+    raises ``tether.ProcessExit(reason)``.
+
+    Run from the main thread, the node owns SIGINT and SIGTERM while it runs:
+    SIGTERM or the first Ctrl-C stops it gracefully, as Erlang's ``init:stop``
+    (link trees newest first, each from its oldest process with the exit signal
+    ``shutdown``, so supervisors stop their children in order and trapping
+    GenServers run ``terminate``), then ``run`` raises ``KeyboardInterrupt``
+    (Ctrl-C, as ``asyncio.run`` does) or ``SystemExit(0)`` (SIGTERM).  A second
+    Ctrl-C stops at once.  See ``docs/failure.md``.
 
     Args:
-        hog_threshold: warn (logger ``"tether"``) when a process runs longer than
-            this many seconds without awaiting; ``None`` turns the check off.
+        hog_threshold: a process that runs this many seconds without awaiting is
+            a hog: logged on ``"tether"``, and ended under ``hog_policy="kill"``;
+            ``None`` turns the check off.
+        hog_policy: ``"warn"`` (default) or ``"kill"``: end a hog with reason
+            ``("hog", hog_threshold)``.
+        shutdown_timeout: seconds a graceful stop waits for each link tree before
+            it kills what is left of it (``None``: wait for ever).
         loop_factory: makes the event loop (default ``asyncio.new_event_loop``);
             ``tether.testing`` passes a virtual-clock loop.
         name: make the node distributed under this name: ``"py@127.0.0.1"``
@@ -440,6 +459,8 @@ def run(
     Raises:
         RuntimeError: a node is already running in this OS process, or an asyncio
             loop is running in this thread.
+        KeyboardInterrupt: Ctrl-C stopped the node.
+        SystemExit: SIGTERM stopped the node (status 0).
     """
     if binaries not in ("str", "bytes"):
         raise ValueError(f"tether.run: binaries must be 'str' or 'bytes', got {binaries!r}")
@@ -447,14 +468,11 @@ def run(
         raise ValueError(
             "tether.run: cookie= needs name= (a node without a name is not distributed)"
         )
-    if (
-        not isinstance(net_ticktime, int | float)
-        or isinstance(net_ticktime, bool)
-        or net_ticktime <= 0
-    ):
+    if not is_number(net_ticktime) or net_ticktime <= 0:
         raise ValueError(
             f"tether.run: net_ticktime must be a positive number of seconds, got {net_ticktime!r}"
         )
+    _check_node_options("tether.run", hog_threshold, hog_policy, shutdown_timeout)
     if not isinstance(_n.NODE, _n._NoNode):
         raise RuntimeError("tether.run: a node is already running in this OS process")
     try:
@@ -466,21 +484,27 @@ def run(
             "tether.run cannot be called from a running asyncio event loop; "
             "call it from synchronous code (it runs its own loop)"
         )
-    _n.is_async_callable(main) or _n._start_coroutine(main, (), "tether.run")
+    if not _n.is_async_callable(main):
+        _n._start_coroutine(main, (), "tether.run")  # raises the TypeError that says why
     loop = loop_factory() if loop_factory is not None else asyncio.new_event_loop()
     node = _n.Node(loop)
+    node.shutdown_timeout = shutdown_timeout
     _n.set_node(node)
     handler = _default_handler()
-    watchdog = _n.Watchdog(node, hog_threshold) if hog_threshold else None
+    watchdog = _start_watchdog(node, hog_threshold, hog_policy)
+    signals = _lifecycle.Signals(node)
+    signals.install()
     try:
-        if watchdog is not None:
-            watchdog.start()
         node.done = loop.create_future()
         if name is not None:
             _start_dist(node, loop, name, cookie, hidden, float(net_ticktime), tls, binaries)
         main_pid, _ = node.spawn(None, main, args, what="tether.run")
         node.root = node.table[main_pid]
         loop.run_until_complete(node.done)
+        if node.stopping == "sigint":
+            raise KeyboardInterrupt
+        if node.stopping == "sigterm":
+            raise SystemExit(0)
         root = node.root
         reason = root.reason
         if _n.is_normal(reason):
@@ -488,9 +512,13 @@ def run(
         if isinstance(reason, BaseException):
             raise reason
         raise ProcessExit(reason)
+    except _n._ForceStop as force:
+        if force.args and force.args[0] == "sigterm":
+            raise SystemExit(1) from None
+        raise KeyboardInterrupt from None
     finally:
-        if watchdog is not None:
-            watchdog.close()
+        watchdog.close()
+        signals.restore()
         try:
             node.shutdown()
             if node.dist is not None:
@@ -503,6 +531,32 @@ def run(
             _n.set_node(_n.NO_NODE)
             if handler is not None:
                 logging.getLogger("tether").removeHandler(handler)
+
+
+def _check_node_options(
+    what: str, hog_threshold: Any, hog_policy: Any, shutdown_timeout: Any
+) -> None:
+    if hog_threshold is not None and (not is_number(hog_threshold) or not hog_threshold > 0):
+        raise ValueError(
+            f"{what}: hog_threshold must be a positive number of seconds or None (no "
+            f"check), got {hog_threshold!r}"
+        )
+    if hog_policy not in ("warn", "kill"):
+        raise ValueError(f"{what}: hog_policy must be 'warn' or 'kill', got {hog_policy!r}")
+    if hog_policy == "kill" and hog_threshold is None:
+        raise ValueError(f"{what}: hog_policy='kill' needs a hog_threshold (seconds)")
+    check_timeout(shutdown_timeout, what, "shutdown_timeout")
+
+
+def _start_watchdog(node: _n.Node, hog_threshold: float | None, hog_policy: str) -> _n.Watchdog:
+    node.thread_id = threading.get_ident()
+    node.in_main_thread = threading.current_thread() is threading.main_thread()
+    watchdog = _n.Watchdog(
+        node, None if hog_threshold is None else float(hog_threshold), hog_policy
+    )
+    node.watchdog = watchdog
+    watchdog.start()
+    return watchdog
 
 
 # -- Process ------------------------------------------------------------------
@@ -632,6 +686,7 @@ def _sleep(seconds: float | None) -> Any:
     assert isinstance(node, _n.Node)
     t = check_timeout(seconds, "Process.sleep", "seconds")
     if p.state == _n.DEAD:
+        yield _WAIT  # see _receive: the scheduler throws ExitSignal in
         raise ExitSignal(p.reason)
     if t == 0:
         yield None
@@ -643,8 +698,6 @@ def _sleep(seconds: float | None) -> Any:
         r = yield _n.WAIT
         if r is _n.TIMEOUT:
             return None
-        if r is _n.CANCEL:
-            raise asyncio.CancelledError
         p.matcher = _NEVER  # pragma: no cover - _NEVER never matches nor raises
 
 
@@ -653,6 +706,9 @@ def _park() -> Any:
     """Block the caller, taking no message, until the runtime resumes it with a value."""
     p = _n.NODE.current
     assert p is not None
+    if p.state == _n.DEAD:
+        yield _WAIT
+        raise ExitSignal(p.reason)
     p.matcher = _NEVER
     yield _n.WAIT
 
@@ -865,10 +921,12 @@ class Process:
         if not isinstance(name, str):
             raise TypeError(f"Process.unregister: name must be a str, got {name!r}")
         node = _node()
-        p = node.names.pop(name, None)
+        p = node.names.get(name)
         if p is None:
             raise ValueError(f"Process.unregister: no process is registered as {name!r}")
-        p.name = None
+        if not node._caller_dead():  # a dead process's effects are dropped
+            del node.names[name]
+            p.name = None
         return True
 
     @staticmethod

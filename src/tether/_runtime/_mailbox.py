@@ -302,6 +302,14 @@ class Mailbox:
                 else:
                     bucket.append(seq)
 
+    def push_front(self, msg: Any) -> None:
+        """Put ``msg`` back before every queued message (a receive that was handed
+        it was cancelled before it could return it).  Rare: rebuilds the dict."""
+        seq = self._head - 1
+        self._msgs = {seq: msg, **self._msgs}
+        self._head = seq
+        self._index = None  # rebuilt when next needed
+
     def _reset_if_empty(self) -> None:
         if not self._msgs:
             # Compacts the dict's table (clear frees it) and keeps seqs small.

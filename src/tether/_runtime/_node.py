@@ -57,12 +57,17 @@ Invariants
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
+import ctypes
 import functools
 import inspect
 import itertools
 import logging
+import signal
 import sys
 import threading
+import time
 import types
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -94,7 +99,6 @@ WAIT: Final = object()
 # Resume values the scheduler sends into a suspended receive.
 TIMEOUT: Final = object()
 RESCAN: Final = object()
-CANCEL: Final = object()
 
 # Process states.
 RUNNABLE: Final = 0
@@ -104,9 +108,27 @@ AWAITING: Final = 3
 DEAD: Final = 4
 SUSPENDED: Final = 5
 
-# How many process steps one scheduler callback runs before it lets the event
-# loop poll I/O and run its other callbacks.
+# One scheduler turn (a callback on the event loop) runs up to BUDGET process
+# steps and at most SLICE seconds of real time, then lets the loop poll I/O and
+# fire timers (fairness: a process doing heavy steps cannot starve sockets,
+# receive timeouts or distribution ticks).  The clock is read every few steps;
+# how many adapts to how long steps take, so cheap steps pay almost nothing.
 BUDGET: Final = 1024
+SLICE: Final = 0.002
+_CHECK_MAX: Final = 16
+
+# A dead process is unwound (its finally blocks run): it is resumed at most
+# UNWIND_RESUMES times (throws of ExitSignal, or asyncio cleanup awaits
+# completing) and for at most UNWIND_GRACE seconds of awaited cleanup, then
+# closed; a coroutine that still will not stop is abandoned (never run again).
+UNWIND_RESUMES: Final = 8
+UNWIND_GRACE: Final = 2.0
+
+# How a dead process is resumed next (Process.resume while it unwinds).
+_AWAKE: Final = object()  # an awaited asyncio future is done: send(None)
+_CANCEL: Final = object()  # throw CancelledError (a kill while awaiting asyncio)
+
+_RUNTIME_PREFIX: Final = __name__.rpartition(".")[0] + "."
 
 _CO_COROUTINE: Final = inspect.CO_COROUTINE
 
@@ -130,16 +152,20 @@ class Process:
     __slots__ = (
         "__weakref__",
         "aliases",
+        "cancel_msg",
         "cancel_requests",
         "coro",
         "dictionary",
+        "extras",
         "future",
+        "grace",
         "initial_call",
         "links",
         "mailbox",
         "matcher",
         "monitored_by",
         "monitors",
+        "must_cancel",
         "name",
         "pid",
         "reason",
@@ -150,6 +176,7 @@ class Process:
         "timer",
         "timers",
         "trap_exit",
+        "unwinds",
         "unwound",
     )
 
@@ -173,8 +200,16 @@ class Process:
         self.timers: set[TimerRef] | None = None
         self.started = False
         self.unwound = False
+        # While dead and unwinding: resumes so far, and the grace timer.
+        self.unwinds = 0
+        self.grace: asyncio.TimerHandle | None = None
         self.aliases: set[Ref] | None = None
+        # The asyncio Task face: cancel() requests, a cancel() made while running
+        # (delivered at its next await), its message; task name and done callbacks.
         self.cancel_requests = 0
+        self.must_cancel = False
+        self.cancel_msg: Any = None
+        self.extras: _TaskExtras | None = None
         # Set by Node.suspend: the process does not run again until it is done.
         self.suspended: asyncio.Future[Any] | None = None
 
@@ -184,9 +219,11 @@ class Process:
 
     # -- the asyncio Task face ---------------------------------------------
     # While a process runs, it is asyncio's current task, so code that asks for
-    # asyncio.current_task() (asyncio.timeout, HTTP clients) works inside it.
-    # cancel() raises CancelledError at the process's current await, as
-    # Task.cancel does; it is not an exit signal.
+    # asyncio.current_task() works inside it: asyncio.timeout, TaskGroup, anyio's
+    # cancel scopes (and so httpx, and the SDKs built on it), sniffio.  These are
+    # the parts of asyncio.Task those libraries use.  cancel() raises
+    # CancelledError at the process's current (or next) await, as Task.cancel
+    # does; it is not an exit signal: a process that lets it escape dies of it.
 
     def get_loop(self) -> asyncio.AbstractEventLoop:
         node = NODE
@@ -195,6 +232,10 @@ class Process:
 
     def done(self) -> bool:
         return self.state == DEAD
+
+    def cancelled(self) -> bool:
+        """True if the process ended because a ``CancelledError`` escaped it."""
+        return self.state == DEAD and isinstance(self.reason, asyncio.CancelledError)
 
     def cancelling(self) -> int:
         return self.cancel_requests
@@ -205,23 +246,118 @@ class Process:
         return self.cancel_requests
 
     def cancel(self, msg: Any = None) -> bool:
-        if self.state == DEAD:
+        """Throw ``CancelledError(msg)`` in at the current await (``Task.cancel``)."""
+        state = self.state
+        if state == DEAD:
             return False
         self.cancel_requests += 1
         node = NODE
         assert isinstance(node, Node)
-        if self.state == AWAITING and self.future is not None:
-            self.future.cancel(msg)
-        elif self.state == WAITING:
+        self.cancel_msg = msg
+        if state == AWAITING:
+            fut = self.future
+            if fut is None or not fut.cancel(msg):
+                self.must_cancel = True  # done already: its wake-up throws instead
+        elif state == WAITING:
             if self.timer is not None:
                 self.timer.cancel()
                 self.timer = None
             self.matcher = None
-            node.make_runnable(self, CANCEL)
+            node.make_runnable(self, _CANCEL)
+        elif state == RUNNING:
+            self.must_cancel = True  # at its next await (see Node.step)
+        else:  # RUNNABLE or SUSPENDED: queued to resume with something
+            r = self.resume
+            if r is not None and r is not _CANCEL and r is not TIMEOUT and r is not RESCAN:
+                # A message handed to its receive goes back to the mailbox.
+                if self.mailbox is None:
+                    self.mailbox = Mailbox()
+                self.mailbox.push_front(r)
+            self.resume = _CANCEL
         return True
+
+    @property
+    def _must_cancel(self) -> bool:
+        return self.must_cancel
+
+    @property
+    def _fut_waiter(self) -> asyncio.Future[Any] | None:
+        return self.future if self.state == AWAITING else None
+
+    def get_coro(self) -> Coroutine[Any, Any, Any] | None:
+        return self.coro
+
+    def get_name(self) -> str:
+        if self.extras is not None and self.extras.name is not None:
+            return self.extras.name
+        return self.name or repr(self.pid)
+
+    def set_name(self, value: object) -> None:
+        self._extras().name = str(value)
+
+    def get_context(self) -> contextvars.Context:
+        """The context processes run in (the node's: processes do not have one
+        each, which would cost every step a ``Context.run``)."""
+        return contextvars.copy_context()
+
+    def add_done_callback(
+        self, fn: Callable[[Any], object], *, context: contextvars.Context | None = None
+    ) -> None:
+        """Call ``fn(process)`` soon after the process exits."""
+        if self.state == DEAD:
+            node = NODE
+            assert isinstance(node, Node)
+            node.loop.call_soon(fn, self, context=context)
+            return
+        self._extras().callbacks.append((fn, context))
+
+    def remove_done_callback(self, fn: Callable[[Any], object]) -> int:
+        if self.extras is None:
+            return 0
+        before = len(self.extras.callbacks)
+        self.extras.callbacks = [(f, c) for f, c in self.extras.callbacks if f != fn]
+        return before - len(self.extras.callbacks)
+
+    def result(self) -> Any:
+        """None once the process exited normally; its exception if it crashed."""
+        if self.state != DEAD:
+            raise asyncio.InvalidStateError("Result is not set.")
+        if isinstance(self.reason, BaseException):
+            raise self.reason
+        return None
+
+    def exception(self) -> BaseException | None:
+        if self.state != DEAD:
+            raise asyncio.InvalidStateError("Exception is not set.")
+        return self.reason if isinstance(self.reason, BaseException) else None
+
+    def get_stack(self, *, limit: int | None = None) -> list[types.FrameType]:
+        frames = current_frames(self)[::-1]
+        return frames if limit is None else frames[-limit:] if limit > 0 else []
+
+    def print_stack(self, *, limit: int | None = None, file: Any = None) -> None:
+        import traceback
+
+        for frame in self.get_stack(limit=limit):
+            traceback.print_stack(frame, limit=1, file=file)
+
+    def _extras(self) -> _TaskExtras:
+        if self.extras is None:
+            self.extras = _TaskExtras()
+        return self.extras
 
     def __repr__(self) -> str:
         return f"<Process {self.pid!r} state={self.state}>"
+
+
+class _TaskExtras:
+    """What few processes need: a task name, done callbacks."""
+
+    __slots__ = ("callbacks", "name")
+
+    def __init__(self) -> None:
+        self.name: str | None = None
+        self.callbacks: list[tuple[Callable[[Any], object], contextvars.Context | None]] = []
 
 
 class Node:
@@ -248,6 +384,21 @@ class Node:
         self.idle_check_scheduled = False
         self.closing = False
         self._unwind_errors = 0
+        # Coroutines that ignored their kill and close(): kept, never resumed.
+        self.abandoned = 0
+        self.check_every = _CHECK_MAX
+        # Preemption (Watchdog): the loop's thread, whether SIGINT is tether's
+        # (tether.run in the main thread), a pending (process, step, reason) the
+        # watchdog asked for, and exit signals sent from other threads.
+        self.thread_id = 0
+        self.in_main_thread = False
+        self.owns_sigint = False
+        self.preempt_request: tuple[Process, int, Any, Pid | None] | None = None
+        self.thread_exits: deque[tuple[Pid, Any, Pid | None]] = deque()
+        self.watchdog: Watchdog | None = None
+        # Graceful stop (init:stop): None, or why ("sigterm", "sigint", "stop").
+        self.stopping: str | None = None
+        self.shutdown_timeout: float | None = 30.0
         # Distribution (tether._dist.node.Dist) once the node has a name; the core
         # calls it only for signals whose target lives on another node.
         self.dist: Any = None
@@ -270,25 +421,52 @@ class Node:
             self.loop.call_soon(self.run)
 
     def run(self) -> None:
-        """Drain the run queue (up to ``BUDGET`` steps), then return to the loop."""
+        """One scheduler turn: run queued steps (``BUDGET`` at most, ``SLICE`` of
+        real time at most), then return to the event loop.
+
+        Structurally unable to die: an error escaping a step (a bug, or a
+        preemption that landed in the runtime) ends that process only, and the
+        next turn is always scheduled while work is queued.
+        """
         runq = self.runq
         step = self.step
         n = BUDGET
-        while runq and n:
-            n -= 1
-            step(runq.popleft())
-        if runq:
-            self.loop.call_soon(self.run)
-        else:
-            self.scheduled = False
-            if self.idle_waiters and not self.idle_check_scheduled:
-                self.idle_check_scheduled = True
-                self.loop.call_soon(self._idle_check)
+        every = self.check_every
+        i = every
+        deadline = _monotonic() + SLICE
+        try:
+            while runq and n:
+                n -= 1
+                p = runq.popleft()
+                try:
+                    step(p)
+                except _ForceStop:
+                    raise
+                except BaseException as ex:
+                    self._step_failed(p, ex)
+                i -= 1
+                if not i:
+                    if _monotonic() >= deadline:
+                        # Slow steps: look at the clock after every step.
+                        self.check_every = 1
+                        break
+                    i = every
+            else:
+                if every < _CHECK_MAX and _monotonic() < deadline - SLICE / 2:
+                    self.check_every = every * 2
+        finally:
+            if runq:
+                self.loop.call_soon(self.run)
+            else:
+                self.scheduled = False
+                if self.idle_waiters and not self.idle_check_scheduled:
+                    self.idle_check_scheduled = True
+                    self.loop.call_soon(self._idle_check)
 
     def step(self, p: Process) -> None:
         """Run one process until it yields, returns or raises."""
         if p.state == DEAD:
-            self._unwind(p)
+            self._unwind_step(p)
             return
         if p.suspended is not None and self._park_suspended(p):
             return
@@ -304,45 +482,50 @@ class Node:
         try:
             _enter_task(loop, p)
             try:
-                yielded = coro.send(value)
+                if value is _CANCEL:
+                    yielded = coro.throw(asyncio.CancelledError(p.cancel_msg))
+                else:
+                    yielded = coro.send(value)
             finally:
                 _leave_task(loop, p)
         except StopIteration as stop:
             self.current = None
+            p.unwound = True
             if p is self.root:
                 self.root_result = stop.value
             self.terminate(p, NORMAL)  # E-8
             return
         except ProcessExit as ex:  # exit/1 not caught: E-3
             self.current = None
+            p.unwound = True
             self.terminate(p, ex.reason)
             return
-        except ExitSignal:
-            # Killed during its own step: already dead, its coroutine is now done.
+        except Preempted:  # (an ExitSignal: caught first)
             self.current = None
+            self._preempted(p)
+            return
+        except ExitSignal:
+            # Killed during its own step, and the unwinding ran to the end.
+            self.current = None
+            p.unwound = True
             if p.state != DEAD:
                 # Only reachable if user code raised ExitSignal itself.
                 self.terminate(p, KILLED)
-            p.unwound = True
             return
-        except (KeyboardInterrupt, SystemExit) as ex:
+        except _ForceStop:
             self.current = None
-            self.terminate(p, ex)
             raise
-        except BaseException as ex:  # a crash: LOG-1, and its reason is the exception
+        except BaseException as ex:
             self.current = None
-            tb = ex.__traceback__
-            if tb is not None and tb.tb_frame.f_code is _STEP_CODE:
-                ex.__traceback__ = tb.tb_next  # the scheduler's frame says nothing
-            if p.state != DEAD:
-                self._log_crash(p, ex)
-                self.terminate(p, ex)
+            self._crashed(p, ex)
             return
         self.current = None
         if p.state == DEAD:
-            # It swallowed the ExitSignal thrown by its own fatal call and went
-            # on to wait: close it.
-            self._close(p)
+            # Killed during its own step (an exit signal to itself, caught) and
+            # went on to await something: it is unwinding now.
+            self._dead_yield(p, yielded)
+        elif p.must_cancel:
+            self._cancel_at_await(p, yielded)
         elif yielded is WAIT:
             p.state = WAITING
         elif yielded is None:
@@ -356,6 +539,73 @@ class Node:
         else:
             self._bad_yield(p, yielded)
 
+    def _cancel_at_await(self, p: Process, yielded: Any) -> None:
+        """``cancel()`` was called while ``p`` ran: deliver it at this await, as
+        ``Task.__step`` does for ``_must_cancel``."""
+        p.must_cancel = False
+        if getattr(yielded, "_asyncio_future_blocking", None):
+            yielded._asyncio_future_blocking = False
+            p.state = AWAITING
+            p.future = yielded
+            yielded.add_done_callback(functools.partial(self._future_done, p))
+            if not yielded.cancel(p.cancel_msg):
+                p.must_cancel = True
+            return
+        if yielded is not WAIT and yielded is not None:
+            self._bad_yield(p, yielded)
+            return
+        if p.timer is not None:
+            p.timer.cancel()
+            p.timer = None
+        p.matcher = None
+        self.make_runnable(p, _CANCEL)
+
+    def _crashed(self, p: Process, ex: BaseException) -> None:
+        """``p``'s code raised ``ex``: its coroutine is finished; it dies with ``ex``.
+
+        Any exception is a crash of that process only (LOG-1), ``SystemExit`` and
+        ``KeyboardInterrupt`` included: ``sys.exit()`` in a library ends the
+        process that called it, not the node.  The one exception: a
+        ``KeyboardInterrupt`` in the main thread while tether does not own SIGINT
+        (embedded in someone else's program) is the host's Ctrl-C, and goes on up.
+        """
+        p.unwound = True
+        tb = ex.__traceback__
+        if tb is not None and tb.tb_frame.f_code is _STEP_CODE:
+            ex.__traceback__ = tb.tb_next  # the scheduler's frame says nothing
+        host_interrupt = (
+            isinstance(ex, KeyboardInterrupt) and self.in_main_thread and not self.owns_sigint
+        )
+        if p.state != DEAD:
+            if not host_interrupt:
+                self._log_crash(p, ex)
+            self.terminate(p, ex)
+        if host_interrupt:
+            raise ex
+
+    def _step_failed(self, p: Process, ex: BaseException) -> None:
+        """An error escaped ``step`` itself (never the process's own code): end ``p``
+        with it, log it, and go on.  The scheduler must not die of anything."""
+        self.current = None
+        try:
+            if isinstance(ex, KeyboardInterrupt) and self.in_main_thread and not self.owns_sigint:
+                raise ex
+            logger.error(
+                "tether: internal error while running process %r: %r",
+                p.pid,
+                ex,
+                exc_info=(type(ex), ex, ex.__traceback__),
+                extra={"tether_pid": p.pid},
+            )
+            if p.state != DEAD:
+                self.terminate(p, ex)
+            if not p.unwound:
+                self._close(p)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as again:  # pragma: no cover - last line of defence
+            logger.critical("tether: could not clean up after %r: %r", p.pid, again)
+
     def _bad_yield(self, p: Process, yielded: Any) -> None:
         exc = RuntimeError(
             f"process {p.pid!r} awaited {yielded!r}, which is neither a tether call nor an "
@@ -365,16 +615,16 @@ class Node:
         self.current = p
         try:
             assert p.coro is not None
-            p.coro.throw(exc)
+            yielded = p.coro.throw(exc)
         except BaseException as ex:
             self.current = None
-            if p.state != DEAD:
-                self._log_crash(p, ex)
-                self.terminate(p, ex)
+            self._crashed(p, ex)
             return
         self.current = None
-        self._close(p)
+        self._log_crash(p, exc)
         self.terminate(p, exc)
+        if not p.unwound:
+            self._dead_yield(p, yielded)
 
     # -- suspension (flow control) -------------------------------------------
 
@@ -409,9 +659,21 @@ class Node:
             self.queue(p)  # p.resume was kept
 
     def _future_done(self, p: Process, fut: asyncio.Future[Any]) -> None:
-        if p.future is fut and p.state == AWAITING:
-            p.future = None
-            self.make_runnable(p, None)
+        if p.future is not fut:
+            return
+        p.future = None
+        if p.state == AWAITING:
+            if p.must_cancel:
+                p.must_cancel = False
+                self.make_runnable(p, _CANCEL)
+            else:
+                self.make_runnable(p, None)
+        elif p.state == DEAD and not p.unwound:
+            # Unwinding: resume as asyncio's Task does (Future.__await__ fetches
+            # the result, so nothing is logged as "never retrieved"; a future
+            # cancelled by the kill raises CancelledError at the await).
+            p.resume = _AWAKE
+            self.queue(p)
 
     def _log_crash(self, p: Process, ex: BaseException) -> None:
         """LOG-1: a plain process that raised logs the exception at ERROR."""
@@ -672,64 +934,258 @@ class Node:
                 for alias in p.aliases:
                     self.aliases.pop(alias, None)
                 p.aliases = None
-            # Unwinding: a process that is not running now gets ExitSignal thrown
-            # into it from the run queue; the running one raises it on return.
-            if was in (WAITING, AWAITING, SUSPENDED):
-                fut = p.future
-                if fut is not None:
-                    p.future = None
-                    fut.cancel()
+            if p.extras is not None and p.extras.callbacks:
+                for fn, ctx in p.extras.callbacks:
+                    self.loop.call_soon(fn, p, context=ctx)
+                p.extras.callbacks = []
+            # Unwinding (see _unwind_step).  Blocked in tether (receive, sleep,
+            # held): ExitSignal is thrown in from the run queue.  Awaiting an
+            # asyncio future: it is cancelled, as Task.cancel does, and the
+            # process resumes when it is done, with CancelledError at its await,
+            # so wait_for, gather, shield and TaskGroup clean up after themselves.
+            # Running: it raises ExitSignal itself on return from the runtime call.
+            if was in (WAITING, SUSPENDED):
                 self.queue(p)
+            elif was == RUNNABLE:
+                p.resume = None  # queued already; a message handed over is dropped
+            elif was == AWAITING:
+                self._cancel_await(p)
             if p is self.root:
                 self._root_exited(p)
 
     def _root_exited(self, p: Process) -> None:
-        if self.done is not None and not self.done.done():
+        # During a graceful stop the stopper ends the run, once all is stopped.
+        if self.stopping is None and self.done is not None and not self.done.done():
             self.done.set_result(None)
 
-    def _unwind(self, p: Process) -> None:
-        """Throw ``ExitSignal`` into a dead process's coroutine so its ``finally`` runs."""
+    # -- unwinding dead processes ------------------------------------------
+    #
+    # A dead process's coroutine is finished off from the run queue, never from
+    # inside another process's call.  Invariants while it unwinds: ``state`` is
+    # DEAD, ``unwound`` is False, and it is in the run queue (at most once), or
+    # awaiting ``future`` (cleanup), or both are unset because it is finished.
+    # Every resume counts; after UNWIND_RESUMES, or UNWIND_GRACE seconds of
+    # awaiting, it is closed.  Nothing it does can keep the scheduler: a yield
+    # of any kind returns control here, and tether's receive/sleep in a dead
+    # process yield instead of raising (a `while True: try: await receive()
+    # except: pass` loop comes back to the scheduler each time round).
+
+    def _cancel_await(self, p: Process) -> None:
+        """``p`` died awaiting an asyncio future: cancel it, as ``Task.cancel`` does."""
+        fut = p.future
+        p.cancel_requests += 1
+        if fut is not None and fut.cancel():
+            # Its done callback (_future_done) resumes the unwinding.
+            p.grace = self.loop.call_later(UNWIND_GRACE, self._grace_over, p)
+        else:
+            p.future = None
+            p.resume = _CANCEL
+            self.queue(p)
+
+    def _unwind_step(self, p: Process) -> None:
+        """Resume dead ``p`` once: throw (or send a finished await's result)."""
         if p.unwound:
             return
-        p.unwound = True
         coro = p.coro
-        if coro is None:
+        if coro is None or not p.started:
+            if coro is not None:
+                coro.close()  # never started: no user code runs
+            self._finish_unwind(p)
             return
-        if not p.started:
-            coro.close()
+        if p.unwinds >= UNWIND_RESUMES:
+            self._close(p)
             return
+        p.unwinds += 1
+        action = p.resume
+        p.resume = None
         self.current = p
+        loop = self.loop
         try:
-            coro.throw(ExitSignal(p.reason))
-        except (StopIteration, ExitSignal, ProcessExit):
-            pass
+            _enter_task(loop, p)
+            try:
+                if action is _AWAKE:
+                    yielded = coro.send(None)
+                elif action is _CANCEL:
+                    yielded = coro.throw(asyncio.CancelledError())
+                else:
+                    yielded = coro.throw(ExitSignal(p.reason))
+            finally:
+                _leave_task(loop, p)
+        except _ForceStop:
+            self.current = None
+            raise
         except BaseException as ex:
-            self._unwind_errors += 1
-            logger.warning(
-                "Process %r raised while unwinding after exit %r: %r",
-                p.pid,
-                p.reason,
-                ex,
-                exc_info=(type(ex), ex, ex.__traceback__),
-            )
+            self.current = None
+            if not _ends_unwinding(ex):
+                self._unwind_errors += 1
+                logger.warning(
+                    "Process %r raised while unwinding after exit %r: %r",
+                    p.pid,
+                    p.reason,
+                    ex,
+                    exc_info=(type(ex), ex, ex.__traceback__),
+                )
+            self._finish_unwind(p)
+            return
+        self.current = None
+        self._dead_yield(p, yielded)
+
+    def _dead_yield(self, p: Process, yielded: Any) -> None:
+        """Dead ``p`` yielded instead of finishing: decide how it is resumed next."""
+        if yielded is WAIT or yielded is None:
+            # tether's receive/sleep (a dead process cannot wait) or a bare yield:
+            # the next resume throws ExitSignal again.
+            self.queue(p)
+        elif getattr(yielded, "_asyncio_future_blocking", None):
+            # asyncio cleanup (closing a connection, TaskGroup waiting for its
+            # children): let it finish, within the grace period.
+            yielded._asyncio_future_blocking = False
+            p.future = yielded
+            yielded.add_done_callback(functools.partial(self._future_done, p))
+            if p.grace is None:
+                p.grace = self.loop.call_later(UNWIND_GRACE, self._grace_over, p)
         else:
             self._close(p)
-        finally:
-            self.current = None
+
+    def _grace_over(self, p: Process) -> None:
+        p.grace = None
+        if p.unwound:
+            return
+        p.future = None  # its completion no longer resumes the process
+        logger.warning(
+            "Process %r was still awaiting cleanup %s s after its exit %r; closing it",
+            p.pid,
+            UNWIND_GRACE,
+            p.reason,
+            extra={"tether_pid": p.pid},
+        )
+        self._close(p)
+
+    def _finish_unwind(self, p: Process) -> None:
+        p.unwound = True
+        p.coro = None
+        p.future = None
+        if p.grace is not None:
+            p.grace.cancel()
+            p.grace = None
 
     def _close(self, p: Process) -> None:
-        p.unwound = True
+        """``coro.close()`` (GeneratorExit at its await); abandon it if it refuses."""
         coro = p.coro
-        if coro is None:
+        if coro is None or p.unwound:
+            self._finish_unwind(p)
             return
         saved = self.current
         self.current = p
         try:
             coro.close()
-        except BaseException as ex:  # "coroutine ignored GeneratorExit"
-            logger.warning("Process %r could not be closed: %r", p.pid, ex)
+        except _ForceStop:
+            raise
+        except RuntimeError as ex:
+            if "ignored GeneratorExit" in str(ex):
+                self._abandon(p)
+            else:
+                logger.warning("Process %r raised while being closed: %r", p.pid, ex)
+        except BaseException as ex:
+            logger.warning("Process %r raised while being closed: %r", p.pid, ex)
         finally:
             self.current = saved
+        self._finish_unwind(p)
+
+    def _abandon(self, p: Process) -> None:
+        """``p``'s coroutine ignored its kill and ``close()``: never run it again.
+
+        It cannot be finished, and letting the garbage collector finalize it would
+        run its code once more (``close()`` again, from wherever the collector
+        happens to run, with no scheduler to come back to: a loop that catches
+        every exception would spin there for ever).  So it is kept alive for the
+        life of the OS process (its memory is not reclaimed) and never resumed.
+        """
+        assert p.coro is not None
+        _keep_forever(p.coro)
+        self.abandoned += 1
+        logger.error(
+            "Process %r ignored its exit %r and refused to close (it catches "
+            "BaseException and awaits again); abandoned: it will never run again",
+            p.pid,
+            p.reason,
+            extra={"tether_pid": p.pid},
+        )
+
+    # -- preemption ------------------------------------------------------------
+
+    def _preempted(self, p: Process) -> None:
+        """``Preempted`` reached ``step``: apply the request the watchdog made."""
+        req = self.preempt_request
+        self.preempt_request = None
+        # Raised through the process's code, its coroutine is finished; raised in
+        # step's own epilogue, right after the process yielded, it is suspended.
+        suspended = getattr(p.coro, "cr_frame", None) is not None
+        if not suspended:
+            p.unwound = True
+        if req is not None and req[0] is p:
+            _p, _step, reason, sender = req
+            if p.state != DEAD:
+                if sender is None:
+                    self.terminate(p, reason)  # a hog kill: untrappable
+                else:
+                    self.receive_exit2(p, sender, reason)
+        else:  # pragma: no cover - the watchdog only fires inside p's step
+            logger.error("Process %r received a preemption meant for another step", p.pid)
+        if p.state != DEAD:
+            # Only a preemption that did not kill (it cannot happen: the watchdog
+            # asks only for killing signals) would leave it alive: end it.
+            self.terminate(p, KILLED)
+        if suspended and not p.unwound:
+            self.queue(p)
+
+    def preempt_here(self, frame: types.FrameType | None) -> None:
+        """The preemption signal's handler (the loop runs in the main thread).
+
+        Runs in the loop's thread at the point the signal interrupted: if that is
+        the code of the step the watchdog asked to preempt, and not inside the
+        runtime itself, apply the signal there and raise ``ExitSignal``;
+        otherwise do nothing (the watchdog asks again).  Blocking calls that
+        retry on EINTR (time.sleep, socket reads) are interrupted too.
+        """
+        req = self.preempt_request
+        if req is None:
+            return
+        p, step, reason, sender = req
+        if self.current is not p or self.steps != step:
+            return
+        if not in_process_code(frame):
+            return
+        self.preempt_request = None
+        # Here, in the process's own code, this is exactly Process.exit(self(), …)
+        # made at this point: it is dead before its finally blocks run.
+        if p.state != DEAD:
+            if sender is None:
+                self.terminate(p, reason)  # a hog kill: untrappable
+            else:
+                self.receive_exit2(p, sender, reason)
+        if p.state == DEAD:
+            raise ExitSignal(p.reason)
+
+    def exit_from_thread(self, pid: Pid, reason: Any, sender: Pid | None = None) -> None:
+        """An exit signal to ``pid`` sent from another thread (thread-safe).
+
+        It takes effect on the loop's thread, as soon as the loop gets control;
+        if ``pid`` is hogging the loop (running without awaiting) and the signal
+        would end it, the watchdog preempts it.  A trapping target gets
+        ``Exit(sender, reason)``, ``sender`` defaulting to the target itself.
+        """
+        self.thread_exits.append((pid, reason, sender))
+        self.loop.call_soon_threadsafe(self._apply_thread_exits)
+        if self.watchdog is not None:
+            self.watchdog.poke()
+
+    def _apply_thread_exits(self) -> None:
+        while self.thread_exits:
+            pid, reason, sender = self.thread_exits.popleft()
+            t = self.table.get(pid)
+            if t is not None:
+                self.receive_exit2(t, pid if sender is None else sender, reason)
 
     # -- links and monitors --------------------------------------------------
 
@@ -906,13 +1362,25 @@ class Node:
     # -- names ----------------------------------------------------------------
 
     def register(self, p: Process, name: str) -> None:
+        if self._caller_dead():
+            return  # a dead process's effects are dropped
         self.names[name] = p
         p.name = name
+
+    def _caller_dead(self) -> bool:
+        """Whether the runtime call in progress comes from a dead process (its
+        ``finally`` blocks run while it unwinds; what they do is dropped)."""
+        c = self.current
+        return c is not None and c.state == DEAD
 
     # -- timers ---------------------------------------------------------------
 
     def send_after(self, dest: Any, msg: Any, seconds: float) -> TimerRef:
         tref = TimerRef()
+        if self._caller_dead():
+            # Dropped: an inert timer that never fires and cannot be cancelled.
+            object.__setattr__(tref, "_when", self.loop.time() + seconds)
+            return tref
         handle = self.loop.call_later(seconds, self._fire_timer, tref, dest, msg)
         object.__setattr__(tref, "_handle", handle)
         object.__setattr__(tref, "_when", handle.when())
@@ -944,6 +1412,8 @@ class Node:
                 self.deliver(t, msg)
 
     def cancel_timer(self, tref: TimerRef) -> float | bool:
+        if self._caller_dead():
+            return False
         dest = self.timers.pop(tref, None)
         if dest is None:
             return False
@@ -957,7 +1427,11 @@ class Node:
     # -- shutdown -------------------------------------------------------------
 
     def shutdown(self) -> None:
-        """End every process still alive (the VM halting): no signals, no logs."""
+        """End every process still alive (the VM halting): no signals, no logs.
+
+        Their coroutines are closed (``finally`` blocks run once); those that
+        refuse are abandoned, as in ``_close``.
+        """
         self.closing = True
         for p in list(self.table.values()):
             p.state = DEAD
@@ -975,16 +1449,72 @@ class Node:
         self.timers.clear()
         for p in self.runq:
             if not p.unwound:
+                if p.future is not None:
+                    p.future.cancel()
                 self._close(p)
         self.runq.clear()
+        self.aliases.clear()
 
 
 _STEP_CODE: Final = Node.step.__code__
+_UNWIND_CODE: Final = Node._unwind_step.__code__
 # asyncio's own hooks for "the current task" (what Task.__step uses); a Process
 # stands in for a Task there, which asyncio only needs for current_task() and
 # Task-like methods (cancel, uncancel, cancelling, get_loop, done).
 _enter_task: Final = cast(Callable[[Any, Any], None], asyncio.tasks._enter_task)
 _leave_task: Final = cast(Callable[[Any, Any], None], asyncio.tasks._leave_task)
+_monotonic: Final = time.monotonic
+
+
+class Preempted(ExitSignal):
+    """Raised into a process that hogs the loop, to end it (see ``Watchdog``).
+
+    It arrives between two bytecodes of the process's own code (never inside the
+    runtime), like the exit signal it stands for; the scheduler then applies the
+    signal the watchdog was asked to deliver.
+    """
+
+    def __init__(self, reason: Any = None) -> None:
+        super().__init__(reason)
+
+
+class _ForceStop(KeyboardInterrupt):
+    """The second Ctrl-C: stop the node now.  Nothing in tether catches it (and
+    asyncio lets a ``KeyboardInterrupt`` out of its callbacks)."""
+
+
+def _ends_unwinding(ex: BaseException) -> bool:
+    """The ways a dead process's coroutine normally finishes while it unwinds."""
+    if isinstance(ex, StopIteration | ExitSignal | ProcessExit | GeneratorExit):
+        return True
+    if isinstance(ex, asyncio.CancelledError):
+        return True
+    if isinstance(ex, BaseExceptionGroup):
+        return all(_ends_unwinding(e) for e in ex.exceptions)
+    return False
+
+
+def _keep_forever(obj: object) -> None:
+    """Take a reference that is never released, so ``obj`` is never finalized."""
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
+
+
+def in_process_code(frame: types.FrameType | None) -> bool:
+    """True if ``frame`` runs a process's own code inside a step (or an unwinding).
+
+    Walks out to the scheduler's frame; any frame of the runtime on the way
+    (a send, a mailbox operation) means "not now": an exception raised there
+    could leave the runtime's tables half-updated.
+    """
+    f = frame
+    while f is not None:
+        code = f.f_code
+        if code is _STEP_CODE or code is _UNWIND_CODE:
+            return True
+        if f.f_globals.get("__name__", "").startswith(_RUNTIME_PREFIX):
+            return False
+        f = f.f_back
+    return False
 
 
 def _start_coroutine(fun: Callable[..., Any], args: tuple[Any, ...], what: str) -> Any:
@@ -1046,48 +1576,151 @@ def outside_error(what: str) -> RuntimeError:
 
 
 class Watchdog:
-    """Warns when one process holds the event loop for longer than ``threshold``.
+    """A thread that watches the scheduler for steps that hog the event loop.
 
-    A daemon thread samples the scheduler's step counter; if the same step is
-    still running on two samples ``threshold`` apart, the process is hogging the
-    loop (it neither awaited nor returned).  Costs the hot path one integer
-    increment per step instead of two clock reads.
+    It samples ``node.current`` and ``node.steps`` (the step counter names one
+    step) every ``period`` seconds; the hot path pays one integer increment per
+    step and nothing else.  A step seen running for ``threshold`` seconds is a
+    hog: it is logged once (``hog_policy="warn"``) or ended with reason
+    ``("hog", threshold)`` (``"kill"``).  Exit signals sent from other threads
+    (``Node.exit_from_thread``: the shell's Ctrl-C, a thread bridge) that would
+    end the process hogging the loop are delivered the same way.
+
+    Preemption, without ever landing inside the runtime:
+
+    * The loop runs in the main thread: the watchdog sends ``PREEMPT_SIGNAL``
+      (SIGURG, ignored by default; Go's runtime uses it the same way) to it.
+      The handler runs in the loop's thread at the interrupted bytecode and
+      raises ``Preempted`` only if that point is the hog's own code
+      (``Node.preempt_here``).  Blocking calls that retry on EINTR
+      (``time.sleep``, socket reads) are interrupted too.
+    * Another thread: ``PyThreadState_SetAsyncExc``.  The watchdog holds the GIL
+      while it inspects the loop thread's frames and sets the exception, and the
+      loop thread resumes exactly where it released the GIL, where the
+      exception is raised: so the frames checked are the frames it lands in.
+      A blocking C call is not interrupted: the exception comes when it returns.
+
+    What cannot be interrupted: a C call that never returns to the interpreter,
+    and code that catches ``BaseException`` in a loop that never awaits (it
+    swallows each preemption; it is logged every ``threshold``).
     """
 
-    def __init__(self, node: Node, threshold: float) -> None:
+    def __init__(self, node: Node, threshold: float | None, policy: str = "warn") -> None:
         self.node = node
         self.threshold = threshold
+        self.policy = policy
+        self.period = 0.05 if threshold is None else max(0.005, min(threshold / 4, 0.05))
         self.stop = threading.Event()
+        self.wake = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="tether-watchdog", daemon=True)
+        self.longest = 0.0  # the longest step seen (for the observer)
 
     def start(self) -> None:
         self.thread.start()
 
+    def poke(self) -> None:
+        """Look now (an exit signal from another thread is waiting)."""
+        self.wake.set()
+
     def _loop(self) -> None:
-        last_step = -1
-        warned = -1
-        while not self.stop.wait(self.threshold):
+        seen_step = -1
+        seen_at = 0.0
+        warned = False
+        while not self.stop.is_set():
+            poked = self.wake.wait(self.period)
+            if poked:
+                self.wake.clear()
+                # Give the loop a moment to take the signal itself.
+                if self.stop.wait(0.02):
+                    return
             node = self.node
             p = node.current
             step = node.steps
-            if p is not None and step == last_step and warned != step:
-                warned = step
-                fn = p.initial_call
-                fname = getattr(fn, "__qualname__", repr(fn))
-                logger.warning(
-                    "Process %r (%s) has run for more than %.3g s without awaiting; "
-                    "it blocks every other process. Await something (receive, "
-                    "Process.sleep, asyncio.sleep(0)) or move the work to a thread "
-                    "with asyncio.to_thread",
-                    p.pid,
-                    fname,
-                    self.threshold,
-                    extra={"tether_pid": p.pid},
-                )
-            last_step = step if p is not None else -1
+            now = _monotonic()
+            if p is None or step != seen_step:
+                seen_step = step if p is not None else -1
+                seen_at = now
+                warned = False
+                continue
+            ran = now - seen_at
+            self.longest = max(self.longest, ran)
+            target = self._thread_exit_for(p)
+            if target is not None:
+                self._preempt(p, step, *target)
+                continue
+            if self.threshold is None or ran < self.threshold:
+                continue
+            if not warned:
+                warned = True
+                self._warn(p)
+            if self.policy == "kill" or p.state == DEAD:
+                self._preempt(p, step, (HOG, self.threshold), None)
+
+    def _thread_exit_for(self, p: Process) -> tuple[Any, Pid | None] | None:
+        """A pending exit signal from another thread that would end ``p``."""
+        for pid, reason, sender in list(self.node.thread_exits):
+            if pid == p.pid and (is_kill(reason) or (not p.trap_exit and not is_normal(reason))):
+                return (KILLED if is_kill(reason) else reason, sender or pid)
+        return None
+
+    def _warn(self, p: Process) -> None:
+        name = initial_call_name(p)
+        if p.state == DEAD:
+            logger.error(
+                "Process %r (%s) is dead (%r) but keeps running without awaiting: it "
+                "catches BaseException in a loop; it cannot be stopped",
+                p.pid,
+                name,
+                p.reason,
+                extra={"tether_pid": p.pid},
+            )
+            return
+        logger.warning(
+            "Process %r (%s) has run for more than %.3g s without awaiting; it blocks "
+            "every other process. Await something (receive, Process.sleep, "
+            "asyncio.sleep(0)) or move the work to a thread with asyncio.to_thread%s",
+            p.pid,
+            name,
+            self.threshold,
+            "; ending it (hog_policy='kill')" if self.policy == "kill" else "",
+            extra={"tether_pid": p.pid},
+        )
+
+    def _preempt(self, p: Process, step: int, reason: Any, sender: Pid | None) -> None:
+        node = self.node
+        if node.current is not p or node.steps != step:
+            return
+        node.preempt_request = (p, step, reason, sender)
+        if node.in_main_thread:
+            with contextlib.suppress(OSError, ValueError):
+                signal.pthread_kill(node.thread_id, PREEMPT_SIGNAL)
+            return
+        frame = sys._current_frames().get(node.thread_id)
+        # Everything from here to SetAsyncExc runs without a GIL switch that
+        # matters: the loop thread, once it runs again, starts exactly at `frame`.
+        if node.current is p and node.steps == step and in_process_code(frame):
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                ctypes.c_ulong(node.thread_id), ctypes.py_object(Preempted)
+            )
 
     def close(self) -> None:
         self.stop.set()
+        self.wake.set()
+
+
+PREEMPT_SIGNAL: Final = signal.SIGURG
+HOG: Final = Atom("hog")
+
+
+def initial_call_name(p: Process) -> str:
+    """The name to show for ``p``: proc_lib's ``$initial_call`` if set (the user's
+    GenServer class), else the function it was spawned with."""
+    d = p.dictionary
+    ic = d.get("$initial_call") if d else None
+    if type(ic) is tuple and len(ic) >= 2:
+        return f"{ic[0]}.{ic[1]}"
+    fn = p.initial_call
+    return str(getattr(fn, "__qualname__", None) or repr(fn))
 
 
 def current_frames(p: Process) -> list[types.FrameType]:

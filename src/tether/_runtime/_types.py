@@ -289,13 +289,22 @@ class _Record:
     def __repr__(self) -> str:
         # A reason given as a plain string shows as an atom, as IEx shows it.
         inner = ", ".join(
-            repr(Atom(v)) if type(v) is str and f == "reason" else repr(v)
+            repr(Atom(v)) if type(v) is str and f == "reason" else _field_repr(v)
             for f, v in zip(self.__match_args__, self._fields(), strict=True)
         )
         return f"{type(self).__name__}({inner})"
 
     def __reduce__(self) -> tuple[type[_Record], tuple[Any, ...]]:
         return (type(self), self._fields())
+
+
+def _field_repr(value: Any) -> str:
+    """``repr`` that cannot raise: a message's repr must never crash its printer
+    (an int over 4,300 digits, a broken ``__repr__``, a term nested too deep)."""
+    try:
+        return repr(value)
+    except Exception as e:
+        return f"<{type(value).__name__} that cannot be shown: {type(e).__name__}>"
 
 
 class Down(_Record):
