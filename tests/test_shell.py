@@ -202,3 +202,13 @@ def test_tab_completes_names_from_the_live_namespace(sh: Shell) -> None:
     sh.p.expect_exact("spawn_monitor(")  # rlcompleter adds "(" for a callable
     sh.p.send("\x7f\r")  # delete it, enter
     sh.p.expect(r"<function spawn_monitor")
+
+
+def test_receive_typed_bare_is_awaited_like_await_receive(sh: Shell) -> None:
+    assert sh.run('send(self(), "one")') == "'one'\r\n"
+    assert sh.run('send(self(), "two")') == "'two'\r\n"
+    assert sh.run("receive()") == "'one'\r\n"  # an awaitable generator, awaited for you
+    assert sh.run("await receive()") == "'two'\r\n"
+    assert sh.run("receive(timeout=0)") == (
+        "** (TimeoutError) receive: no matching message (timeout=0)\r\n"
+    )

@@ -14,7 +14,7 @@ Three parts, as in IEx:
   keeps the user's variables and the prompt counter (I-3, Elixir 1.15+);
 * the **evaluator** process runs the input: ``self()`` at the prompt is its pid,
   and it does not trap exits (I-1).  Top-level ``await`` works (as in
-  ``python -m asyncio``), and a bare expression whose value is a coroutine is
+  ``python -m asyncio``), and a bare expression whose value is awaitable is
   awaited for you, so ``flush()`` and ``receive()`` can be typed as in IEx.
 
 The node runs in a background thread; a *bridge* process turns the console's
@@ -101,7 +101,10 @@ async def _evaluate(source: str, ns: dict[str, Any]) -> None:
         expr = ast.Expression(tree.body[0].value)
         code = compile(expr, "<tether>", "eval", flags=_FLAGS)
         value = eval(code, ns)
-        if _is_coroutine_code(code) or inspect.iscoroutine(value):
+        # Top-level await makes the whole expression a coroutine; otherwise a value
+        # that is awaitable (a coroutine, receive(), an asyncio future) is awaited
+        # for the user, as docs/shell.md promises.
+        if _is_coroutine_code(code) or inspect.isawaitable(value):
             value = await value
         if value is not None:
             ns["_"] = value
