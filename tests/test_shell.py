@@ -212,3 +212,18 @@ def test_receive_typed_bare_is_awaited_like_await_receive(sh: Shell) -> None:
     assert sh.run("receive(timeout=0)") == (
         "** (TimeoutError) receive: no matching message (timeout=0)\r\n"
     )
+
+
+def test_an_elixir_atom_gets_a_hint_and_nothing_runs(sh: Shell) -> None:
+    assert sh.run("send(self(), :hello)") == (
+        "** (SyntaxError) invalid syntax (<tether>, line 1)\r\n"
+        '    hint: :hello is an Elixir atom; in tether write "hello" (or tether.Atom("hello"))\r\n'
+    )
+    assert sh.run('{:"hi there", 1}') == (
+        "** (SyntaxError) invalid syntax (<tether>, line 1)\r\n"
+        '    hint: :"hi there" is an Elixir atom; in tether write "hi there"'
+        ' (or tether.Atom("hi there"))\r\n'
+    )
+    assert sh.run("flush()") == ""  # nothing was sent
+    assert sh.run('send(self(), tether.Atom("hello"))') == ":hello\r\n"
+    assert sh.run("x = [1, 2][:1]") == ""  # a slice is not an atom

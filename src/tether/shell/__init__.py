@@ -37,6 +37,7 @@ import contextlib
 import inspect
 import io
 import os
+import re
 import sys
 import threading
 import types
@@ -150,6 +151,7 @@ async def _server(ctl: _Control) -> None:
     ctl.loop = asyncio.get_running_loop()
     ctl.queue = asyncio.Queue()
     ns: dict[str, Any] = {"__name__": "__tether__", "__builtins__": builtins}
+    ns["tether"] = tether  # the hint for an Elixir atom says tether.Atom("hello")
     for name in tether.__all__:
         ns[name] = getattr(tether, name)
     ns.update(helpers())
@@ -319,6 +321,25 @@ def _wait(ctl: _Control, job: _Job) -> None:
             ctl.put(("interrupt",))
 
 
+# ":hello" where Python expects a value: Elixir's atom syntax.
+_ATOM = re.compile(r':(?:[A-Za-z_][A-Za-z0-9_]*[?!]?|"[^"]*")')
+
+
+def _syntax_error(e: SyntaxError) -> str:
+    """The message for a SyntaxError, with a hint when the input uses an Elixir atom."""
+    text = f"** (SyntaxError) {e}"
+    line, offset = e.text or "", (e.offset or 0) - 1
+    m = _ATOM.match(line, offset) if 0 <= offset < len(line) else None
+    if m is not None:
+        atom = m.group(0)
+        name = atom[1:].strip('"')
+        text += (
+            f'\n    hint: {atom} is an Elixir atom; in tether write "{name}" '
+            f'(or tether.Atom("{name}"))'
+        )
+    return text
+
+
 def main(name: str | None = None, cookie: str | None = None) -> int:
     """Run the interactive shell until Ctrl-D or ``exit()``; returns the exit code.
 
@@ -361,8 +382,12 @@ def main(name: str | None = None, cookie: str | None = None) -> int:
             source = "\n".join(lines)
             try:
                 code = compiler(source, "<tether>", "single")
-            except (SyntaxError, ValueError, OverflowError) as e:
-                print(f"** (SyntaxError) {e}")
+            except SyntaxError as e:
+                print(_syntax_error(e))
+                lines = []
+                continue
+            except (ValueError, OverflowError) as e:
+                print(f"** ({type(e).__name__}) {e}")
                 lines = []
                 continue
             if code is None:
