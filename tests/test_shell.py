@@ -25,6 +25,12 @@ BANNER = (
 )
 
 
+def note(name: str) -> str:
+    return (
+        f"note: {name} is now your variable, hiding the shell's {name} (del {name} brings it back)"
+    )
+
+
 class Shell:
     def __init__(self, home: Path) -> None:
         env = dict(os.environ, HOME=str(home), TERM="dumb", PYTHONUNBUFFERED="1")
@@ -72,7 +78,7 @@ def test_self_changes_after_a_linked_genserver_is_killed(sh: Shell) -> None:
     before = sh.self_pid()
     sh.block("class Useless(GenServer):", "    def init(self, arg):", "        return Ok([])")
     out = sh.run("_, pid = await Useless.start_link([])")
-    assert out.strip() == ""
+    assert out == note("pid") + "\r\n"
     sh.p.sendline('Process.exit(pid, "kill")')
     sh.p.expect(rf"\*\* \(EXIT from ({PID})\) shell process exited with reason: killed")
     assert sh.p.match.group(1) == before
@@ -107,7 +113,7 @@ def test_flush_shows_the_down_message_and_then_nothing(sh: Shell) -> None:
         '            exit("kaboom")',
     )
     out = sh.run("pid, ref = spawn_monitor(kaboom)")
-    assert out.strip() == ""
+    assert out == note("pid") + "\r\n"
     sh.run('send(pid, "crash")')
     out = sh.run("flush()")  # the DOWN is there: an input's effects settle before the prompt
     assert re.fullmatch(r"Down\(#Reference<[\d.]+>, :process, #PID<[\d.]+>, :kaboom\)\s*", out), out
@@ -221,10 +227,12 @@ def test_receive_typed_bare_is_awaited_like_await_receive(sh: Shell) -> None:
 
 
 def test_an_elixir_atom_gets_a_hint_and_nothing_runs(sh: Shell) -> None:
+    count = sh.count
     assert sh.run("send(self(), :hello)") == (
         "** (SyntaxError) invalid syntax (<tether>, line 1)\r\n"
         '    hint: :hello is an Elixir atom; in tether write "hello" (or tether.Atom("hello"))\r\n'
     )
+    assert sh.count == count
     assert sh.run('{:"hi there", 1}') == (
         "** (SyntaxError) invalid syntax (<tether>, line 1)\r\n"
         '    hint: :"hi there" is an Elixir atom; in tether write "hi there"'
@@ -278,6 +286,57 @@ def test_the_exit_banner_comes_whole_before_the_next_prompt_every_time(sh: Shell
             f"\r\n{BANNER}\r\n"
         )
         assert sh.count == count
+
+
+def test_none_is_printed_like_iex_prints_nil_except_after_print_and_printing_helpers(
+    sh: Shell,
+) -> None:
+    assert sh.run("Process.info(tether.pid(0, 999, 0))") == "None\r\n"
+    assert sh.run("None") == "None\r\n"
+    assert sh.run("await Process.sleep(0)") == "None\r\n"
+    assert sh.run('print("hi")') == "hi\r\n"
+    assert sh.run("flush()") == ""
+    assert sh.run('[print("a")]') == "a\r\n[None]\r\n"  # not a bare call: the value shows
+    assert sh.run("x = None") == ""  # a statement has no value
+    sh.p.sendline('print("no newline", end="")')
+    sh.p.expect_exact(f'print("no newline", end="")\r\nno newlinetether({sh.count + 1})> ')
+    sh.count += 1
+
+
+def test_i_with_no_argument_describes_the_last_value_or_self(sh: Shell) -> None:
+    me = sh.self_pid()
+    out = sh.run("i()")  # the last value is self(): a pid
+    assert out.splitlines()[0] == f"Process {me}"
+    assert "  status: :running" in out.splitlines()
+    assert sh.run("[1, 2]") == "[1, 2]\r\n"
+    assert sh.run("i()") == "Term\r\n  [1, 2]\r\nData type\r\n  list\r\n"
+    assert sh.run("Process.info(tether.pid(0, 999, 0))") == "None\r\n"
+    assert sh.run("i()") == "Term\r\n  None\r\nData type\r\n  NoneType\r\n"
+    sh.run("r = make_ref()")
+    r = sh.run("r")
+    assert sh.run("i(r)") == f"Term\r\n  {r}Data type\r\n  tether.Ref\r\n"
+    assert sh.run("v() == r") == "True\r\n"  # i() showed no value of its own
+
+
+def test_i_with_no_argument_before_any_value_describes_self(sh: Shell) -> None:
+    sh.run("x = 1")  # a statement: still no value
+    out = sh.run("i()")
+    assert re.fullmatch(rf"Process {PID}", out.splitlines()[0]), out
+    assert out.splitlines()[0] == f"Process {sh.self_pid().strip()}"
+
+
+def test_a_variable_named_like_a_helper_hides_it_once_and_del_brings_it_back(sh: Shell) -> None:
+    assert sh.run("pid = pid(0, 999, 0)") == note("pid") + "\r\n"
+    assert sh.run("pid") == "#PID<0.999.0>\r\n"
+    assert sh.run("pid = self()") == ""  # said once per name
+    assert sh.run("tether.pid(0, 7, 0)") == "#PID<0.7.0>\r\n"  # always reachable
+    assert sh.run("del pid") == ""
+    assert sh.run('pid("tether_shell") == Process.whereis("tether_shell")') == "True\r\n"
+    out = sh.block("for i in range(3):", "    pass")
+    assert out == note("i") + "\r\n"
+    assert sh.run("i") == "2\r\n"
+    # The shell's names live in the prompt's builtins, not among your variables.
+    assert sh.run("sorted(k for k in globals() if not k.startswith('__'))") == "['_', 'i']\r\n"
 
 
 @pytest.mark.xfail(

@@ -20,6 +20,14 @@ Three parts, as in IEx:
 The node runs in a background thread; a *bridge* process turns the console's
 requests (an input, an interrupt) into tether messages for the server.
 
+Names at the prompt
+-------------------
+The user's variables live in the evaluator's globals; ``tether``'s names and the
+helpers (``flush``, ``pid``, ``i``, ...) live in the prompt's *builtins*, a copy
+of Python's with them added.  So ``pid = pid(0, 999, 0)`` hides the helper the
+way ``list = [1]`` hides ``list`` in Python, and ``del pid`` brings it back; the
+shell says so once per name.
+
 Output order
 ------------
 Everything written to the terminal goes through one :class:`_Terminal`: the
@@ -54,6 +62,7 @@ import inspect
 import io
 import os
 import re
+import rlcompleter
 import sys
 import threading
 import types
@@ -65,7 +74,7 @@ from tether import ANY, Down, Process, format_exit, receive, send, spawn, spawn_
 from tether._runtime._format import format_exception
 from tether.testing import wait_all_blocked
 
-from ._helpers import helpers
+from ._helpers import NOTHING, PRINTERS, helpers, remember
 
 __all__ = ["main"]
 
@@ -127,8 +136,38 @@ def _is_coroutine_code(code: types.CodeType) -> bool:
     return bool(code.co_flags & inspect.CO_COROUTINE)
 
 
+def _prompt_builtins() -> dict[str, Any]:
+    """The prompt's builtins: Python's, plus ``tether`` and its names, plus the helpers."""
+    layer = dict(vars(builtins))
+    layer.update(_provided())
+    return layer
+
+
+def _provided() -> dict[str, Any]:
+    """The names the shell itself provides at the prompt."""
+    names: dict[str, Any] = {"tether": tether}
+    names.update((name, getattr(tether, name)) for name in tether.__all__)
+    names.update(helpers())
+    return names
+
+
+def _lookup(name: str, ns: dict[str, Any]) -> Any:
+    if name in ns:
+        return ns[name]
+    return ns["__builtins__"].get(name, NOTHING)
+
+
+def _shows_no_value(node: ast.expr, ns: dict[str, Any]) -> bool:
+    """A bare ``print(...)`` or a call of a helper that prints its own output."""
+    if isinstance(node, ast.Await):
+        node = node.value
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        return False
+    return any(_lookup(node.func.id, ns) is f for f in PRINTERS)
+
+
 async def _evaluate(source: str, ns: dict[str, Any]) -> Any:
-    """Run one input in ``ns``; return its value (``None`` for a statement)."""
+    """Run one input in ``ns``; return the value to show, or ``NOTHING``."""
     tree = compile(source, "<tether>", "exec", flags=ast.PyCF_ONLY_AST | _FLAGS)
     assert isinstance(tree, ast.Module)
     if len(tree.body) == 1 and isinstance(tree.body[0], ast.Expr):
@@ -140,12 +179,14 @@ async def _evaluate(source: str, ns: dict[str, Any]) -> Any:
         # for the user, as docs/shell.md promises.
         if _is_coroutine_code(code) or inspect.isawaitable(value):
             value = await value
+        if value is None and _shows_no_value(node, ns):
+            return NOTHING
         return value
     code = compile(tree, "<tether>", "exec", flags=_FLAGS)
     result = types.FunctionType(code, ns)()
     if inspect.iscoroutine(result):
         await result
-    return None
+    return NOTHING
 
 
 async def _report_idle(parent: tether.Pid, ref: tether.Ref) -> None:
@@ -174,12 +215,33 @@ async def _settle() -> None:
             await receive(("settled", ref), timeout=0)
 
 
-async def _evaluator(server: tether.Pid, ns: dict[str, Any]) -> None:
+class _Evaluation:
+    """The evaluator's state that outlives one input: the names already noted."""
+
+    def __init__(self, ns: dict[str, Any], noted: set[str]) -> None:
+        self.ns = ns
+        self.noted = noted
+        self.provided = _provided()
+
+    def note_shadowed(self) -> None:
+        """Say once per name that a variable now hides one of the shell's names."""
+        for name, original in self.provided.items():
+            if name in self.noted or name not in self.ns or self.ns[name] is original:
+                continue
+            self.noted.add(name)
+            print(
+                f"note: {name} is now your variable, hiding the shell's {name} "
+                f"(del {name} brings it back)"
+            )
+
+
+async def _evaluator(server: tether.Pid, ns: dict[str, Any], noted: set[str]) -> None:
     """The shell's evaluator process (I-1): runs each input; never traps exits."""
+    state = _Evaluation(ns, noted)
     while True:
         _, source = await receive(("eval", ANY))
         ok = True
-        value: Any = None
+        value: Any = NOTHING
         error = ""
         try:
             value = await _evaluate(source, ns)
@@ -195,11 +257,16 @@ async def _evaluator(server: tether.Pid, ns: dict[str, Any]) -> None:
             error = format_exception(e.with_traceback(tb))
             ok = False
         await _settle()
-        if value is not None:
-            ns["_"] = value
+        if value is not NOTHING:
+            # Every value is shown, None too: IEx prints nil (Process.info of a dead
+            # pid).  Python's "_" keeps its meaning (not set by None); v() has it all.
+            remember(value)
+            if value is not None:
+                ns["_"] = value
             print(repr(value))
         elif error:
             print(error)
+        state.note_shadowed()
         # print("a", end="") at the prompt shows before the next prompt, as in Python.
         sys.stdout.flush()
         sys.stderr.flush()
@@ -218,18 +285,15 @@ async def _server(ctl: _Control) -> None:
     """IEx's server: feeds inputs to the evaluator, replaces it when it dies."""
     ctl.loop = asyncio.get_running_loop()
     ctl.queue = asyncio.Queue()
-    ns: dict[str, Any] = {"__name__": "__tether__", "__builtins__": builtins}
-    ns["tether"] = tether  # the hint for an Elixir atom says tether.Atom("hello")
-    for name in tether.__all__:
-        ns[name] = getattr(tether, name)
-    ns.update(helpers())
+    ns: dict[str, Any] = {"__name__": "__tether__", "__builtins__": _prompt_builtins()}
     ctl.ns = ns  # the console completes names from the live namespace
+    noted: set[str] = set()
     if tether.Node.alive():
         ctl.node_name = str(tether.node())
     me = tether.self()
     Process.register(me, "tether_shell")
     spawn(_bridge, ctl, me)
-    ev, ref = spawn_monitor(_evaluator, me, ns)
+    ev, ref = spawn_monitor(_evaluator, me, ns, noted)
     ctl.evaluator = ev
     job: _Job | None = None
     ctl.ready.set()
@@ -263,7 +327,7 @@ async def _server(ctl: _Control) -> None:
                 sys.stdout.write(
                     f"** (EXIT from {ev!r}) shell process exited with reason: {why}\n\n{banner()}\n"
                 )
-                ev, ref = spawn_monitor(_evaluator, me, ns)
+                ev, ref = spawn_monitor(_evaluator, me, ns, noted)
                 ctl.evaluator = ev
                 if job is not None:
                     job.done.set()
@@ -414,6 +478,21 @@ class _TermWriter(io.TextIOBase):
         return self.inner.errors
 
 
+class _Completer(rlcompleter.Completer):
+    """rlcompleter, also completing the prompt's own builtins (tether's names)."""
+
+    def global_matches(self, text: str) -> list[str]:
+        matches = super().global_matches(text)
+        seen = set(matches)
+        layer: dict[str, Any] = self.namespace.get("__builtins__", {})  # type: ignore[attr-defined]
+        for word, value in layer.items():
+            if word.startswith(text) and word not in vars(builtins):
+                match = word + "(" if callable(value) else word
+                if match not in seen:
+                    matches.append(match)
+        return matches
+
+
 class _Console:
     def __init__(self) -> None:
         self._readline: Any = None
@@ -432,10 +511,7 @@ class _Console:
     def setup_completion(self, ns: dict[str, Any]) -> None:
         if self._readline is None:
             return
-        import rlcompleter
-
-        completer = rlcompleter.Completer(ns)
-        self._readline.set_completer(completer.complete)
+        self._readline.set_completer(_Completer(ns).complete)
         self._readline.parse_and_bind("tab: complete")
         history = os.path.expanduser("~/.tether_history")
         with contextlib.suppress(OSError):
