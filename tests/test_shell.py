@@ -347,11 +347,6 @@ def test_a_variable_named_like_a_helper_hides_it_once_and_del_brings_it_back(sh:
     assert sh.run("sorted(k for k in globals() if not k.startswith('__'))") == "['_', 'i']\r\n"
 
 
-@pytest.mark.xfail(
-    run=False,
-    reason="needs the runtime's thread-safe exit signal (issue 10 item 3); "
-    "point tether.shell._interrupt at it, then drop this mark",
-)
 def test_ctrl_c_interrupts_a_busy_loop_and_keeps_the_variables(sh: Shell) -> None:
     sh.run("x = 42")
     sh.p.sendline('print("spinning")\nwhile True: pass\n')

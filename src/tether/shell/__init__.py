@@ -71,6 +71,7 @@ from typing import Any, Final, TextIO
 
 import tether
 from tether import ANY, Down, Process, format_exit, receive, send, spawn, spawn_monitor
+from tether._runtime import _node as _n
 from tether._runtime._format import format_exception
 from tether.testing import wait_all_blocked
 
@@ -123,6 +124,8 @@ class _Control:
         # asked to stop (set by the console): single assignments, atomic under the GIL.
         self.evaluator: tether.Pid | None = None
         self.interrupted: tether.Pid | None = None
+        self.server: tether.Pid | None = None
+        self.node: _n.Node | None = None  # for the thread-safe Ctrl-C (_interrupt)
 
     def put(self, item: Any) -> None:
         assert self.loop is not None and self.queue is not None
@@ -291,6 +294,8 @@ async def _server(ctl: _Control) -> None:
     if tether.Node.alive():
         ctl.node_name = str(tether.node())
     me = tether.self()
+    ctl.server = me
+    ctl.node = _n.NODE if isinstance(_n.NODE, _n.Node) else None
     Process.register(me, "tether_shell")
     spawn(_bridge, ctl, me)
     ev, ref = spawn_monitor(_evaluator, me, ns, noted)
@@ -301,7 +306,6 @@ async def _server(ctl: _Control) -> None:
         msg = await receive(
             ("job", ANY),
             ("done", ANY, ANY),
-            ("interrupt", ANY),
             ("quit",),
             Down(ref, ANY, ANY, ANY),
         )
@@ -315,9 +319,6 @@ async def _server(ctl: _Control) -> None:
                 if job is not None:
                     job.done.set()
                     job = None
-            case ("interrupt", pid):
-                if job is not None and pid == ev:
-                    Process.exit(ev, "kill")
             case ("quit",):
                 return
             case Down(reason=reason):
@@ -352,18 +353,17 @@ def _interrupt(ctl: _Control) -> None:
     tells it the kill was this one) and starts a new evaluator with the same
     variables.
 
-    This is the one place Ctrl-C reaches the node.  Today the kill travels as a
-    message through the bridge process, so it takes effect when the evaluator next
-    yields; an input that never yields (``while True: pass``) holds the event loop,
-    the bridge never runs, and the kill waits.  The runtime's thread-safe exit
-    signal (issue 10, item 3) replaces the ``ctl.put`` below with a direct kill of
-    ``pid`` from this thread.
+    This is the one place Ctrl-C reaches the node.  The kill is the runtime's
+    thread-safe exit signal (``Node.exit_from_thread``): it takes effect as soon
+    as the loop gets control, and if the input never yields (``while True:
+    pass``) the watchdog preempts it (docs/failure.md), so the shell lives on.
     """
     pid = ctl.evaluator
-    if pid is None:
+    node = ctl.node
+    if pid is None or node is None:
         return
     ctl.interrupted = pid
-    ctl.put(("interrupt", pid))
+    node.exit_from_thread(pid, "kill", ctl.server)
 
 
 # -- the console side -------------------------------------------------------------
