@@ -40,6 +40,7 @@ from ._behaviours.supervisor import Supervisor
 from ._behaviours.task import Task, TaskSupervisor
 from ._dist.api import Node
 from ._dist.node import dist_tls
+from ._embed import FromThread, RunningNode, open_node
 from ._runtime._api import (
     Process,
     exit,
@@ -58,8 +59,10 @@ from ._runtime._format import format_exit
 from ._runtime._types import (
     ANY,
     Atom,
+    CallTimeoutError,
     Down,
     Exit,
+    ExitError,
     ExitSignal,
     NoProcError,
     Pid,
@@ -75,12 +78,15 @@ __all__ = [
     "HIBERNATE",
     "Agent",
     "Atom",
+    "CallTimeoutError",
     "Continue",
     "Down",
     "DynamicSupervisor",
     "Error",
     "Exit",
+    "ExitError",
     "ExitSignal",
+    "FromThread",
     "GenServer",
     "Ignore",
     "NoProcError",
@@ -93,6 +99,7 @@ __all__ = [
     "Ref",
     "Registry",
     "Reply",
+    "RunningNode",
     "Stop",
     "Supervisor",
     "Task",
@@ -104,6 +111,7 @@ __all__ = [
     "format_exit",
     "make_ref",
     "node",
+    "open_node",
     "peer",
     "pid",
     "receive",

@@ -401,6 +401,38 @@ def _start_dist(
     node.register(node.table[pid], "net_kernel")
 
 
+async def _start_dist_async(
+    node: _n.Node,
+    name: str,
+    cookie: str | None,
+    hidden: bool,
+    net_ticktime: float,
+    tls: Any,
+    binaries: Any,
+) -> None:
+    """``_start_dist`` for a node on a loop that already runs (``tether.open_node``)."""
+    from .._dist.api import net_kernel
+    from .._dist.node import Dist, read_cookie
+
+    dist = Dist(
+        node,
+        name,
+        read_cookie(cookie),
+        hidden=hidden,
+        net_ticktime=net_ticktime,
+        tls=tls,
+        binaries=binaries,
+    )
+    await dist.start()
+    node.dist = dist
+    pid, _ = node.spawn(None, net_kernel, (), what="net_kernel")
+    node.register(node.table[pid], "net_kernel")
+
+
+def _remove_default_handler(handler: logging.Handler) -> None:
+    logging.getLogger("tether").removeHandler(handler)
+
+
 def run(
     main: Callable[..., Coroutine[Any, Any, T]],
     *args: Any,
@@ -462,17 +494,16 @@ def run(
         KeyboardInterrupt: Ctrl-C stopped the node.
         SystemExit: SIGTERM stopped the node (status 0).
     """
-    if binaries not in ("str", "bytes"):
-        raise ValueError(f"tether.run: binaries must be 'str' or 'bytes', got {binaries!r}")
-    if name is None and cookie is not None:
-        raise ValueError(
-            "tether.run: cookie= needs name= (a node without a name is not distributed)"
-        )
-    if not is_number(net_ticktime) or net_ticktime <= 0:
-        raise ValueError(
-            f"tether.run: net_ticktime must be a positive number of seconds, got {net_ticktime!r}"
-        )
-    _check_node_options("tether.run", hog_threshold, hog_policy, shutdown_timeout)
+    check_node_options(
+        "tether.run",
+        name,
+        cookie,
+        hog_threshold,
+        hog_policy,
+        shutdown_timeout,
+        net_ticktime,
+        binaries,
+    )
     if not isinstance(_n.NODE, _n._NoNode):
         raise RuntimeError("tether.run: a node is already running in this OS process")
     try:
@@ -533,9 +564,27 @@ def run(
                 logging.getLogger("tether").removeHandler(handler)
 
 
-def _check_node_options(
-    what: str, hog_threshold: Any, hog_policy: Any, shutdown_timeout: Any
+def check_node_options(
+    what: str,
+    name: Any,
+    cookie: Any,
+    hog_threshold: Any,
+    hog_policy: Any,
+    shutdown_timeout: Any,
+    net_ticktime: Any,
+    binaries: Any,
 ) -> None:
+    """Validate the options of ``tether.run`` / ``tether.open_node`` (before acting)."""
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"{what}: name must be a str such as 'py@127.0.0.1' or None, got {name!r}")
+    if binaries not in ("str", "bytes"):
+        raise ValueError(f"{what}: binaries must be 'str' or 'bytes', got {binaries!r}")
+    if name is None and cookie is not None:
+        raise ValueError(f"{what}: cookie= needs name= (a node without a name is not distributed)")
+    if not is_number(net_ticktime) or net_ticktime <= 0:
+        raise ValueError(
+            f"{what}: net_ticktime must be a positive number of seconds, got {net_ticktime!r}"
+        )
     if hog_threshold is not None and (not is_number(hog_threshold) or not hog_threshold > 0):
         raise ValueError(
             f"{what}: hog_threshold must be a positive number of seconds or None (no "

@@ -16,7 +16,10 @@ the loop (the second Ctrl-C, preemption), which a loop callback cannot.
 The graceful stop runs as a process of the node (``graceful_stop``): it groups
 the live processes into link trees (processes connected by links) and stops
 them newest tree first, so the main process's tree goes last.  The oldest
-process of a tree gets the exit signal ``shutdown``: a supervisor then stops
+process of a tree gets the exit signal ``shutdown``, sent as if by its parent
+(proc_lib's ``$ancestors``, which the behaviours set), so that a supervisor or a
+GenServer whose starter is gone still takes it as its parent's exit: a
+supervisor then stops
 its children in reverse start order within their own shutdown timeouts, a
 trapping GenServer runs ``terminate``, a plain process dies.  tether waits for
 the whole tree, up to ``shutdown_timeout`` seconds, then kills what is left of
@@ -60,6 +63,14 @@ class Signals:
             self.saved[sig] = signal.getsignal(sig)
             signal.signal(sig, handler)
         self.node.owns_sigint = True
+
+    def install_preemption(self) -> None:
+        """Only the watchdog's preemption signal (an embedded node: the host
+        program keeps SIGINT and SIGTERM)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self.saved[_n.PREEMPT_SIGNAL] = signal.getsignal(_n.PREEMPT_SIGNAL)
+        signal.signal(_n.PREEMPT_SIGNAL, self._on_preempt)
 
     def restore(self) -> None:
         for sig, handler in self.saved.items():
@@ -137,13 +148,33 @@ def _link_trees(node: _n.Node, me: Pid) -> list[list[Pid]]:
     return trees
 
 
+def _parent_of(node: _n.Node, p: _n.Process) -> Pid | None:
+    """The process's parent, from proc_lib's ``$ancestors`` (set by the behaviours):
+    its first entry, a pid or a registered name."""
+    ancestors = p.dictionary.get("$ancestors") if p.dictionary else None
+    if type(ancestors) is not list or not ancestors:
+        return None
+    first = ancestors[0]
+    if type(first) is Pid:
+        return first
+    if isinstance(first, str):
+        named = node.names.get(first)
+        return named.pid if named is not None else None
+    return None
+
+
 async def _stop_tree(node: _n.Node, tree: list[Pid], timeout: float | None) -> None:
     from ._api import Process, receive
+    from ._api import self as self_pid
 
     refs = {Process.monitor(pid): pid for pid in tree if pid in node.table}
     if not refs:
         return
-    Process.exit(tree[0], SHUTDOWN)
+    root = node.table.get(tree[0])
+    if root is not None:
+        # As if from its parent: an orphaned supervisor or GenServer (its starter
+        # gone, no link) stops as it would when its parent exits.
+        node.receive_exit2(root, _parent_of(node, root) or self_pid(), SHUTDOWN)
     loop = asyncio.get_running_loop()
     deadline = None if timeout is None else loop.time() + timeout
 

@@ -1571,7 +1571,10 @@ def set_node(node: Node | _NoNode) -> None:
 def outside_error(what: str) -> RuntimeError:
     return RuntimeError(
         f"{what} must be called from inside a tether process; start one with "
-        "tether.run(main) (an async def main) and call it from there"
+        "tether.run(main) (an async def main) and call it from there, or, from "
+        "asyncio code that is not a process, use a node's bridge: async with "
+        "tether.open_node() as node: node.send(...), await node.call(...), "
+        "await node.run(fn)"
     )
 
 

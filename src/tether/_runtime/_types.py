@@ -27,8 +27,10 @@ from typing import Any, ClassVar, Final
 __all__ = [
     "ANY",
     "Atom",
+    "CallTimeoutError",
     "Down",
     "Exit",
+    "ExitError",
     "ExitSignal",
     "NoProcError",
     "Pid",
@@ -394,8 +396,35 @@ class ExitSignal(BaseException):
         self.reason = reason
 
 
-class NoProcError(LookupError):
-    """``Process.link`` to a dead local pid by a process not trapping exits (L-4).
+class ExitError(Exception):
+    """A process that was expected to return a result exited with ``reason`` instead.
 
-    Erlang's ``error(noproc)``.  Uncaught, the caller dies with this exception.
+    Raised to code that is not a process and waits on one: ``await node.run(...)``,
+    ``await node.call(...)``, ``node.from_thread.call(...)`` (see
+    ``tether.open_node``).  Inside a process the same exit is a
+    ``tether.ProcessExit`` (a ``BaseException``, Elixir's exit); outside, where
+    nothing can trap it, it is an ordinary ``Exception`` that ``except Exception``
+    sees.  ``reason`` is the exit reason, e.g. ``("timeout", ("GenServer.call",
+    server, request, 5))``; when the reason carries an exception (a server that
+    crashed during a call), that exception is also ``__cause__``.
     """
+
+    reason: Any
+
+    def __init__(self, reason: Any, message: str | None = None) -> None:
+        super().__init__(message if message is not None else f"exited: {_field_repr(reason)}")
+        self.reason = reason
+
+
+class CallTimeoutError(ExitError, TimeoutError):
+    """A call through the bridge timed out: reason ``("timeout", (call, ...))``."""
+
+
+class NoProcError(ExitError, LookupError):
+    """No such process: ``Process.link`` to a dead local pid by a process not
+    trapping exits (L-4, Erlang's ``error(noproc)``; uncaught, the caller dies with
+    it), or a bridge call to a server that is not there (reason ``("noproc", ...)``).
+    """
+
+    def __init__(self, message: str, reason: Any = NOPROC) -> None:
+        super().__init__(reason, message)
