@@ -68,6 +68,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, Final, cast
 
+from ._format import crash_head, inspect_reason
 from ._mailbox import Mailbox, Matcher
 from ._types import (
     KILLED,
@@ -415,11 +416,11 @@ class Node:
 
     def _log_crash(self, p: Process, ex: BaseException) -> None:
         """LOG-1: a plain process that raised logs the exception at ERROR."""
+        head, _ = crash_head(ex)  # total: a __str__ that raises cannot stop the report
         logger.error(
-            "Process %r raised an exception\n** (%s) %s",
+            "Process %r raised an exception\n%s",
             p.pid,
-            type(ex).__name__,
-            ex,
+            head,
             exc_info=(type(ex), ex, ex.__traceback__),
             extra={"tether_pid": p.pid, "tether_reason": ex},
         )
@@ -706,10 +707,10 @@ class Node:
         except BaseException as ex:
             self._unwind_errors += 1
             logger.warning(
-                "Process %r raised while unwinding after exit %r: %r",
+                "Process %r raised while unwinding after exit %s: %s",
                 p.pid,
-                p.reason,
-                ex,
+                inspect_reason(p.reason),
+                inspect_reason(ex),
                 exc_info=(type(ex), ex, ex.__traceback__),
             )
         else:
@@ -727,7 +728,7 @@ class Node:
         try:
             coro.close()
         except BaseException as ex:  # "coroutine ignored GeneratorExit"
-            logger.warning("Process %r could not be closed: %r", p.pid, ex)
+            logger.warning("Process %r could not be closed: %s", p.pid, inspect_reason(ex))
         finally:
             self.current = saved
 
