@@ -681,24 +681,26 @@ def _check_from(from_: Any) -> None:
             "GenServer.reply: from_ must be the (pid, tag) pair that handle_call received, "
             f"got {from_!r}"
         )
-    pid, tag = from_
-    if _alias_of(tag) is None and not (isinstance(tag, Ref) and isinstance(pid, Pid)):
+    if _alias_of(from_[1]) is None:
         raise TypeError(
             "GenServer.reply: from_ must be the (pid, tag) pair that handle_call received "
-            f"(tag a reference), got {from_!r}"
+            f"(tag a reference or an OTP [alias | ref] tag), got {from_!r}"
         )
 
 
 def _alias_of(tag: Any) -> Ref | None:
     """Where a reply to ``tag`` goes, when it goes to an alias (gen:reply/2).
 
-    tether callers tag with a local alias ref.  OTP 24+ callers send ``[alias |
-    Ref]`` (an improper list), possibly with a payload: ``[[alias | Ref] | _]``.
-    Improper lists are recognised by their ``items``/``tail`` (tether.etf's shape)
-    so this layer needs nothing from distribution.
+    tether callers tag with an alias ref, on this node or (seen from a server on
+    another node) on theirs: either way the reply goes to the alias, so a reply
+    that comes after the caller gave up is dropped there (G-7).  OTP 24+ callers
+    send ``[alias | Ref]`` (an improper list), possibly with a payload:
+    ``[[alias | Ref] | _]``.  Improper lists are recognised by their
+    ``items``/``tail`` (tether.etf's shape) so this layer needs nothing from
+    distribution.
     """
     if isinstance(tag, Ref):
-        return tag if tag.node is None else None
+        return tag
     items, tail = getattr(tag, "items", None), getattr(tag, "tail", None)
     if items == ["alias"] and isinstance(tail, Ref):
         return tail
