@@ -63,9 +63,15 @@ def test_atoms_show_as_atoms_in_data() -> None:
     )
 
 
-def test_a_whole_str_reason_and_the_str_fields_of_a_reason_tuple_show_as_atoms() -> None:
+def test_a_whole_str_reason_and_the_bare_words_of_a_reason_tuple_show_as_atoms() -> None:
     assert inspect_reason("boom") == ":boom"
+    assert inspect_reason("no such file") == ':"no such file"'
     assert inspect_reason(("shutdown", "db_down")) == "(:shutdown, :db_down)"
+    assert inspect_reason(("EXIT", "normal")) == "(:EXIT, :normal)"
+    # A field that is not a bare word is a string, as Elixir would show the binary.
+    assert inspect_reason(("http_error", "/items/7.json")) == '(:http_error, "/items/7.json")'
+    assert inspect_reason(("error", Atom("no such file"))) == '(:error, :"no such file")'
+    assert format_exit(("shutdown", "lost connection")) == 'shutdown: "lost connection"'
     # Deeper than the reason tuple's own fields, a str is data again.
     assert inspect_reason(("http_error", 404, ["/items/7.json"])) == (
         '(:http_error, 404, ["/items/7.json"])'

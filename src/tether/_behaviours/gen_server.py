@@ -246,7 +246,7 @@ class GenServer:
     ) -> None:
         """Apply ``class W(GenServer, restart=..., shutdown=..., id=..., start=...)``:
         Elixir's ``use GenServer`` options, validated when the class is made."""
-        what = f"class {cls.__qualname__}(GenServer, ...)"
+        what = f"class {cls.__name__}(GenServer, ...)"
         if unknown:
             raise TypeError(
                 f"{what}: unknown option(s) {', '.join(sorted(unknown))}; "
@@ -866,7 +866,10 @@ async def _loop(s: _State, action: Action) -> None:
         elif type(msg) is tuple and len(msg) == 2 and msg[0] == _CAST:
             action = await _dispatch(s, impl.handle_cast, msg[1], s.state, None)
         elif type(msg) is tuple and len(msg) == 2 and msg[0] == _STOP:
-            await _terminate(s, msg[1], report=False)
+            # GenServer.stop is sys:terminate: a reason other than normal/shutdown
+            # is reported, with no last message (OTP passes []).
+            s.last = []
+            await _terminate(s, msg[1], report=not _is_quiet(msg[1]))
         elif isinstance(msg, Exit) and msg.pid == s.parent:
             # G-15: only reaches here when trapping; terminate with the parent's reason.
             await _terminate(s, msg.reason, report=not _is_quiet(msg.reason))

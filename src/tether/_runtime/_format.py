@@ -41,10 +41,12 @@ Design
   - **data** (messages, states, call and task arguments, values inside a reason)
     shows a ``str`` as an Elixir string: ``"/items/7.json"``;
   - a **reason**: a whole ``str`` reason is an atom (``:boom``), as distribution
-    sends it, and so is each ``str`` *directly* inside a reason tuple — the tag and
-    the fields of ``("shutdown", "db_down")`` (``shutdown: :db_down``) or
-    ``("bad_return_value", "x")``.  Anything nested deeper is data.  Write
-    ``tether.Atom`` to be explicit either way;
+    sends it.  A ``str`` *directly* inside a reason tuple is an atom when it is a
+    bare word, as an Elixir atom would be written (``db_down``, ``EXIT``: the
+    tag and fields of ``("shutdown", "db_down")`` give ``shutdown: :db_down``),
+    and a string otherwise (``("http_error", "/items/7.json")`` gives
+    ``(:http_error, "/items/7.json")``).  Anything nested deeper is data.  Write
+    ``tether.Atom`` to make a field an atom whatever it reads;
   - a **name** (a registered name, a child id, the server a ``GenServer.call``
     went to): a ``str`` is an atom, as names are atoms on the BEAM.
 """
@@ -172,8 +174,8 @@ def inspect_name(value: Any) -> str:
 
 
 def inspect_reason(reason: Any) -> str:
-    """Show an exit reason as a term: a whole ``str`` reason, and each ``str``
-    directly inside a reason tuple, as an atom; the rest as :func:`inspect`."""
+    """Show an exit reason as a term: a whole ``str`` reason as an atom, a bare
+    word directly inside a reason tuple as an atom; the rest as :func:`inspect`."""
     return _render(lambda out: _reason(out, reason), reason)
 
 
@@ -192,10 +194,16 @@ def _reason(out: _Out, reason: Any, depth: int = 0, active: set[int] | None = No
 
 
 def _reason_field(out: _Out, value: Any, depth: int, active: set[int]) -> None:
-    if isinstance(value, str):
+    # A field of a reason tuple: a bare word (db_down, already_started) is an
+    # atom written as str; any other str (a path, a sentence) is data.
+    if isinstance(value, str) and (isinstance(value, Atom) or _is_word(value)):
         out.put(_atom(value))
     else:
         _data(out, value, depth, active)
+
+
+def _is_word(text: str) -> bool:
+    return len(text) <= PRINTABLE_LIMIT and _PLAIN_ATOM.match(text) is not None
 
 
 def _field_text(value: Any) -> str:
