@@ -323,7 +323,7 @@ async def test_g17_names_taken_name_and_bad_name() -> None:
     assert Process.whereis("stack") == pid
     assert await Stack.start_link([], name="stack") == ("error", ("already_started", pid))
     assert await GenServer.call("stack", "state") == []
-    with pytest.raises(ValueError, match="expected name= to be one of"):
+    with pytest.raises(TypeError, match="expected name= to be one of"):
         await Stack.start_link([], name=42)
     await GenServer.stop("stack")
     assert Process.whereis("stack") is None
@@ -398,7 +398,7 @@ async def test_log3_crash_report_and_quiet_reasons(caplog: pytest.LogCaptureFixt
     assert text[0].splitlines() == [
         f"GenServer {pid!r} terminating",
         "** (RuntimeError) call crash",
-        f"Last message (from {self()!r}): :crash",
+        f'Last message (from {self()!r}): "crash"',
         "State: []",
         f"Client {self()!r} is alive",
     ]
@@ -417,7 +417,7 @@ async def test_log6_default_handle_info_logs_unexpected_messages_and_goes_on(
     send(pid, "unexpected")
     assert await GenServer.call(pid, "state") == []
     assert [r.getMessage() for r in caplog.records] == [
-        f"Stack {pid!r} received unexpected message in handle_info/2: :unexpected"
+        f'Stack {pid!r} received unexpected message in handle_info/2: "unexpected"'
     ]
 
 

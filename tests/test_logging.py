@@ -90,7 +90,7 @@ def test_log7_format_exit_of_atoms_and_tuples() -> None:
     assert f(42) == "42"
     assert (
         f(("timeout", ("GenServer.call", "srv", "req", 5)))
-        == "exited in: GenServer.call(:srv, :req, 5)\n    ** (EXIT) time out"
+        == 'exited in: GenServer.call(:srv, "req", 5)\n    ** (EXIT) time out'
     )
 
 

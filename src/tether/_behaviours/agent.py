@@ -8,9 +8,11 @@ as Elixir wraps it.  Functions may be plain or ``async``.
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable
 from typing import Any
 
+from tether._runtime._api import Process
 from tether._runtime._types import Atom
 
 from .gen_server import Error, GenServer, NoReply, Ok, Reply, _maybe_await
@@ -20,14 +22,31 @@ __all__ = ["Agent"]
 OK = Atom("ok")
 
 
+def _initial_call(fun: Any) -> tuple[str, str, int]:
+    """``(module, qualname, arity)`` of ``fun``, as ``Process.info(pid, "initial_call")``."""
+    code = getattr(fun, "__code__", None)
+    return (
+        str(getattr(fun, "__module__", None) or "?"),
+        str(getattr(fun, "__qualname__", None) or type(fun).__qualname__),
+        code.co_argcount if isinstance(code, types.CodeType) else 0,
+    )
+
+
+def _check_fun(fun: Any, what: str) -> None:
+    if not callable(fun):
+        raise TypeError(f"{what}: fun must be a function (plain or async), got {fun!r}")
+
+
 class _AgentServer(GenServer):
-    async def init(self, fun: Any) -> Any:
+    async def init(self, fun: Any, /) -> Any:
+        # Elixir's Agent.Server.init: the process's $initial_call is the function's.
+        Process.put("$initial_call", _initial_call(fun))
         try:
             return Ok(await _maybe_await(fun()))
         except Exception as e:  # A-1: a failing init fun gives ("error", exception)
             return Error(e)
 
-    async def handle_call(self, request: Any, from_: Any, state: Any) -> Any:
+    async def handle_call(self, request: Any, from_: Any, state: Any, /) -> Any:
         match request:
             case ("get", fun):
                 return Reply(await _maybe_await(fun(state)), state)
@@ -38,7 +57,7 @@ class _AgentServer(GenServer):
                 return Reply(value, new_state)
         return await super().handle_call(request, from_, state)
 
-    async def handle_cast(self, request: Any, state: Any) -> Any:
+    async def handle_cast(self, request: Any, state: Any, /) -> Any:
         match request:
             case ("cast", fun):
                 return NoReply(await _maybe_await(fun(state)))
@@ -57,6 +76,7 @@ class Agent:
         fun: Callable[[], Any], *, name: Any = None, timeout: float | None = None
     ) -> Any:
         """Start an agent linked to the caller with state ``fun()``: ``("ok", pid)``."""
+        _check_fun(fun, "Agent.start_link")
         return await _AgentServer.start_link(fun, name=name, timeout=timeout)
 
     @staticmethod
@@ -64,16 +84,19 @@ class Agent:
         fun: Callable[[], Any], *, name: Any = None, timeout: float | None = None
     ) -> Any:
         """Like :meth:`start_link`, without the link."""
+        _check_fun(fun, "Agent.start")
         return await _AgentServer.start(fun, name=name, timeout=timeout)
 
     @staticmethod
     async def get(agent: Any, fun: Callable[[Any], Any], timeout: float | None = 5.0) -> Any:
         """Return ``fun(state)``."""
+        _check_fun(fun, "Agent.get")
         return await GenServer.call(agent, ("get", fun), timeout)
 
     @staticmethod
     async def update(agent: Any, fun: Callable[[Any], Any], timeout: float | None = 5.0) -> Atom:
         """Replace the state with ``fun(state)``; returns ``"ok"``."""
+        _check_fun(fun, "Agent.update")
         return await GenServer.call(agent, ("update", fun), timeout)  # type: ignore[no-any-return]
 
     @staticmethod
@@ -81,11 +104,13 @@ class Agent:
         agent: Any, fun: Callable[[Any], Any], timeout: float | None = 5.0
     ) -> Any:
         """``fun(state)`` returns ``(value, new_state)``: keep ``new_state``, return ``value``."""
+        _check_fun(fun, "Agent.get_and_update")
         return await GenServer.call(agent, ("get_and_update", fun), timeout)
 
     @staticmethod
     def cast(agent: Any, fun: Callable[[Any], Any]) -> Atom:
         """Replace the state with ``fun(state)`` without waiting; returns ``"ok"``."""
+        _check_fun(fun, "Agent.cast")
         return GenServer.cast(agent, ("cast", fun))
 
     @staticmethod

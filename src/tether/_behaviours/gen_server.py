@@ -2,12 +2,15 @@
 
 Caller → callback map (as ``gen_server.erl`` documents it)::
 
-    GenServer.start_link(Cls, arg)  ->  Cls().init(arg)
-    GenServer.call(server, req)     ->  handle_call(req, from_, state)
-    GenServer.cast(server, req)     ->  handle_cast(req, state)
-    any other message               ->  handle_info(msg, state)
-    an action Continue(arg)         ->  handle_continue(arg, state)
-    GenServer.stop / Stop / crash   ->  terminate(reason, state)
+    MyServer.start_link(arg)                 ->  MyServer().init(arg)
+      (or GenServer.start_link(MyServer, arg))
+    GenServer.call(server, req)              ->  handle_call(req, from_, state)
+    GenServer.multi_call(name, req)          ->  handle_call(req, from_, state), on each node
+    GenServer.cast(server, req)              ->  handle_cast(req, state)
+    GenServer.abcast(name, req)              ->  handle_cast(req, state), on each node
+    any other message                        ->  handle_info(msg, state)
+    an action Continue(arg)                  ->  handle_continue(arg, state)
+    GenServer.stop / Stop / crash            ->  terminate(reason, state)
 
 Design notes
 ------------
@@ -16,21 +19,37 @@ Design notes
   tuples: ``Reply(reply, state[, action])``, ``NoReply(state[, action])``,
   ``Stop(reason, state[, reply])``; ``init`` returns ``Ok(state[, action])``,
   ``Ignore()``, ``Stop(reason)`` or ``Error(reason)``.  ``action`` is a timeout in
-  seconds, ``Continue(arg)`` or ``HIBERNATE``.
+  seconds, ``Continue(arg)`` or ``HIBERNATE``.  The callbacks' parameters are
+  positional-only, so a subclass may name them as it likes.
+* Validate, then act: every public function checks all of its arguments before
+  it sends, spawns or monitors anything, and a bad argument is a ``TypeError`` or
+  ``ValueError`` in the caller (the BEAM's ``badarg``/``function_clause``).
 * Start follows OTP 26+ (SEMANTICS §13.1): an ``init`` that fails makes
   ``start_link`` return ``("error", reason)`` with the link already taken down, so
-  the caller gets no EXIT and is not killed.
+  the caller gets no EXIT and is not killed.  Registering the name happens in the
+  new process, inside the same guard: a via registry that raises gives
+  ``("error", exception)``, never a linked death.
+* The new process carries proc_lib's dictionary entries: ``"$initial_call"`` is
+  ``(module, class qualname, 1)`` (``{Mod, :init, 1}``) and ``"$ancestors"`` the
+  starter (its registered name if it has one) followed by the starter's own
+  ancestors (SEMANTICS §5 "dictionary").
 * A call monitors the server with ``alias=True`` and sends that ref as the reply
   tag (M-16): the reply or the DOWN is one O(1) receive, and a reply that comes
-  after a timeout is dropped by the runtime (G-7).
+  after a timeout is dropped by the runtime (G-7).  ``multi_call`` does the same
+  for each node, all under one deadline, and collects in the order of the nodes.
 * A crash inside a callback is caught here, reported as OTP does (LOG-3), passed
   to ``terminate``, and then the process exits with the exception as its reason
   via ``exit`` — so the runtime's plain "Process raised" log (LOG-1) is not
   written twice.
+
+Layers: the one import from distribution is ``Node`` (``Node.list`` is the
+default node list of ``multi_call``/``abcast``, ``Node.alive`` whether a remote
+name can be reached at all).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import types
@@ -38,7 +57,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final, NamedTuple, NoReturn
 
-from tether._dist.api import Node, reply_to
+from tether._dist.api import Node
 from tether._runtime._api import (
     Process,
     exit,
@@ -51,8 +70,9 @@ from tether._runtime._api import (
     spawn_link,
 )
 from tether._runtime._api import self as self_pid
-from tether._runtime._format import crash_head, inspect
+from tether._runtime._format import crash_head, inspect, inspect_name
 from tether._runtime._types import ANY, Atom, Down, Exit, Pid, ProcessExit, Ref
+from tether._runtime._validate import check_timeout, is_number
 
 __all__ = [
     "HIBERNATE",
@@ -76,11 +96,17 @@ TIMEOUT: Final = Atom("timeout")
 NOPROC: Final = Atom("noproc")
 CALLING_SELF: Final = Atom("calling_self")
 NODEDOWN: Final = Atom("nodedown")
+ABCAST: Final = Atom("abcast")
+ALREADY_STARTED: Final = Atom("already_started")
+BAD_RETURN_VALUE: Final = Atom("bad_return_value")
 
 # Atoms, so the messages are the same terms as OTP's on the wire.
 _CALL: Final = Atom("$gen_call")
 _CAST: Final = Atom("$gen_cast")
 _STOP: Final = "$gen_stop"
+
+_RESTARTS: Final = ("permanent", "transient", "temporary")
+_VIA_FUNCTIONS: Final = ("register_name", "unregister_name", "whereis_name", "send")
 
 
 @dataclass(frozen=True)
@@ -179,13 +205,26 @@ async def _maybe_await(value: Any) -> Any:
     return value
 
 
+_UNSET: Final = object()
+
+
 class GenServer:
     """Base class of a generic server: Elixir's ``use GenServer``.
 
     Subclass it and override the callbacks you need; start it with
-    ``await MyServer.start_link(arg)`` (or ``GenServer.start_link(MyServer, arg)``).
-    Each callback may be ``async``.  Every callback documents every result it may
-    return.
+    ``await MyServer.start_link(arg)`` or, as Elixir writes it,
+    ``await GenServer.start_link(MyServer, arg)`` (the same call).  Each callback
+    may be ``async``; its parameters are positional-only, so name them as you
+    like.  Every callback documents every result it may return.
+
+    Elixir's ``use GenServer, restart: :transient, shutdown: 10_000`` is written
+    as class keyword arguments, applied by :meth:`child_spec`::
+
+        class Worker(GenServer, restart="transient", shutdown=10):
+            ...
+
+    ``id=`` (default: the class) and ``start=`` (``(fun, args)``, default
+    ``(cls.start_link, (arg,))``) are accepted too; subclasses inherit them.
 
     .. warning:: A server started with ``start_link`` outside a supervisor takes
        its caller down when it crashes (that is what the link is for).
@@ -194,6 +233,58 @@ class GenServer:
     # Defaults for the child spec that ``child_spec`` builds (``use GenServer, restart: …``).
     restart: ClassVar[str] = "permanent"
     shutdown: ClassVar[float | str] = 5.0
+    _spec_overrides: ClassVar[dict[str, Any]] = {}
+
+    def __init_subclass__(
+        cls,
+        *,
+        id: Any = _UNSET,
+        restart: Any = _UNSET,
+        shutdown: Any = _UNSET,
+        start: Any = _UNSET,
+        **unknown: Any,
+    ) -> None:
+        """Apply ``class W(GenServer, restart=..., shutdown=..., id=..., start=...)``:
+        Elixir's ``use GenServer`` options, validated when the class is made."""
+        what = f"class {cls.__name__}(GenServer, ...)"
+        if unknown:
+            raise TypeError(
+                f"{what}: unknown option(s) {', '.join(sorted(unknown))}; "
+                "GenServer subclasses accept id=, restart=, shutdown= and start= "
+                "(Elixir's `use GenServer` options)"
+            )
+        super().__init_subclass__()
+        if restart is not _UNSET:
+            cls.restart = restart
+        if shutdown is not _UNSET:
+            cls.shutdown = shutdown
+        # A body attribute (restart = "transient") is checked the same way.
+        if cls.restart not in _RESTARTS:
+            raise ValueError(
+                f"{what}: restart must be 'permanent', 'transient' or 'temporary', "
+                f"got {cls.restart!r}"
+            )
+        if not _valid_shutdown(cls.shutdown):
+            raise ValueError(
+                f"{what}: shutdown must be a number of seconds >= 0, 'brutal_kill' or "
+                f"'infinity', got {cls.shutdown!r}"
+            )
+        overrides = dict(cls._spec_overrides)
+        if id is not _UNSET:
+            overrides["id"] = id
+        if start is not _UNSET:
+            if not (
+                type(start) is tuple
+                and len(start) == 2
+                and callable(start[0])
+                and isinstance(start[1], tuple | list)
+            ):
+                raise TypeError(
+                    f"{what}: start must be (function, args) with args a tuple or list, "
+                    f"got {start!r}"
+                )
+            overrides["start"] = (start[0], tuple(start[1]))
+        cls._spec_overrides = overrides
 
     def __call__(self) -> Pid:
         """The server's pid.
@@ -206,12 +297,12 @@ class GenServer:
 
     # -- callbacks ---------------------------------------------------------
 
-    def init(self, arg: Any) -> Any:
+    def init(self, arg: Any, /) -> Any:
         """Set up the state.  Returns ``Ok(state[, action])``, ``Ignore()``,
         ``Stop(reason)`` or ``Error(reason)``.  Default: ``Ok(arg)``."""
         return Ok(arg)
 
-    def handle_call(self, request: Any, from_: From, state: Any) -> Any:
+    def handle_call(self, request: Any, from_: From, state: Any, /) -> Any:
         """Answer ``GenServer.call``.  Returns ``Reply(reply, state[, action])``,
         ``NoReply(state[, action])`` (reply later with ``GenServer.reply``) or
         ``Stop(reason, state[, reply=...])``.  Default: raises (G-14)."""
@@ -220,7 +311,7 @@ class GenServer:
             "clause was provided"
         )
 
-    def handle_cast(self, request: Any, state: Any) -> Any:
+    def handle_cast(self, request: Any, state: Any, /) -> Any:
         """Handle ``GenServer.cast``.  Returns ``NoReply(state[, action])`` or
         ``Stop(reason, state)``.  Default: raises (G-14)."""
         raise RuntimeError(
@@ -228,7 +319,7 @@ class GenServer:
             "clause was provided"
         )
 
-    def handle_info(self, msg: Any, state: Any) -> Any:
+    def handle_info(self, msg: Any, state: Any, /) -> Any:
         """Handle any other message (and ``"timeout"``).  Returns
         ``NoReply(state[, action])`` or ``Stop(reason, state)``.  Default: logs the
         unexpected message at ERROR and goes on (LOG-6)."""
@@ -240,14 +331,14 @@ class GenServer:
         )
         return NoReply(state)
 
-    def handle_continue(self, arg: Any, state: Any) -> Any:
+    def handle_continue(self, arg: Any, state: Any, /) -> Any:
         """Run the ``Continue(arg)`` action.  Returns ``NoReply(state[, action])`` or
         ``Stop(reason, state)``.  Default: raises."""
         raise RuntimeError(
             f"{type(self).__qualname__} returned Continue but has no handle_continue"
         )
 
-    def terminate(self, reason: Any, state: Any) -> Any:
+    def terminate(self, reason: Any, state: Any, /) -> Any:
         """Clean up before the server exits (when G-15 says).  The result is
         ignored.  Default: nothing."""
         return None
@@ -255,29 +346,39 @@ class GenServer:
     # -- starting ----------------------------------------------------------
 
     @classmethod
-    async def start_link(
-        cls, arg: Any = None, *, name: Any = None, timeout: float | None = None
-    ) -> Any:
+    async def start_link(cls, *args: Any, name: Any = None, timeout: float | None = None) -> Any:
         """Start a server linked to the caller; wait for ``init`` (G-1).
+
+        ``MyServer.start_link(arg)``, or ``GenServer.start_link(MyServer, arg)`` as
+        Elixir writes it (``arg`` defaults to ``None``).  ``name`` is ``None``, a
+        ``str`` (a local name) or ``("via", registry, key)``; ``timeout`` is how
+        long ``init`` may take, in seconds (``None``: forever).
 
         Returns ``("ok", pid)``, ``"ignore"`` or ``("error", reason)``:
         ``("error", ("already_started", pid))`` for a taken name,
-        ``("error", "timeout")`` when ``init`` outlasts ``timeout`` seconds (G-6).
+        ``("error", "timeout")`` when ``init`` outlasts ``timeout`` (G-6).
+        Raises ``TypeError``/``ValueError`` for a bad argument, before anything is
+        spawned.  Elixir's ``GenServer.start_link/3``.
         """
-        return await GenServer._start(cls, arg, name, timeout, link=True)
+        module, arg = _module_and_arg(cls, args, "start_link")
+        return await GenServer._start(module, arg, name, timeout, True, "GenServer.start_link")
 
     @classmethod
-    async def start(cls, arg: Any = None, *, name: Any = None, timeout: float | None = None) -> Any:
-        """Like :meth:`start_link`, without the link."""
-        return await GenServer._start(cls, arg, name, timeout, link=False)
+    async def start(cls, *args: Any, name: Any = None, timeout: float | None = None) -> Any:
+        """Like :meth:`start_link`, without the link: Elixir's ``GenServer.start/3``."""
+        module, arg = _module_and_arg(cls, args, "start")
+        return await GenServer._start(module, arg, name, timeout, False, "GenServer.start")
 
     @classmethod
     def child_spec(cls, arg: Any = None) -> dict[str, Any]:
         """The child spec ``use GenServer`` generates: id the class, start
-        ``start_link(arg)``; class attributes ``restart``/``shutdown`` override."""
+        ``(cls.start_link, (arg,))``, restart and shutdown from the class; the
+        class keyword arguments (``class W(GenServer, restart="transient")``)
+        override them.  Elixir's ``child_spec/1``."""
+        overrides = cls._spec_overrides
         return {
-            "id": cls,
-            "start": (cls.start_link, (arg,)),
+            "id": overrides.get("id", cls),
+            "start": overrides.get("start", (cls.start_link, (arg,))),
             "restart": cls.restart,
             "shutdown": cls.shutdown,
             "type": "worker",
@@ -285,15 +386,21 @@ class GenServer:
 
     @staticmethod
     async def _start(
-        cls: type[GenServer], arg: Any, name: Any, timeout: float | None, link: bool
+        cls: type[GenServer], arg: Any, name: Any, timeout: Any, link: bool, what: str
     ) -> Any:
-        _check_name(name)
+        _check_name(name, what)
+        wait = check_timeout(timeout, what)
         parent = self()
+        # proc_lib: the starter, by name if it has one, then the starter's ancestors.
+        me = Process.info(parent, "registered_name") or parent
+        ancestors = [me, *Process.get("$ancestors", [])]
         tag = make_ref()
-        pid = (spawn_link if link else spawn)(_server_main, cls, arg, parent, tag, name, link)
+        pid = (spawn_link if link else spawn)(
+            _server_main, cls, arg, parent, tag, name, link, ancestors
+        )
         mon = Process.monitor(pid)
         try:
-            msg = await receive((tag, ANY), Down(mon, ANY, ANY, ANY), timeout=timeout)
+            msg = await receive((tag, ANY), Down(mon, ANY, ANY, ANY), timeout=wait)
         except TimeoutError:
             # G-6: kill it, and leave the caller with no EXIT message.
             Process.unlink(pid)
@@ -322,17 +429,22 @@ class GenServer:
         """Send ``request`` and wait for the reply (G-7 … G-9).
 
         ``server`` is a pid, a registered name, ``(name, node)`` or
-        ``("via", registry, key)``.  The caller exits (``tether.ProcessExit``) with
+        ``("via", registry, key)``; ``timeout`` is in seconds (``None``: forever).
+        The caller exits (``tether.ProcessExit``) with
         ``(reason, ("GenServer.call", server, request, timeout))``: ``"noproc"``
         for no such server, ``"calling_self"``, ``"timeout"`` (a late reply is
-        dropped), or the server's exit reason if it dies first.
+        dropped), ``("nodedown", node)``, or the server's exit reason if it dies
+        first.  A bad ``server`` or ``timeout`` raises before the request is sent.
+        Elixir's ``GenServer.call/3``.
         """
+        wait = check_timeout(timeout, "GenServer.call")
+        _check_server(server, "GenServer.call")
         mfa = ("GenServer.call", server, request, timeout)
         pid = server if type(server) is Pid else GenServer.whereis(server)
         if type(pid) is tuple and Node.alive():
-            return await _call_remote_name(pid, request, timeout, mfa)
+            return await _call_remote_name(pid, request, wait, mfa)
         if not isinstance(pid, Pid):
-            _exit_with(NOPROC if pid is None else ("nodedown", pid[1]), mfa)
+            _exit_with(NOPROC if pid is None else (NODEDOWN, Atom(pid[1])), mfa)
         me = self()
         if pid == me:
             _exit_with(CALLING_SELF, mfa)
@@ -340,47 +452,72 @@ class GenServer:
         # DOWN share an index key, and a reply after a timeout is dropped.
         mon = Process.monitor(pid, alias=True)
         send(pid, (_CALL, (me, mon), request))
-        return await _await_reply(mon, timeout, mfa, pid.node)
+        return await _await_reply(mon, wait, mfa, pid.node)
 
     @staticmethod
     def cast(server: Any, request: Any) -> Atom:
-        """Send ``request`` without waiting; always returns ``"ok"`` (G-12)."""
-        pid = GenServer.whereis(server)
-        if isinstance(pid, Pid) or (type(pid) is tuple and Node.alive()):
-            send(pid, (_CAST, request))
+        """Send ``request`` without waiting; always returns ``"ok"`` (G-12), even
+        for a dead or unknown server, an unreachable node, or a via registry that
+        fails.  A ``server`` of no valid form raises ``TypeError``.  Elixir's
+        ``GenServer.cast/2``."""
+        _check_server(server, "GenServer.cast")
+        msg = (_CAST, request)
+        # gen_server:cast catches every failure to deliver (do_send, Mod:send).
+        with contextlib.suppress(Exception):
+            if type(server) is tuple and len(server) == 3:
+                server[1].send(server[2], msg)
+            elif isinstance(server, str):
+                pid = Process.whereis(server)
+                if pid is not None:
+                    send(pid, msg)
+            elif server is not None:
+                send(server, msg)
         return OK
 
     @staticmethod
-    def reply(from_: From, reply: Any) -> Atom:
-        """Answer a call whose ``handle_call`` returned ``NoReply`` (G-19).
+    def reply(from_: Any, reply: Any) -> Atom:
+        """Answer a call whose ``handle_call`` returned ``NoReply`` (G-19); returns
+        ``"ok"``.
 
-        Works for callers on any node: tether's alias tag, OTP's
-        ``[alias | ref]`` tag and older plain-ref tags are each answered where
-        their caller waits.
+        ``from_`` is the ``(pid, tag)`` that ``handle_call`` received.  Works for
+        callers on any node: tether's alias tag, OTP's ``[alias | ref]`` tag (with
+        or without a payload) and older plain-ref tags are each answered where
+        their caller waits.  Anything else is a ``TypeError``.  Elixir's
+        ``GenServer.reply/2``.
         """
-        reply_to(from_, reply)
+        _check_from(from_)
+        _reply(from_, reply)
         return OK
 
     @staticmethod
     async def stop(server: Any, reason: Any = "normal", timeout: float | None = None) -> Atom:
         """Stop a server synchronously: ``terminate(reason, state)`` runs; returns
-        ``"ok"`` (G-16).  Exits ``(noproc | calling_self | timeout, ("GenServer.stop",
-        …))``; on timeout the server is still alive."""
+        ``"ok"`` (G-16).  Exits ``(noproc | calling_self | timeout | ("nodedown",
+        node), ("GenServer.stop", server, reason, timeout))``; on timeout the server
+        is still alive.  A bad ``server`` or ``timeout`` raises before anything is
+        sent, and the server keeps running.  Elixir's ``GenServer.stop/3``."""
+        wait = check_timeout(timeout, "GenServer.stop")
+        _check_server(server, "GenServer.stop")
         mfa = ("GenServer.stop", server, reason, timeout)
-        pid = GenServer.whereis(server)
-        if not isinstance(pid, Pid):
+        target = GenServer.whereis(server)
+        if type(target) is tuple and not Node.alive():
+            _exit_with((NODEDOWN, Atom(target[1])), mfa)
+        if target is None:
             _exit_with(NOPROC, mfa)
-        if pid == self():
+        if target == self():
             _exit_with(CALLING_SELF, mfa)
-        mon = Process.monitor(pid)
-        send(pid, (_STOP, reason))
+        mon = Process.monitor(target)
+        send(target, (_STOP, reason))
         try:
-            down = await receive(Down(mon, ANY, ANY, ANY), timeout=timeout)
+            down = await receive(Down(mon, ANY, ANY, ANY), timeout=wait)
         except TimeoutError:
             Process.demonitor(mon, flush=True)
             _exit_with(TIMEOUT, mfa)
         if down.reason == NOPROC:
             _exit_with(NOPROC, mfa)  # it was gone before the request arrived
+        if down.reason == "noconnection":
+            where = target.node if isinstance(target, Pid) else target[1]
+            _exit_with((NODEDOWN, Atom(where)), mfa)
         if down.reason == reason:
             return OK
         exit(down.reason)  # terminate failed: proc_lib exits with the real reason
@@ -388,24 +525,198 @@ class GenServer:
     @staticmethod
     def whereis(server: Any) -> Any:
         """The pid behind ``server``, ``None`` when unknown, or ``(name, node)``
-        unchanged for another node (G-20)."""
-        if isinstance(server, Pid):
+        unchanged for another node (G-20).  Elixir's ``GenServer.whereis/1``."""
+        _check_server(server, "GenServer.whereis")
+        if isinstance(server, Pid) or server is None:
             return server
         if isinstance(server, str):
             return Process.whereis(server)
-        if type(server) is tuple and len(server) == 2 and isinstance(server[1], str):
+        if len(server) == 2:
             name, where = server
             if where == node():
                 return Process.whereis(name)
             return server
-        if type(server) is tuple and len(server) == 3 and server[0] == "via":
-            return server[1].whereis_name(server[2])
-        if server is None:
-            return None
+        return server[1].whereis_name(server[2])
+
+    @staticmethod
+    def abcast(name: str, request: Any, *, nodes: list[str] | None = None) -> Atom:
+        """Cast ``request`` to the server registered as ``name`` on each of
+        ``nodes`` (default: this node and every connected node); returns
+        ``"abcast"`` whether or not the servers exist.  Elixir's
+        ``GenServer.abcast/3`` (``abcast(nodes, name, request)``)."""
+        targets = _check_multi(name, nodes, "GenServer.abcast")
+        for where in targets:
+            send((name, where), (_CAST, request))
+        return ABCAST
+
+    @staticmethod
+    async def multi_call(
+        name: str, request: Any, timeout: float | None = None, *, nodes: list[str] | None = None
+    ) -> tuple[list[tuple[Atom, Any]], list[Atom]]:
+        """Call the server registered as ``name`` on each of ``nodes`` (default:
+        this node and every connected node) and wait, ``timeout`` seconds in all
+        (``None``: forever), for the replies.
+
+        Returns ``(replies, bad_nodes)``: ``replies`` is ``[(node, reply)]`` and
+        ``bad_nodes`` the nodes with no such server, that could not be reached,
+        whose server died, or that did not answer in time — both in the order of
+        ``nodes``.  Replies that come late are dropped.  Never exits.  Elixir's
+        ``GenServer.multi_call/4`` (``multi_call(nodes, name, request, timeout)``).
+        """
+        wait = check_timeout(timeout, "GenServer.multi_call")
+        targets = _check_multi(name, nodes, "GenServer.multi_call")
+        me = self()
+        pending: list[tuple[Atom, Ref]] = []
+        for where in targets:
+            # Monitor by name: a missing server, an unreachable node or a crash
+            # each end the wait for this node with a Down.
+            mon = Process.monitor((name, where), alias=True)
+            send((name, where), (_CALL, (me, mon), request))
+            pending.append((where, mon))
+        clock = asyncio.get_running_loop().time
+        deadline = None if wait is None else clock() + wait
+        replies: list[tuple[Atom, Any]] = []
+        bad: list[Atom] = []
+        for where, mon in pending:
+            left = None if deadline is None else max(0.0, deadline - clock())
+            try:
+                msg = await receive((mon, ANY), Down(mon, ANY, ANY, ANY), timeout=left)
+            except TimeoutError:
+                msg = None
+            if isinstance(msg, Down) or msg is None:
+                Process.demonitor(mon, flush=True)  # deactivates the alias: late replies drop
+                bad.append(where)
+            else:
+                Process.demonitor(mon, flush=True)
+                replies.append((where, msg[1]))
+        return replies, bad
+
+
+def _valid_shutdown(value: Any) -> bool:
+    return value in ("brutal_kill", "infinity") or (is_number(value) and value >= 0)
+
+
+def _module_and_arg(cls: type[GenServer], args: tuple[Any, ...], fn: str) -> tuple[Any, Any]:
+    """``MyServer.start_link(arg)`` or ``GenServer.start_link(MyServer, arg)``."""
+    if cls is not GenServer:
+        if len(args) > 1:
+            raise TypeError(
+                f"{cls.__qualname__}.{fn}: takes one init argument, got {len(args)} "
+                f"({args!r}); pass a tuple or a dict to give init several values"
+            )
+        return cls, (args[0] if args else None)
+    if (
+        not args
+        or len(args) > 2
+        or not (isinstance(args[0], type) and issubclass(args[0], GenServer))
+    ):
+        got = args[0] if args else "nothing"
         raise TypeError(
-            f"GenServer: server must be a Pid, a name, (name, node) or ('via', registry, key), "
-            f"got {server!r}"
+            f"GenServer.{fn}: the first argument must be the server class (a GenServer "
+            f"subclass), got {got!r}; write MyServer.{fn}(arg) or "
+            f"GenServer.{fn}(MyServer, arg)"
         )
+    return args[0], (args[1] if len(args) == 2 else None)
+
+
+def _check_name(name: Any, what: str) -> None:
+    """G-17: ``None``, a non-empty ``str``, or ``("via", registry, key)`` where the
+    registry has the via functions (gen.erl raises ``undef`` in the caller)."""
+    if name is None:
+        return
+    if isinstance(name, str):
+        if not name:
+            raise ValueError(
+                f"{what}: name must not be empty; give a name such as 'my_server', "
+                "or name=None for none"
+            )
+        return
+    if type(name) is tuple and len(name) == 3 and name[0] == "via":
+        missing = [f for f in _VIA_FUNCTIONS if not callable(getattr(name[1], f, None))]
+        if missing:
+            raise TypeError(
+                f"{what}: the via registry {name[1]!r} has no {', '.join(missing)}; give "
+                "('via', registry, key) with a registry such as tether.Registry"
+            )
+        return
+    raise TypeError(
+        f"{what}: expected name= to be one of: None, a str, or ('via', registry, key); got {name!r}"
+    )
+
+
+def _check_server(server: Any, what: str) -> None:
+    """A pid, a name, ``(name, node)``, ``("via", registry, key)`` or ``None``."""
+    if server is None or isinstance(server, Pid | str):
+        return
+    if type(server) is tuple:
+        if len(server) == 2 and isinstance(server[0], str) and isinstance(server[1], str):
+            return
+        if len(server) == 3 and server[0] == "via":
+            return
+    raise TypeError(
+        f"{what}: server must be a Pid, a name, (name, node) or ('via', registry, key), "
+        f"got {server!r}"
+    )
+
+
+def _check_multi(name: Any, nodes: Any, what: str) -> list[Atom]:
+    if not isinstance(name, str) or not name:
+        raise TypeError(
+            f"{what}: name must be the servers' registered name (a non-empty str), got {name!r}"
+        )
+    if nodes is None:
+        return [node(), *Node.list()]
+    if not isinstance(nodes, list | tuple) or not all(
+        isinstance(n, str) and "@" in n for n in nodes
+    ):
+        raise TypeError(
+            f"{what}: nodes must be a list of node names like 'name@host', got {nodes!r}"
+        )
+    return [Atom(n) for n in nodes]
+
+
+def _check_from(from_: Any) -> None:
+    if type(from_) is not tuple or len(from_) != 2:
+        raise TypeError(
+            "GenServer.reply: from_ must be the (pid, tag) pair that handle_call received, "
+            f"got {from_!r}"
+        )
+    if _alias_of(from_[1]) is None:
+        raise TypeError(
+            "GenServer.reply: from_ must be the (pid, tag) pair that handle_call received "
+            f"(tag a reference or an OTP [alias | ref] tag), got {from_!r}"
+        )
+
+
+def _alias_of(tag: Any) -> Ref | None:
+    """Where a reply to ``tag`` goes, when it goes to an alias (gen:reply/2).
+
+    tether callers tag with an alias ref, on this node or (seen from a server on
+    another node) on theirs: either way the reply goes to the alias, so a reply
+    that comes after the caller gave up is dropped there (G-7).  OTP 24+ callers
+    send ``[alias | Ref]`` (an improper list), possibly with a payload:
+    ``[[alias | Ref] | _]``.  Improper lists are recognised by their
+    ``items``/``tail`` (tether.etf's shape) so this layer needs nothing from
+    distribution.
+    """
+    if isinstance(tag, Ref):
+        return tag
+    items, tail = getattr(tag, "items", None), getattr(tag, "tail", None)
+    if items == ["alias"] and isinstance(tail, Ref):
+        return tail
+    head = items[0] if isinstance(items, list) and items else None
+    if head is None and type(tag) is list and tag:
+        head = tag[0]  # [[alias | Ref], payload...]: a proper list
+    if head is not None and getattr(head, "items", None) == ["alias"]:
+        alias = getattr(head, "tail", None)
+        return alias if isinstance(alias, Ref) else None
+    return None
+
+
+def _reply(from_: Any, reply: Any) -> None:
+    pid, tag = from_
+    alias = _alias_of(tag)
+    send(alias if alias is not None else pid, (tag, reply))
 
 
 async def _call_remote_name(
@@ -439,17 +750,6 @@ def _self_or_none() -> Pid | None:
         return None
 
 
-def _check_name(name: Any) -> None:
-    if name is None or isinstance(name, str):
-        return
-    if type(name) is tuple and len(name) == 3 and name[0] == "via":
-        return
-    raise ValueError(
-        f"GenServer: expected name= to be one of: None, a str, or ('via', registry, key); "
-        f"got {name!r}"
-    )
-
-
 def _exit_with(reason: Any, mfa: tuple[Any, ...]) -> NoReturn:
     exit((reason, mfa))
 
@@ -464,36 +764,48 @@ async def _flush(*filters: Any) -> None:
 
 
 class _State:
-    __slots__ = ("impl", "last", "parent", "state")
+    __slots__ = ("impl", "last", "name", "parent", "state")
 
-    def __init__(self, impl: GenServer, parent: Pid, state: Any) -> None:
+    def __init__(self, impl: GenServer, parent: Pid, state: Any, name: Any) -> None:
         self.impl = impl
         self.parent = parent
         self.state = state
+        self.name = name
         self.last: Any = None
 
 
 async def _server_main(
-    cls: type[GenServer], arg: Any, parent: Pid, tag: Ref, name: Any, linked: bool
+    cls: type[GenServer],
+    arg: Any,
+    parent: Pid,
+    tag: Ref,
+    name: Any,
+    linked: bool,
+    ancestors: list[Any],
 ) -> None:
+    Process.put("$initial_call", (cls.__module__, cls.__qualname__, 1))
+    Process.put("$ancestors", ancestors)
     if name is not None:
-        taken = _register(name)
+        try:
+            taken = _register(name)
+        except Exception as e:  # a via registry that fails: {error, {E, stack}}
+            _init_fail(parent, tag, linked, (ERROR, e), e)
         if taken is not None:
             if linked:
                 Process.unlink(parent)
-            send(parent, (tag, (ERROR, ("already_started", taken))))
+            send(parent, (tag, (ERROR, (ALREADY_STARTED, taken))))
             return
-    impl = cls()
     try:
+        impl = cls()
         result = await _maybe_await(impl.init(arg))
     except ProcessExit as e:
-        _init_fail(parent, tag, linked, e.reason, e.reason)
+        _init_fail(parent, tag, linked, (ERROR, e.reason), e.reason)
     except Exception as e:
-        _init_fail(parent, tag, linked, e, e)
+        _init_fail(parent, tag, linked, (ERROR, e), e)
     match result:
         case Ok(state, action):
             send(parent, (tag, OK))
-            await _loop(_State(impl, parent, state), action)
+            await _loop(_State(impl, parent, state, name), action)
         case Ignore():
             _init_fail(parent, tag, linked, IGNORE, NORMAL)
         case Stop(reason):
@@ -501,7 +813,7 @@ async def _server_main(
         case Error(reason):
             _init_fail(parent, tag, linked, (ERROR, reason), NORMAL)
         case _:
-            bad = ("bad_return_value", result)
+            bad = (BAD_RETURN_VALUE, result)
             _init_fail(parent, tag, linked, (ERROR, bad), bad)
 
 
@@ -509,8 +821,6 @@ def _init_fail(parent: Pid, tag: Ref, linked: bool, answer: Any, reason: Any) ->
     """OTP 26 init_fail: drop the link, answer the starter, exit with ``reason``."""
     if linked:
         Process.unlink(parent)
-    if isinstance(answer, BaseException):
-        answer = (ERROR, answer)
     send(parent, (tag, answer))
     exit(reason)
 
@@ -556,7 +866,10 @@ async def _loop(s: _State, action: Action) -> None:
         elif type(msg) is tuple and len(msg) == 2 and msg[0] == _CAST:
             action = await _dispatch(s, impl.handle_cast, msg[1], s.state, None)
         elif type(msg) is tuple and len(msg) == 2 and msg[0] == _STOP:
-            await _terminate(s, msg[1], report=False)
+            # GenServer.stop is sys:terminate: a reason other than normal/shutdown
+            # is reported, with no last message (OTP passes []).
+            s.last = []
+            await _terminate(s, msg[1], report=not _is_quiet(msg[1]))
         elif isinstance(msg, Exit) and msg.pid == s.parent:
             # G-15: only reaches here when trapping; terminate with the parent's reason.
             await _terminate(s, msg.reason, report=not _is_quiet(msg.reason))
@@ -578,7 +891,7 @@ async def _dispatch(s: _State, callback: Callable[..., Any], *args: Any) -> Acti
     match result:
         case Reply(reply, state, action) if from_ is not None:
             s.state = state
-            GenServer.reply(from_, reply)
+            _reply(from_, reply)
             return action
         case NoReply(state, action):
             s.state = state
@@ -587,10 +900,12 @@ async def _dispatch(s: _State, callback: Callable[..., Any], *args: Any) -> Acti
             s.state = state
             if reply is not _NO_REPLY and from_ is not None:
                 # G-10: terminate runs, then the reply is sent, then the exit.
-                await _terminate(s, reason, report=not _is_quiet(reason), reply=(from_, reply))
+                await _terminate(
+                    s, reason, report=not _is_quiet(reason), from_=from_, reply=(from_, reply)
+                )
             await _terminate(s, reason, report=not _is_quiet(reason), from_=from_)
         case _:
-            await _terminate(s, ("bad_return_value", result), report=True, from_=from_)
+            await _terminate(s, (BAD_RETURN_VALUE, result), report=True, from_=from_)
 
 
 async def _terminate(
@@ -600,33 +915,40 @@ async def _terminate(
     from_: Any = None,
     reply: tuple[From, Any] | None = None,
 ) -> NoReturn:
+    # gen_server.erl: terminate/2 runs, the report is written, and only then, as
+    # the exit unwinds (try ... after reply), the reply goes out (G-10).
     try:
         try:
             await _maybe_await(s.impl.terminate(reason, s.state))
-        finally:
-            if reply is not None:
-                GenServer.reply(*reply)
-    except ProcessExit as e:
-        reason = e.reason
-    except Exception as e:
-        reason = e
-        report = True
-    if report:
-        _report(s, reason, from_)
+        except ProcessExit as e:
+            reason = e.reason
+        except Exception as e:
+            reason = e
+            report = True
+        if report:
+            _report(s, reason, from_)
+    finally:
+        if reply is not None:
+            _reply(*reply)
     exit(reason)
 
 
 def _report(s: _State, reason: Any, from_: Any) -> None:
-    """LOG-3: ``GenServer #PID<…> terminating`` with the reason, last message and state."""
+    """LOG-3: ``GenServer #PID<…> terminating`` with the reason, last message and
+    state, and for a call the client (as Elixir's Logger translator writes it)."""
     me = self()
     head, exc_info = crash_head(reason)
-    lines = [f"GenServer {me!r} terminating", head]
-    if from_ is not None:
-        client = from_[0]
+    who = inspect_name(s.name) if isinstance(s.name, str) else repr(me)
+    lines = [f"GenServer {who} terminating", head]
+    client = from_[0] if type(from_) is tuple and len(from_) == 2 else None
+    if isinstance(client, Pid):
         lines.append(f"Last message (from {client!r}): {inspect(s.last)}")
         lines.append(f"State: {inspect(s.state)}")
-        alive = "is alive" if Process.alive(client) else "is dead"
-        lines.append(f"Client {client!r} {alive}")
+        if client.node is not None:
+            lines.append(f"Client {client!r} is remote on node {inspect_name(client.node)}")
+        else:
+            alive = "is alive" if Process.alive(client) else "is dead"
+            lines.append(f"Client {client!r} {alive}")
     else:
         lines.append(f"Last message: {inspect(s.last)}")
         lines.append(f"State: {inspect(s.state)}")

@@ -37,7 +37,7 @@ from typing import Any, ClassVar, Final
 
 from tether._runtime._api import Process, receive, send
 from tether._runtime._api import self as self_pid
-from tether._runtime._format import inspect
+from tether._runtime._format import describe_callable, inspect, inspect_name, inspect_reason
 from tether._runtime._types import ANY, Atom, Down, Exit, Pid
 
 from .gen_server import GenServer, Ignore, NoReply, Ok, Reply, Stop, _is_quiet, _maybe_await
@@ -139,10 +139,10 @@ async def _start_child(child: _Child) -> Any:
         # LOG-5: each child start, at INFO (quiet by default, as SASL reports are).
         sasl.info(
             "Child %s of Supervisor %r started\nPid: %r\nStart Call: %s",
-            inspect(child.id),
+            inspect_name(child.id),
             self_pid(),
             result[1],
-            getattr(fun, "__qualname__", fun),
+            describe_callable(fun),
         )
         return result
     if type(result) is tuple and len(result) == 2 and result[0] == ERROR:
@@ -184,12 +184,12 @@ def _report_child(sup: Pid, child: _Child, reason: Any, context: str) -> None:
     sasl.error(
         "Child %s of Supervisor %r %s\n** (exit) %s\nPid: %r\nStart Call: %s\nRestart: %s\n"
         "Shutdown: %s\nType: %s",
-        inspect(child.id),
+        inspect_name(child.id),
         sup,
         context,
-        inspect(reason) if not isinstance(reason, BaseException) else repr(reason),
+        inspect_reason(reason),
         child.pid,
-        getattr(child.start[0], "__qualname__", child.start[0]),
+        describe_callable(child.start[0]),
         child.restart,
         child.shutdown,
         child.type,
@@ -469,7 +469,7 @@ class _SupervisorServer(GenServer):
             sasl.error(
                 "Child %s of Supervisor %r caused shutdown\n"
                 "** (exit) :reached_max_restart_intensity",
-                inspect(child.id),
+                inspect_name(child.id),
                 self_pid(),
             )
             await _stop_all(st)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from tether._runtime._api import Process, exit, receive, self, send, spawn, spawn_link
-from tether._runtime._format import crash_head, inspect
+from tether._runtime._format import crash_head, describe_callable, inspect
 from tether._runtime._types import ANY, Atom, Down, Pid, ProcessExit, Ref
 
 from .gen_server import _is_quiet
@@ -200,7 +200,7 @@ async def _task_main(
 def _report(owner: Pid, fun: Any, args: tuple[Any, ...], reason: Any) -> None:
     """LOG-4: ``Task #PID<t> started from #PID<owner> terminating``."""
     head, exc_info = crash_head(reason)
-    name = getattr(fun, "__qualname__", repr(fun))
+    name = describe_callable(fun)
     logger.error(
         "Task %r started from %r terminating\n%s\nFunction: %s\n    Args: %s",
         self(),

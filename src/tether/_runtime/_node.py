@@ -73,6 +73,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, Final, cast
 
+from ._format import crash_head, inspect_reason
 from ._mailbox import Mailbox, Matcher
 from ._types import (
     KILLED,
@@ -677,11 +678,11 @@ class Node:
 
     def _log_crash(self, p: Process, ex: BaseException) -> None:
         """LOG-1: a plain process that raised logs the exception at ERROR."""
+        head, _ = crash_head(ex)  # total: a __str__ that raises cannot stop the report
         logger.error(
-            "Process %r raised an exception\n** (%s) %s",
+            "Process %r raised an exception\n%s",
             p.pid,
-            type(ex).__name__,
-            ex,
+            head,
             exc_info=(type(ex), ex, ex.__traceback__),
             extra={"tether_pid": p.pid, "tether_reason": ex},
         )
@@ -1019,10 +1020,10 @@ class Node:
             if not _ends_unwinding(ex):
                 self._unwind_errors += 1
                 logger.warning(
-                    "Process %r raised while unwinding after exit %r: %r",
+                    "Process %r raised while unwinding after exit %s: %s",
                     p.pid,
-                    p.reason,
-                    ex,
+                    inspect_reason(p.reason),
+                    inspect_reason(ex),
                     exc_info=(type(ex), ex, ex.__traceback__),
                 )
             self._finish_unwind(p)
@@ -1053,10 +1054,10 @@ class Node:
             return
         p.future = None  # its completion no longer resumes the process
         logger.warning(
-            "Process %r was still awaiting cleanup %s s after its exit %r; closing it",
+            "Process %r was still awaiting cleanup %s s after its exit %s; closing it",
             p.pid,
             UNWIND_GRACE,
-            p.reason,
+            inspect_reason(p.reason),
             extra={"tether_pid": p.pid},
         )
         self._close(p)
@@ -1085,9 +1086,11 @@ class Node:
             if "ignored GeneratorExit" in str(ex):
                 self._abandon(p)
             else:
-                logger.warning("Process %r raised while being closed: %r", p.pid, ex)
+                logger.warning(
+                    "Process %r raised while being closed: %s", p.pid, inspect_reason(ex)
+                )
         except BaseException as ex:
-            logger.warning("Process %r raised while being closed: %r", p.pid, ex)
+            logger.warning("Process %r raised while being closed: %s", p.pid, inspect_reason(ex))
         finally:
             self.current = saved
         self._finish_unwind(p)
@@ -1105,10 +1108,10 @@ class Node:
         _keep_forever(p.coro)
         self.abandoned += 1
         logger.error(
-            "Process %r ignored its exit %r and refused to close (it catches "
+            "Process %r ignored its exit %s and refused to close (it catches "
             "BaseException and awaits again); abandoned: it will never run again",
             p.pid,
-            p.reason,
+            inspect_reason(p.reason),
             extra={"tether_pid": p.pid},
         )
 
@@ -1670,11 +1673,11 @@ class Watchdog:
         name = initial_call_name(p)
         if p.state == DEAD:
             logger.error(
-                "Process %r (%s) is dead (%r) but keeps running without awaiting: it "
+                "Process %r (%s) is dead (%s) but keeps running without awaiting: it "
                 "catches BaseException in a loop; it cannot be stopped",
                 p.pid,
                 name,
-                p.reason,
+                inspect_reason(p.reason),
                 extra={"tether_pid": p.pid},
             )
             return
