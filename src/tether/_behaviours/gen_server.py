@@ -476,6 +476,10 @@ class _State:
 async def _server_main(
     cls: type[GenServer], arg: Any, parent: Pid, tag: Ref, name: Any, linked: bool
 ) -> None:
+    # proc_lib's $ancestors: the starter (by name if it has one), then its ancestors.
+    starter = Process.info(parent, ["registered_name", "dictionary"]) or {}
+    above = (starter.get("dictionary") or {}).get("$ancestors", [])
+    Process.put("$ancestors", [starter.get("registered_name") or parent, *above])
     if name is not None:
         taken = _register(name)
         if taken is not None:
