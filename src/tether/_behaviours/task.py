@@ -725,18 +725,24 @@ class TaskStream:
         self._sup = sup
         self._link = link
         self._shutdown = shutdown
-        self._entered: list[_StreamRun] = []
+        # The runs opened by ``async with``, innermost last, per consumer process.
+        self._entered: dict[Pid, list[_StreamRun]] = {}
 
     def __aiter__(self) -> _StreamRun:
         return _StreamRun(self)
 
     async def __aenter__(self) -> _StreamRun:
         run = _StreamRun(self)
-        self._entered.append(run)
+        self._entered.setdefault(self_pid(), []).append(run)
         return run
 
     async def __aexit__(self, *exc: object) -> None:
-        await self._entered.pop().aclose()
+        me = self_pid()
+        runs = self._entered[me]
+        run = runs.pop()
+        if not runs:
+            del self._entered[me]
+        await run.aclose()
 
     def __repr__(self) -> str:
         return f"<TaskStream {self._what}({self._enumerable!r}, {self._fun!r})>"
