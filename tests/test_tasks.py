@@ -494,3 +494,16 @@ async def test_exit_messages_of_a_trapping_consumer_are_not_left_behind() -> Non
     assert [r async for r in stream] == [("exit", i) for i in range(5)]
     await wait_all_blocked()
     assert await mailbox_now() == []
+
+
+async def test_the_stream_coordinator_ignores_what_strangers_send_it() -> None:
+    async def pester(x: int) -> int:
+        for link in Process.info(self(), "links"):
+            send(link, Down([x], "process", self(), "oops"))  # an unhashable ref
+            send(link, ([x], "not a reply"))
+            send(link, {"junk": x})
+        return x
+
+    stream = Task.async_stream(range(3), pester, max_concurrency=2)
+    assert [r async for r in stream] == [("ok", 0), ("ok", 1), ("ok", 2)]
+    assert await only_me_left()

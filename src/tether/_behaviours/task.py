@@ -964,7 +964,10 @@ async def _coordinator(owner: Pid, trap: bool, callers: list[Pid], job: _StreamJ
 
     while True:
         msg = await receive()
-        if type(msg) is tuple and len(msg) == 3 and msg[0] == _NEXT:
+        # Only our own messages are looked at; anything a stranger sends (a fake
+        # Down, a tuple with an unhashable item) falls through to the end.
+        tag = msg[0] if type(msg) is tuple and len(msg) in (2, 3) else None
+        if type(tag) is str and len(msg) == 3 and tag == _NEXT:
             asking = msg[1]
             for item in msg[2]:
                 started = await _start_stream_task(owner, callers, job, item)
@@ -982,11 +985,11 @@ async def _coordinator(owner: Pid, trap: bool, callers: list[Pid], job: _StreamJ
                 running[ref] = _Slot(next_pos, pid, item if job.zip else None, timer)
                 next_pos += 1
             answer()
-        elif type(msg) is tuple and len(msg) == 2 and isinstance(msg[0], Ref):
-            slot = running.get(msg[0])
+        elif isinstance(tag, Ref) and len(msg) == 2:
+            slot = running.get(tag)
             if slot is not None:
                 slot.reply = (OK, msg[1])
-        elif isinstance(msg, Down) and msg.ref in running:
+        elif isinstance(msg, Down) and isinstance(msg.ref, Ref) and msg.ref in running:
             slot = running.pop(msg.ref)
             if slot.timer is not None:
                 Process.cancel_timer(slot.timer)
@@ -1004,14 +1007,14 @@ async def _coordinator(owner: Pid, trap: bool, callers: list[Pid], job: _StreamJ
             else:
                 ready.append(result)
             answer()
-        elif type(msg) is tuple and len(msg) == 2 and msg[0] == _TIMED_OUT:
+        elif type(tag) is str and tag == _TIMED_OUT and isinstance(msg[1], Ref):
             slot = running.get(msg[1])
             if slot is not None and slot.reply is None and not slot.timed_out:
                 # Unlink first so the kill does not reach us through the link.
                 Process.unlink(slot.pid)
                 Process.exit(slot.pid, "kill")
                 slot.timed_out = True
-        elif type(msg) is tuple and len(msg) == 2 and msg[0] == _STOP:
+        elif type(tag) is str and tag == _STOP:
             # Closing: kill what still runs and wait until it is gone.
             Process.flag("trap_exit", True)
             for slot in running.values():
