@@ -14,9 +14,11 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from ._node import is_async_callable
 from ._types import Pid
 
 __all__ = [
+    "check_async_fun",
     "check_bool",
     "check_int",
     "check_pid",
@@ -29,6 +31,21 @@ __all__ = [
 def is_number(value: Any) -> bool:
     """An ``int`` or ``float`` that is not a ``bool``."""
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_async_fun(value: Any, what: str, arg: str = "fun") -> Any:
+    """``value`` if it is an async callable (what a process runs), else ``TypeError``.
+
+    For functions that hand ``value`` to a new process: checking here, before the
+    spawn, keeps a plain function from failing later inside that process.
+    """
+    if not is_async_callable(value):
+        raise TypeError(
+            f"{what}: {arg} must be an async function (async def), got {value!r}; "
+            "it runs in a new process, which runs a coroutine (wrap a plain function: "
+            "async def f(x): return g(x))"
+        )
+    return value
 
 
 def check_pid(value: Any, what: str, arg: str = "pid") -> Pid:
