@@ -28,6 +28,11 @@ or a registration never waits on a process.  tether keeps that shape:
 * Keys compare as Erlang's ``===``: ``1`` and ``1.0`` (and ``True``) are three
   different keys, though Python's ``==`` calls them equal.
 
+Rejected: a single registry process that monitors registrants (tether's first
+Registry).  Elixir's callers see the partitions — ``register`` returns one and
+links to it, ``which_children`` lists them, parallel ``dispatch`` runs per
+partition — and its test suite checks each of these.
+
 Match specs, the Python way (see docs/registry.md): a *pattern* is a value in
 which ``tether.ANY`` matches anything (Erlang's ``:_``) and a :class:`Var`
 binds what it meets (``:"$1"``; the same ``Var`` twice must meet equal values);
@@ -424,9 +429,10 @@ class _Table:
         for ek in set(self.by_pid.get(pid, ())):
             self.remove(ek, pid)
 
-    def all_rows(self) -> Iterable[Row]:
-        for rows in self.rows.values():
-            yield from rows
+    def all_rows(self) -> list[Row]:
+        """Every entry, in registration order per key: a copy, so that guards
+        (user code) may touch the registry while a select runs."""
+        return [r for rows in self.rows.values() for r in rows]
 
 
 def _tables() -> dict[str, _Table]:
