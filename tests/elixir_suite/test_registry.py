@@ -108,7 +108,7 @@ async def kill_and_assert_down(pid: Pid) -> None:
 
 def sum_pid_entries(registry: str) -> int:
     """The test file's ``sum_pid_entries/2``: entries in the per-pid index."""
-    return sum(len(eks) for eks in _tables()[registry].by_pid.values())
+    return sum(sum(counts.values()) for counts in _tables()[registry].by_pid.values())
 
 
 def sys_suspend(pid: Pid) -> asyncio.Future[Any]:

@@ -374,8 +374,9 @@ class _Table:
     """One registry's entries, read and written directly by callers.
 
     Invariant: ``rows[ek]`` holds every entry whose key's exact form is ``ek``
-    (never an empty list); ``by_pid[pid]`` lists the exact key of each of
-    ``pid``'s entries, once per entry; ``size`` is the number of entries.
+    (never an empty list); ``by_pid[pid]`` maps the exact key of each of
+    ``pid``'s entries to how many it has under it (never 0, never an empty
+    dict); ``size`` is the number of entries.
     """
 
     name: str
@@ -386,7 +387,7 @@ class _Table:
     meta: dict[Any, Any]
     parts: list[Pid | None]
     rows: dict[Any, list[Row]] = field(default_factory=dict)
-    by_pid: dict[Pid, list[Any]] = field(default_factory=dict)
+    by_pid: dict[Pid, dict[Any, int]] = field(default_factory=dict)
     size: int = 0
 
     def __repr__(self) -> str:
@@ -401,7 +402,8 @@ class _Table:
             self.rows[ek] = [(key, pid, value)]
         else:
             rows.append((key, pid, value))
-        self.by_pid.setdefault(pid, []).append(ek)
+        counts = self.by_pid.setdefault(pid, {})
+        counts[ek] = counts.get(ek, 0) + 1
         self.size += 1
 
     def remove(self, ek: Any, pid: Pid, keep: Callable[[Row], bool] | None = None) -> int:
@@ -417,16 +419,18 @@ class _Table:
             self.rows[ek] = left
         else:
             del self.rows[ek]
-        eks = self.by_pid[pid]
-        for _ in range(gone):
-            eks.remove(ek)
-        if not eks:
-            del self.by_pid[pid]
+        counts = self.by_pid[pid]
+        if counts[ek] == gone:
+            del counts[ek]
+            if not counts:
+                del self.by_pid[pid]
+        else:
+            counts[ek] -= gone
         self.size -= gone
         return gone
 
     def remove_pid(self, pid: Pid) -> None:
-        for ek in set(self.by_pid.get(pid, ())):
+        for ek in list(self.by_pid.get(pid, ())):
             self.remove(ek, pid)
 
     def all_rows(self) -> list[Row]:
@@ -740,11 +744,9 @@ class Registry:
         t = _table(registry, what)
         check_pid(pid, what)
         out = []
-        for ek in t.by_pid.get(pid, ()):
-            for r in t.rows[ek]:
-                if r[1] == pid:
-                    out.append(r[0])
-                    break
+        for ek, count in t.by_pid.get(pid, {}).items():
+            key = next(r[0] for r in t.rows[ek] if r[1] == pid)
+            out.extend([key] * count)
         return out
 
     @staticmethod
@@ -852,15 +854,15 @@ class Registry:
             if entries:
                 await _call(fun, entries)
             return OK
+        groups = _by_partition(t, ek)
         if not parallel:
             for i in reversed(range(t.partitions)):
-                entries = _partition_entries(t, ek, i)
-                if entries:
-                    await _call(fun, entries)
+                if groups[i]:
+                    await _call(fun, groups[i])
             return OK
         parent = self_pid()
         tasks = [
-            Task.async_(_dispatch_task, t, ek, i, fun, parent)
+            Task.async_(_dispatch_task, groups[i], fun, parent)
             for i in reversed(range(t.partitions))
         ]
         for task in tasks:
@@ -964,8 +966,13 @@ def _unlink_if_unregistered(t: _Table, me: Pid) -> None:
             Process.unlink(owner)
 
 
-def _partition_entries(t: _Table, ek: Any, i: int) -> list[tuple[Pid, Any]]:
-    return [(r[1], r[2]) for r in t.rows.get(ek, ()) if t.partition_of(r[1]) == i]
+def _by_partition(t: _Table, ek: Any) -> list[list[tuple[Pid, Any]]]:
+    """The ``(pid, value)`` entries under ``ek``, grouped by the pid's partition."""
+    groups: list[list[tuple[Pid, Any]]] = [[] for _ in range(t.partitions)]
+    n = t.partitions
+    for _key, pid, value in t.rows.get(ek, ()):
+        groups[hash(pid) % n].append((pid, value))
+    return groups
 
 
 async def _call(fun: Callable[..., Any], *args: Any) -> Any:
@@ -975,8 +982,9 @@ async def _call(fun: Callable[..., Any], *args: Any) -> Any:
     return result
 
 
-async def _dispatch_task(t: _Table, ek: Any, i: int, fun: Callable[..., Any], parent: Pid) -> Any:
-    entries = _partition_entries(t, ek, i)
+async def _dispatch_task(
+    entries: list[tuple[Pid, Any]], fun: Callable[..., Any], parent: Pid
+) -> Any:
     if entries:
         await _call(fun, entries)
     # As Elixir's dispatch_parallel: no EXIT for a trapping caller on success.
