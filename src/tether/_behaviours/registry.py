@@ -620,7 +620,6 @@ class Registry:
             "id": opts.get("name", Registry),
             "start": (Registry._start, (opts,)),
             "type": "supervisor",
-            "modules": [Registry],
         }
 
     # -- registering -------------------------------------------------------------
@@ -1015,7 +1014,6 @@ class _RegistrySupervisor(Supervisor):
             {
                 "id": f"{name}.PIDPartition{i}",
                 "start": (_Partition.start_link, ((t, i),)),
-                "modules": [Registry],
             }
             for i in range(n)
         ]
