@@ -12,8 +12,9 @@ from tether.testing import wait_all_blocked
 
 
 async def test_register_lookup_unregister_unique() -> None:
-    _, reg = await Registry.start_link(name="reg")
-    assert Registry.register("reg", "k", 1) == ("ok", reg)
+    await Registry.start_link(name="reg")
+    ok, owner = Registry.register("reg", "k", 1)
+    assert ok == "ok" and owner in Process.info(self(), "links")
     assert Registry.lookup("reg", "k") == [(self(), 1)]
     assert Registry.keys("reg", self()) == ["k"]
     me = self()

@@ -71,6 +71,24 @@ class Agent:
     def __init__(self) -> None:
         raise TypeError("Agent is a namespace of functions; start one with Agent.start_link")
 
+    @classmethod
+    def child_spec(cls, arg: Any) -> dict[str, Any]:
+        """A child spec that starts an agent: Elixir's ``Agent.child_spec/1``.
+
+        ``(Agent, fun)`` in a supervisor's children list (Elixir's ``{Agent,
+        fun}``) starts ``Agent.start_link(fun)``.  A subclass that defines its own
+        ``start_link(arg)`` gets ``{"id": Sub, "start": (Sub.start_link, (arg,))}``,
+        as ``use Agent`` generates; adjust it with ``Supervisor.child_spec_of``.
+
+        Raises:
+            TypeError: ``arg`` is not a function, for ``Agent`` itself.
+        """
+        if cls is Agent and not callable(arg):
+            raise TypeError(
+                f"Agent.child_spec: arg must be the function that makes the state, got {arg!r}"
+            )
+        return {"id": cls, "start": (cls.start_link, (arg,))}
+
     @staticmethod
     async def start_link(
         fun: Callable[[], Any], *, name: Any = None, timeout: float | None = None

@@ -9,11 +9,14 @@ wait (``receive``, ``Process.sleep``) are awaitables.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
+import math
 import re
 import sys
 import threading
 import types
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Final, NoReturn, Protocol, TypeVar, cast
 
@@ -32,7 +35,7 @@ from ._types import (
     TimerRef,
     _node_numbers,
 )
-from ._validate import check_pid, check_seconds, check_timeout, is_number
+from ._validate import check_bool, check_pid, check_seconds, check_timeout, is_number
 
 __all__ = [
     "Process",
@@ -624,6 +627,8 @@ _INFO_ITEMS: Final = (
     "dictionary",
     "trap_exit",
     "memory",
+    "priority",
+    "message_queue_data",
 )
 # Process.info/1's items, in the BEAM's order (registered_name first when named).
 _INFO_DEFAULT: Final = (
@@ -637,6 +642,74 @@ _INFO_DEFAULT: Final = (
 )
 
 _NO_DEFAULT: Final = object()
+_OK: Final = Atom("ok")
+_CANCEL_TIMER: Final = Atom("cancel_timer")
+
+# E-7: the process flags that apply in tether besides trap_exit, with their
+# allowed values and their defaults.  priority and message_queue_data are
+# advisory: accepted, kept and shown by Process.info, with no effect on the
+# scheduler or the mailbox.  sensitive hides the messages and the dictionary
+# from Process.info, as on the BEAM.  They live in a weak map owned by the node,
+# so they go with their process and with the node.
+_FLAG_CHOICES: Final[dict[str, tuple[Any, ...]]] = {
+    "priority": ("low", "normal", "high", "max"),
+    "message_queue_data": ("on_heap", "off_heap"),
+    "sensitive": (False, True),
+}
+_FLAG_DEFAULTS: Final[dict[str, Any]] = {
+    "priority": Atom("normal"),
+    "message_queue_data": Atom("on_heap"),
+    "sensitive": False,
+}
+# Flags Erlang knows that mean nothing here: refused, saying why.
+_FLAGS_NOT_APPLICABLE: Final = {
+    "min_heap_size": "Python manages memory",
+    "min_bin_vheap_size": "Python manages memory",
+    "max_heap_size": "Python manages memory",
+    "fullsweep_after": "Python manages memory",
+    "save_calls": "tether records no call history",
+    "error_handler": "tether loads no code on demand",
+    "async_dist": "not in OTP 25",
+}
+_FLAGS_KEY: Final = "tether.process_flags"
+# What Process.info shows of a sensitive process (made fresh each time).
+_SENSITIVE_ITEMS: Final[dict[str, Callable[[], Any]]] = {
+    "messages": list,
+    "message_queue_len": int,
+    "dictionary": dict,
+}
+
+
+def _flag_value(node: _n.Node, p: _n.Process, flag: str) -> Any:
+    flags = node.ext.get(_FLAGS_KEY)
+    own = flags.get(p) if flags is not None else None
+    if own is None or flag not in own:
+        return _FLAG_DEFAULTS[flag]
+    return own[flag]
+
+
+def _set_flag(node: _n.Node, p: _n.Process, flag: str, value: Any) -> Any:
+    flags = node.ext.get(_FLAGS_KEY)
+    if flags is None:
+        flags = node.ext[_FLAGS_KEY] = weakref.WeakKeyDictionary[_n.Process, dict[str, Any]]()
+    own: dict[str, Any] | None = flags.get(p)
+    if own is None:
+        own = flags[p] = {}
+    old = own.get(flag, _FLAG_DEFAULTS[flag])
+    own[flag] = value
+    return old
+
+
+def _exact_eq(a: Any, b: Any) -> bool:
+    """Erlang's ``=:=``: ``==`` that tells ``1`` from ``1.0`` and ``True``, deeply."""
+    ta, tb = type(a), type(b)
+    if ta in (int, float, bool, complex) or tb in (int, float, bool, complex):
+        return ta is tb and bool(a == b)
+    if (ta is tuple and tb is tuple) or (ta is list and tb is list):
+        return len(a) == len(b) and all(_exact_eq(x, y) for x, y in zip(a, b, strict=True))
+    if ta is dict and tb is dict:
+        return a.keys() == b.keys() and all(_exact_eq(v, b[k]) for k, v in a.items())
+    return bool(a == b)
 
 
 def _frame_tuple(f: types.FrameType) -> tuple[str, str, int]:
@@ -670,6 +743,10 @@ def _memory(p: _n.Process) -> int:
 
 
 def _info_item(node: _n.Node, p: _n.Process, item: str) -> Any:
+    if item in _SENSITIVE_ITEMS and _flag_value(node, p, "sensitive"):
+        return _SENSITIVE_ITEMS[item]()
+    if item in ("priority", "message_queue_data"):
+        return _flag_value(node, p, item)
     if item == "links":
         return list(p.links) if p.links else []
     if item == "monitors":
@@ -878,16 +955,54 @@ class Process:
         return found if info else True
 
     @staticmethod
-    def flag(flag: str, value: bool) -> bool:
-        """Set a process flag; return its old value (E-7).  Only ``"trap_exit"``."""
+    def flag(flag: str, value: Any) -> Any:
+        """Set one of the caller's process flags; return its old value (E-7).
+
+        Elixir's ``Process.flag/2``.  Flags:
+
+        * ``"trap_exit"`` (bool): exit signals become ``Exit`` messages.
+        * ``"priority"`` (``"low"``, ``"normal"``, ``"high"``, ``"max"``):
+          advisory — kept and shown by ``Process.info(pid, "priority")``; the
+          scheduler runs every process alike.
+        * ``"message_queue_data"`` (``"on_heap"``, ``"off_heap"``): advisory, the
+          same way.
+        * ``"sensitive"`` (bool): ``Process.info`` shows no messages (and a
+          ``message_queue_len`` of 0) and an empty dictionary, as on the BEAM.
+
+        Raises:
+            ValueError: an unknown flag (the heap and code-loading flags of
+                Erlang do not apply here), or a value the flag does not take.
+            TypeError: a boolean flag given a non-bool.
+        """
         p = _cur("Process.flag")
-        if flag != "trap_exit":
-            raise ValueError(f"Process.flag: unknown flag {flag!r}; supported: 'trap_exit'")
-        if not isinstance(value, bool):
-            raise TypeError(f"Process.flag: value for 'trap_exit' must be bool, got {value!r}")
-        old = p.trap_exit
-        p.trap_exit = value
-        return old
+        if flag == "trap_exit":
+            if not isinstance(value, bool):
+                raise TypeError(f"Process.flag: value for 'trap_exit' must be bool, got {value!r}")
+            old = p.trap_exit
+            p.trap_exit = value
+            return old
+        if not isinstance(flag, str) or flag not in _FLAG_CHOICES:
+            why = _FLAGS_NOT_APPLICABLE.get(flag) if isinstance(flag, str) else None
+            if why:
+                problem = f"flag {flag!r} does not apply in tether ({why})"
+            else:
+                problem = f"unknown flag {flag!r}"
+            raise ValueError(
+                f"Process.flag: {problem}; the flags are 'trap_exit', "
+                f"{', '.join(repr(f) for f in _FLAG_CHOICES)}"
+            )
+        choices = _FLAG_CHOICES[flag]
+        if choices == (False, True):
+            if not isinstance(value, bool):
+                raise TypeError(f"Process.flag: value for {flag!r} must be bool, got {value!r}")
+        elif not isinstance(value, str) or value not in choices:
+            raise ValueError(
+                f"Process.flag: value for {flag!r} must be one of "
+                f"{', '.join(repr(c) for c in choices)}, got {value!r}"
+            )
+        else:
+            value = Atom(value)
+        return _set_flag(_node(), p, flag, value)
 
     @staticmethod
     def info(pid: Pid, item: str | list[str] | None = None) -> Any:
@@ -897,7 +1012,7 @@ class Process:
         item's value.  ``info(pid, ["links", "status"])``: a dict in the asked order.
         Items: registered_name, current_function, current_stacktrace, initial_call,
         status, message_queue_len, messages, links, monitors, monitored_by,
-        dictionary, trap_exit, memory.  ``current_function`` is
+        dictionary, trap_exit, memory, priority, message_queue_data.  ``current_function`` is
         ``(module, qualname, line)`` of the innermost frame outside tether.
 
         Raises:
@@ -1008,14 +1123,32 @@ class Process:
         return cast(Awaitable[None], _sleep(seconds))
 
     @staticmethod
-    def send_after(dest: Pid | str | tuple[str, str], msg: Any, seconds: float) -> TimerRef:
+    def send_after(
+        dest: Pid | str | tuple[str, str], msg: Any, seconds: float, abs: bool = False
+    ) -> TimerRef:
         """Send ``msg`` to ``dest`` after ``seconds``; return a timer reference.
 
-        A timer for a pid is cancelled if that process dies first; a name is
-        looked up when the timer fires.
+        Elixir's ``Process.send_after/4``.  A timer for a pid is cancelled if that
+        process dies first; a name is looked up when the timer fires.  With
+        ``abs=True``, ``seconds`` is a point on the node's monotonic clock (the
+        event loop's ``loop.time()``, virtual under ``tether.testing``) rather
+        than a delay; a point in the past fires at once.
+
+        Raises:
+            TypeError: ``dest`` is not a pid, a name or ``(name, node)``.
+            ValueError: ``seconds`` is negative (without ``abs``) or not finite.
         """
         _cur("Process.send_after")
-        t = check_seconds(seconds, "Process.send_after")
+        check_bool(abs, "Process.send_after", "abs")
+        if abs:
+            if not is_number(seconds) or seconds != seconds or seconds in (math.inf, -math.inf):
+                raise ValueError(
+                    "Process.send_after: with abs=True, seconds must be a finite point on "
+                    f"the node's clock (loop.time()), got {seconds!r}"
+                )
+            t = max(0.0, float(seconds) - _node().loop.time())
+        else:
+            t = check_seconds(seconds, "Process.send_after")
         if not (
             type(dest) is Pid
             or isinstance(dest, str)
@@ -1027,16 +1160,34 @@ class Process:
         return _node().send_after(dest, msg, t)
 
     @staticmethod
-    def cancel_timer(timer: TimerRef) -> float | bool:
-        """Cancel a timer: the seconds that were left, or ``False`` if it already fired."""
-        _cur("Process.cancel_timer")
+    def cancel_timer(timer: TimerRef, async_: bool = False, info: bool = True) -> Any:
+        """Cancel a timer: Elixir's ``Process.cancel_timer/2``.
+
+        Returns the seconds that were left, or ``False`` if it had already fired
+        or been cancelled.  With ``info=False`` it returns ``"ok"`` instead.  With
+        ``async_=True`` it returns ``"ok"`` and the answer comes as a message,
+        ``("cancel_timer", timer, seconds_left | False)`` (none with
+        ``info=False``).  The timer is cancelled when this returns either way.
+        """
+        p = _cur("Process.cancel_timer")
         if not isinstance(timer, TimerRef):
             raise TypeError(f"Process.cancel_timer: timer must be a TimerRef, got {timer!r}")
-        return _node().cancel_timer(timer)
+        check_bool(async_, "Process.cancel_timer", "async_")
+        check_bool(info, "Process.cancel_timer", "info")
+        node = _node()
+        left = node.cancel_timer(timer)
+        if not async_:
+            return left if info else _OK
+        if info and p.state != _DEAD:
+            node.deliver(p, (_CANCEL_TIMER, timer, left))
+        return _OK
 
     @staticmethod
     def read_timer(timer: TimerRef) -> float | bool:
-        """Seconds left on a timer, or ``False`` if it fired or was cancelled."""
+        """Seconds left on a timer, or ``False`` if it fired or was cancelled.
+
+        Elixir's ``Process.read_timer/1``.
+        """
         _cur("Process.read_timer")
         if not isinstance(timer, TimerRef):
             raise TypeError(f"Process.read_timer: timer must be a TimerRef, got {timer!r}")
@@ -1086,6 +1237,20 @@ class Process:
         if p.dictionary is None:
             return default
         return p.dictionary.get(key, default)
+
+    @staticmethod
+    def get_keys(value: Any = _NO_DEFAULT) -> builtins.list[Any]:
+        """The keys of the process dictionary; with ``value``, the keys that hold
+        exactly that value (``===``: ``1`` and ``1.0`` differ).
+
+        Elixir's ``Process.get_keys/0,1``.
+        """
+        p = _cur("Process.get_keys")
+        if not p.dictionary:
+            return []
+        if value is _NO_DEFAULT:
+            return list(p.dictionary)
+        return [k for k, v in p.dictionary.items() if _exact_eq(v, value)]
 
     @staticmethod
     def delete(key: Any) -> Any:

@@ -1710,8 +1710,11 @@ class Watchdog:
             )
 
     def close(self) -> None:
+        """Stop the thread and wait for it (it holds the node until it ends)."""
         self.stop.set()
         self.wake.set()
+        if self.thread.is_alive() and self.thread is not threading.current_thread():
+            self.thread.join(1.0)
 
 
 PREEMPT_SIGNAL: Final = signal.SIGURG
