@@ -116,6 +116,10 @@ async def test_client_functions_check_their_arguments() -> None:
         GenStateMachine.cast(["x"], "hi")
     with pytest.raises(TypeError, match=r"GenStateMachine.stop: server must be a Pid"):
         await GenStateMachine.stop(3.5)
+    with pytest.raises(
+        ValueError, match=r"GenStateMachine.stop: \('x', 'far@host'\) is on another"
+    ):
+        await GenStateMachine.stop(("x", "far@host"))
     with pytest.raises(TypeError, match=r"GenStateMachine.reply: from_ must be the \(pid, tag\)"):
         GenStateMachine.reply("nobody", "hi")
     with pytest.raises(TypeError, match=r"give a ReplyTo\(from_, reply\) or a list of them"):

@@ -574,13 +574,21 @@ class GenStateMachine:
         failed.  An abnormal ``reason`` is reported (LOG-3), as OTP does.
 
         Raises:
-            TypeError, ValueError: a bad ``server`` or ``timeout``.
+            TypeError, ValueError: a bad ``server`` or ``timeout``, or a machine
+                on another node.
         """
         what = "GenStateMachine.stop"
         timeout = check_timeout(timeout, what)
         _check_server(server, what)
         pid = GenServer.whereis(server)
-        if not isinstance(pid, Pid):
+        if type(pid) is tuple or (isinstance(pid, Pid) and pid.node is not None):
+            # gen_statem stops a remote machine with a :sys message that tether's
+            # machines do not speak; refuse rather than wait forever.
+            raise ValueError(
+                f"{what}: {server!r} is on another node; stopping a machine there is not "
+                "supported: ask that node to stop it (an rpc, or a message it handles)"
+            )
+        if pid is None:
             exit(NOPROC)
         if pid == self():
             exit(CALLING_SELF)
