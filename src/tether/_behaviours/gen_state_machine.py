@@ -75,6 +75,7 @@ from tether._runtime._api import (
     spawn,
     spawn_link,
 )
+from tether._runtime._api import self as self_pid
 from tether._runtime._format import crash_head, inspect
 from tether._runtime._types import ANY, Atom, Down, Exit, Pid, ProcessExit, Ref, TimerRef
 from tether._runtime._validate import check_timeout, is_number
@@ -324,7 +325,6 @@ class GenericTimeout:
 
 
 _Timeout = EventTimeout | StateTimeout | GenericTimeout
-From = tuple[Pid, Ref]
 
 
 def _timeout_key(t: _Timeout) -> Any:
@@ -604,11 +604,6 @@ class GenStateMachine:
         if down.reason == reason:
             return OK
         exit(down.reason)
-
-
-def self_pid() -> Pid:
-    """tether's ``self()`` (the machine's methods shadow the name ``self``)."""
-    return self()
 
 
 def _check_server(server: Any, what: str) -> None:
