@@ -384,7 +384,8 @@ class GenStateMachine:
     """Base class of a state machine: OTP's ``gen_statem``, Elixir's ``use GenStateMachine``.
 
     Subclass it, set ``callback_mode``, and write the callbacks.  Each callback
-    may be ``async``.  Start it with ``await MyMachine.start_link(arg)``.
+    but ``format_status`` may be ``async``.  Start it with
+    ``await MyMachine.start_link(arg)``.
 
     ``callback_mode`` (a class attribute) is ``"handle_event_function"`` (the
     default: every event goes to :meth:`handle_event`) or ``"state_functions"``
