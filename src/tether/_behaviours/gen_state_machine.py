@@ -59,6 +59,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import types
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -782,7 +783,9 @@ class _Machine:
                 result = self.state_function(state)(event_type, content, data)
             else:
                 result = self.impl.handle_event(event_type, content, state, data)
-            return await _maybe_await(result)
+            if type(result) is types.CoroutineType:  # an async callback
+                result = await result
+            return result
         except ProcessExit as e:
             raise _Stopping(e.reason) from None
         except Exception as e:
@@ -883,18 +886,20 @@ class _Machine:
         assert event is not None
         if step.postpone:
             self.postponed.append(event)
-        if state == self.state:
-            await self.cancel(TIMEOUT)  # any event cancels the event time-out
-        else:
+        if state != self.state:
             # A state change retries the postponed events, oldest first, and
-            # cancels the state time-out and the event time-out.
+            # cancels the state time-out (and, below, the event time-out).
             self.queue.extendleft(reversed(self.postponed))
             self.postponed = []
-            await self.cancel(STATE_TIMEOUT)
-            await self.cancel(TIMEOUT)
+            if STATE_TIMEOUT in self.timers:
+                await self.cancel(STATE_TIMEOUT)
+        if TIMEOUT in self.timers:
+            await self.cancel(TIMEOUT)  # any event cancels the event time-out
         self.state, self.data = state, data
-        await self.arm(step.timeouts)
-        self.queue.extendleft(reversed(step.next_events))
+        if step.timeouts:
+            await self.arm(step.timeouts)
+        if step.next_events:
+            self.queue.extendleft(reversed(step.next_events))
         self.event = None
 
     # -- time-outs -------------------------------------------------------------------
