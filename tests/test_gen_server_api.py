@@ -160,8 +160,11 @@ async def test_reply_with_something_that_is_not_a_from_is_a_type_error() -> None
     with pytest.raises(TypeError, match=r"GenServer.reply: from_ must be the \(pid, tag\) pair"):
         GenServer.reply(42, "x")
     with pytest.raises(TypeError, match="GenServer.reply: from_ must be"):
-        GenServer.reply((self(), "tag"), "x")
+        GenServer.reply(("not a pid", "tag"), "x")
     assert await mailbox_now() == []
+    # Any other tag goes to the pid, as gen:reply/2 sends it.
+    assert GenServer.reply((self(), "tag"), "x") == "ok"
+    assert await mailbox_now() == [("tag", "x")]
 
 
 async def test_every_client_function_rejects_a_server_of_no_valid_form() -> None:

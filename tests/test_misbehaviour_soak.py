@@ -179,7 +179,9 @@ async def _flood(target: tether.Pid, n: int) -> None:
 MISBEHAVERS = [swallower, quitter, spinner, sleeper, finally_raiser, cyclic, gigantic, hoarder]
 
 
-async def _chaos(sup: tether.Pid, stats: dict[str, Any], seconds: float, rng: random.Random) -> None:
+async def _chaos(
+    sup: tether.Pid, stats: dict[str, Any], seconds: float, rng: random.Random
+) -> None:
     deadline = time.monotonic() + seconds
     live: list[tether.Pid] = []
     while time.monotonic() < deadline:
@@ -237,9 +239,7 @@ async def _soak(pairs: int, seconds: float, seed: int) -> dict[str, Any]:
         await receive(Down(ref, ANY, ANY, ANY))
     await asyncio.sleep(0.2)
     stats["registry_entries"] = Registry.count("soak_reg") if hasattr(Registry, "count") else 0
-    stats["registry_keys"] = sum(
-        len(Registry.lookup("soak_reg", m.__name__)) for m in MISBEHAVERS
-    )
+    stats["registry_keys"] = sum(len(Registry.lookup("soak_reg", m.__name__)) for m in MISBEHAVERS)
     ref = Process.monitor(reg)
     await Supervisor.stop(reg)
     await receive(Down(ref, ANY, ANY, ANY))

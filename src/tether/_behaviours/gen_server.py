@@ -482,8 +482,9 @@ class GenServer:
         ``from_`` is the ``(pid, tag)`` that ``handle_call`` received.  Works for
         callers on any node: tether's alias tag, OTP's ``[alias | ref]`` tag (with
         or without a payload) and older plain-ref tags are each answered where
-        their caller waits.  Anything else is a ``TypeError``.  Elixir's
-        ``GenServer.reply/2``.
+        their caller waits; any other tag goes to the pid as ``(tag, reply)``, as
+        ``gen:reply/2`` sends it.  A ``from_`` that is not a ``(pid, tag)`` pair is
+        a ``TypeError``.  Elixir's ``GenServer.reply/2``.
         """
         _check_from(from_)
         _reply(from_, reply)
@@ -676,15 +677,14 @@ def _check_multi(name: Any, nodes: Any, what: str) -> list[Atom]:
 
 
 def _check_from(from_: Any) -> None:
-    if type(from_) is not tuple or len(from_) != 2:
+    if (
+        type(from_) is not tuple
+        or len(from_) != 2
+        or not (isinstance(from_[0], Pid) or _alias_of(from_[1]) is not None)
+    ):
         raise TypeError(
             "GenServer.reply: from_ must be the (pid, tag) pair that handle_call received, "
             f"got {from_!r}"
-        )
-    if _alias_of(from_[1]) is None:
-        raise TypeError(
-            "GenServer.reply: from_ must be the (pid, tag) pair that handle_call received "
-            f"(tag a reference or an OTP [alias | ref] tag), got {from_!r}"
         )
 
 
