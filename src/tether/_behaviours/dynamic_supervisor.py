@@ -34,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final
 
-from tether._runtime._api import Process, send
+from tether._runtime._api import Process
 from tether._runtime._api import self as self_pid
 from tether._runtime._types import Atom, Exit, Pid, ProcessExit
 from tether._runtime._validate import check_int, check_pid, check_timeout
@@ -59,6 +59,7 @@ from .supervisor import (
     _report_unexpected,
     _SpecFailed,
     _subclass_overrides,
+    _try_again,
     _valid_intensity,
     _valid_period,
     add_restart,
@@ -451,7 +452,7 @@ class _DynServer(GenServer):
             _report(st.name, _shown(child), result[1], "failed to start", RESTARTING)
             child.pid = RESTARTING
             st.children[key] = child
-            send(self_pid(), (RESTART_TAG, key))
+            await _try_again(key)
         return NoReply(st)
 
     async def terminate(self, reason: Any, st: _DynState) -> Any:

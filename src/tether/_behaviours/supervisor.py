@@ -652,7 +652,9 @@ class Supervisor:
         flags = _flags_arg(what, strategy, max_restarts, max_seconds, auto_shutdown)
         if type(children) not in (list, tuple):
             raise TypeError(f"{what}: children must be a list, got {children!r}")
-        return (OK, (flags, [_to_spec(c, what) for c in children]))
+        # An Erlang six-tuple stays as it is, as Elixir's init/2 leaves it.
+        specs = [c if type(c) is tuple and len(c) == 6 else _to_spec(c, what) for c in children]
+        return (OK, (flags, specs))
 
     @classmethod
     async def start_link(cls, arg: Any = None, *, name: Any = None, **flags: Any) -> Any:
@@ -1060,7 +1062,7 @@ class _SupervisorServer(GenServer):
             if result != IGNORE and result[0] == ERROR:
                 child.pid = RESTARTING
                 _report(st.name, child, result[1], "failed to start")
-                send(self_pid(), (RESTART_TAG, child.id))
+                await _try_again(child.id)
             return NoReply(st)
         idx = st.children.index(child)
         group = st.children if st.strategy == "one_for_all" else st.children[idx:]
@@ -1080,12 +1082,22 @@ class _SupervisorServer(GenServer):
             elif result[0] == ERROR:
                 _report(st.name, other, result[1], "failed to start")
                 other.pid = RESTARTING  # those after it stay "undefined"
-                send(self_pid(), (RESTART_TAG, other.id))
+                await _try_again(other.id)
                 break
         return NoReply(st)
 
     async def terminate(self, reason: Any, st: _SupState) -> Any:
         await _stop_all(st)
+
+
+async def _try_again(key: Any) -> None:
+    """OTP's ``try_again_restart``: retry through the mailbox, so that requests that
+    came meanwhile (a stop, ``terminate_child``) are served first.  The BEAM would
+    preempt a supervisor that keeps failing; here it yields once to every other
+    runnable process first, so a child that can never start does not starve them
+    while its restarts count up to the intensity limit."""
+    await Process.sleep(0)
+    send(self_pid(), (RESTART_TAG, key))
 
 
 def _find(st: _SupState, cid: Any) -> _Child | None:
