@@ -751,7 +751,7 @@ class Supervisor:
                 is not None or a mode.
         """
         what = "Supervisor.check_childspecs"
-        if type(children) not in (list, tuple):
+        if type(children) is not list:  # a lone spec (a tuple too) is the mistake to catch
             raise TypeError(f"{what}: children must be a list, got {children!r}")
         if auto_shutdown is not None:
             _check_word(what, "auto_shutdown", auto_shutdown, AUTO_SHUTDOWNS)
