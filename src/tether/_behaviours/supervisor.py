@@ -648,13 +648,9 @@ class Supervisor:
         Raises:
             TypeError / ValueError: a flag or a child of the wrong shape.
         """
-        what = "Supervisor.init_spec"
-        flags = _flags_arg(what, strategy, max_restarts, max_seconds, auto_shutdown)
-        if type(children) not in (list, tuple):
-            raise TypeError(f"{what}: children must be a list, got {children!r}")
-        # An Erlang six-tuple stays as it is, as Elixir's init/2 leaves it.
-        specs = [c if type(c) is tuple and len(c) == 6 else _to_spec(c, what) for c in children]
-        return (OK, (flags, specs))
+        return _init_spec(
+            "Supervisor.init_spec", children, strategy, max_restarts, max_seconds, auto_shutdown
+        )
 
     @classmethod
     async def start_link(cls, arg: Any = None, *, name: Any = None, **flags: Any) -> Any:
@@ -694,7 +690,7 @@ class Supervisor:
             children = [] if arg is None else arg
             if type(children) not in (list, tuple):
                 raise TypeError(f"{what}: children must be a list, got {children!r}")
-            init: Any = Supervisor.init_spec(list(children), **flags)
+            init: Any = _init_spec(what, list(children), **flags)
             init_arg: Any = (None, init, name)
         else:
             if flags:
@@ -831,6 +827,23 @@ class Supervisor:
 
 
 _FLAG_ARGS: Final = ("strategy", "max_restarts", "max_seconds", "auto_shutdown")
+
+
+def _init_spec(
+    what: str,
+    children: Any,
+    strategy: Any = "one_for_one",
+    max_restarts: Any = 3,
+    max_seconds: Any = 5,
+    auto_shutdown: Any = None,
+) -> tuple[Atom, tuple[dict[str, Any], list[Any]]]:
+    """``Supervisor.init_spec`` for the public function ``what``."""
+    flags = _flags_arg(what, strategy, max_restarts, max_seconds, auto_shutdown)
+    if type(children) not in (list, tuple):
+        raise TypeError(f"{what}: children must be a list, got {children!r}")
+    # An Erlang six-tuple stays as it is, as Elixir's init/2 leaves it.
+    specs = [c if type(c) is tuple and len(c) == 6 else _to_spec(c, what) for c in children]
+    return (OK, (flags, specs))
 
 
 def _flags_arg(
