@@ -448,3 +448,14 @@ async def test_su4_a_start_function_may_run_sys_exit_without_ending_the_node() -
     error, exc = await DynamicSupervisor.start_child(dyn, spec("x", (calls_sys_exit, ())))
     assert (error, type(exc), exc.code) == ("error", SystemExit, 2)
     assert Process.alive(dyn) is True
+
+
+async def test_su8_duplicate_ids_are_found_whether_or_not_they_are_hashable() -> None:
+    assert Supervisor.check_childspecs([spec(["x"]), spec("y"), spec(["x"])]) == (
+        "error",
+        ("duplicate_child_name", ["x"]),
+    )
+    assert await Supervisor.start_link([spec(("a", 1)), spec(("a", 1))]) == (
+        "error",
+        ("start_spec", ("duplicate_child_name", ("a", 1))),
+    )

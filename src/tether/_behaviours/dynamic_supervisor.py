@@ -187,7 +187,8 @@ class DynamicSupervisor:
 
     @classmethod
     async def start_link(cls, arg: Any = None, *, name: Any = None, **options: Any) -> Any:
-        """Start a dynamic supervisor linked to the caller.
+        """Elixir's ``DynamicSupervisor.start_link/1,3``: start a dynamic supervisor
+        linked to the caller.
 
         On ``DynamicSupervisor`` itself the options are keyword arguments
         (``strategy``, ``max_restarts``, ``max_seconds``, ``max_children``,
@@ -233,7 +234,8 @@ class DynamicSupervisor:
 
     @classmethod
     def child_spec(cls, arg: Any = None) -> dict[str, Any]:
-        """A child spec to put a dynamic supervisor in a supervision tree.
+        """Elixir's ``DynamicSupervisor.child_spec/1``: a child spec to put a dynamic
+        supervisor in a supervision tree.
 
         On ``DynamicSupervisor`` itself ``arg`` is a dict of ``start_link`` options,
         so ``(DynamicSupervisor, {"name": "jobs", "max_children": 10})`` is a child;
@@ -269,7 +271,7 @@ class DynamicSupervisor:
 
     @staticmethod
     async def start_child(sup: Any, spec: Any) -> Any:
-        """Start a child under ``sup`` (SU-10).
+        """Elixir's ``DynamicSupervisor.start_child/2``: start a child under ``sup`` (SU-10).
 
         The spec is checked here first: an invalid one gives ``("error", err)``
         (``("invalid_child_spec", spec)``, ``("invalid_mfa", x)``, ...) without
@@ -290,28 +292,39 @@ class DynamicSupervisor:
 
     @staticmethod
     async def terminate_child(sup: Any, pid: Pid) -> Any:
-        """Stop the child ``pid`` (a restarting child by its old pid): ``"ok"`` or
-        ``("error", "not_found")``."""
+        """Elixir's ``DynamicSupervisor.terminate_child/2``: stop the child ``pid`` (a
+        restarting child by its old pid): ``"ok"`` or ``("error", "not_found")``.
+
+        Raises:
+            TypeError: ``pid`` is not a ``tether.Pid`` or ``sup`` not a reference.
+        """
         _check_sup("DynamicSupervisor.terminate_child", sup)
         check_pid(pid, "DynamicSupervisor.terminate_child")
         return await GenServer.call(sup, ("terminate_child", pid), None)
 
     @staticmethod
     async def which_children(sup: Any) -> list[tuple[Any, Any, Atom, Any]]:
-        """``[("undefined", pid | "restarting", type, modules)]`` for every child."""
+        """Elixir's ``DynamicSupervisor.which_children/1``: ``[("undefined", pid |
+        "restarting", type, modules)]`` for every child, in start order."""
         _check_sup("DynamicSupervisor.which_children", sup)
         return await GenServer.call(sup, "which_children", None)  # type: ignore[no-any-return]
 
     @staticmethod
     async def count_children(sup: Any) -> dict[str, int]:
-        """``{"specs": n, "active": n, "supervisors": n, "workers": n}``; restarting
-        children count in all but ``active``."""
+        """Elixir's ``DynamicSupervisor.count_children/1``: ``{"specs": n, "active": n,
+        "supervisors": n, "workers": n}``; restarting children count in all but
+        ``active``."""
         _check_sup("DynamicSupervisor.count_children", sup)
         return await GenServer.call(sup, "count_children", None)  # type: ignore[no-any-return]
 
     @staticmethod
     async def stop(sup: Any, reason: Any = "normal", timeout: float | None = None) -> Atom:
-        """Stop the supervisor and all its children; ``"ok"``."""
+        """Elixir's ``DynamicSupervisor.stop/3``: stop the supervisor and all its
+        children; ``"ok"``.  Exits as ``GenServer.stop`` does.
+
+        Raises:
+            TypeError / ValueError: a bad ``sup`` or ``timeout`` (nothing is sent).
+        """
         _check_sup("DynamicSupervisor.stop", sup)
         check_timeout(timeout, "DynamicSupervisor.stop")
         return await GenServer.stop(sup, reason, timeout)

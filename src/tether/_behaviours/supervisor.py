@@ -465,11 +465,16 @@ async def terminate_children(children: list[_Child], sup: Any) -> None:
     """
     loop = asyncio.get_running_loop()
     waiting: dict[Ref, _Child] = {}
-    deadlines: dict[Ref, float] = {}
-    for child in children:
+    # Kill times, each with the children to kill then: one entry per distinct
+    # shutdown value (as Elixir's one timer per value), so that stopping many
+    # children costs O(children), not O(children²).
+    kill_at: dict[float, list[Ref]] = {}
+    start = loop.time()
+    for n, child in enumerate(children, 1):
         pid = child.pid
         if type(pid) is not Pid:
             continue
+        await _share_time(n)
         mon = Process.monitor(pid)
         Process.unlink(pid)
         early = await _poll(Exit(pid, ANY))
@@ -483,10 +488,10 @@ async def terminate_children(children: list[_Child], sup: Any) -> None:
         else:
             Process.exit(pid, "shutdown")
             if is_number(child.shutdown) and child.shutdown < math.inf:
-                deadlines[mon] = loop.time() + child.shutdown
+                kill_at.setdefault(start + child.shutdown, []).append(mon)
         waiting[mon] = child
     while waiting:
-        timeout = max(0.0, min(deadlines.values()) - loop.time()) if deadlines else None
+        timeout = max(0.0, min(kill_at) - loop.time()) if kill_at else None
         try:
             if len(waiting) == 1:
                 (only,) = waiting
@@ -497,15 +502,24 @@ async def terminate_children(children: list[_Child], sup: Any) -> None:
                 )
         except TimeoutError:
             now = loop.time()
-            for mon, deadline in list(deadlines.items()):
-                if deadline <= now:
-                    Process.exit(waiting[mon].pid, "kill")  # type: ignore[arg-type]
-                    del deadlines[mon]
+            for when in [t for t in kill_at if t <= now]:
+                for mon in kill_at.pop(when):
+                    if mon in waiting:  # not gone yet: its time is up
+                        Process.exit(waiting[mon].pid, "kill")  # type: ignore[arg-type]
             continue
         child = waiting.pop(down.ref)
-        deadlines.pop(down.ref, None)
         if not _shutdown_ok(child, down.reason):
             _report(sup, child, down.reason, "shut down abnormally", down.pid)
+        await _share_time(len(waiting))
+
+
+async def _share_time(n: int) -> None:
+    """Yield to the other processes once every 256 children: a child that is not
+    trapping exits dies at once and its DOWN is already queued, so stopping thousands
+    of them would otherwise never wait and would hold the scheduler (the BEAM
+    preempts a supervisor there)."""
+    if n and n % 256 == 0:
+        await Process.sleep(0)
 
 
 async def _poll(pattern: Any) -> Any:
@@ -673,7 +687,8 @@ class Supervisor:
 
     @classmethod
     async def start(cls, arg: Any = None, *, name: Any = None, **flags: Any) -> Any:
-        """Like :meth:`start_link`, without the link."""
+        """Like :meth:`start_link`, without the link: Elixir's ``GenServer.start/3``
+        for a supervisor (``supervisor:start/3`` does not exist; tether keeps it)."""
         return await cls._start(arg, name, flags, link=False)
 
     @classmethod
@@ -758,20 +773,22 @@ class Supervisor:
 
     @staticmethod
     async def which_children(sup: Any) -> list[tuple[Any, Any, Atom, Any]]:
-        """``[(id, pid | "undefined" | "restarting", type, modules)]``, newest first."""
+        """Elixir's ``Supervisor.which_children/1``: ``[(id, pid | "undefined" |
+        "restarting", type, modules)]``, newest first.  Exits ``noproc`` (as a
+        ``GenServer.call``) when ``sup`` is not alive."""
         _check_sup("Supervisor.which_children", sup)
         return await GenServer.call(sup, "which_children", None)  # type: ignore[no-any-return]
 
     @staticmethod
     async def count_children(sup: Any) -> dict[str, int]:
-        """``{"specs": n, "active": n, "supervisors": n, "workers": n}``; active
-        children are the running ones."""
+        """Elixir's ``Supervisor.count_children/1``: ``{"specs": n, "active": n,
+        "supervisors": n, "workers": n}``; active children are the running ones."""
         _check_sup("Supervisor.count_children", sup)
         return await GenServer.call(sup, "count_children", None)  # type: ignore[no-any-return]
 
     @staticmethod
     async def start_child(sup: Any, spec: Any) -> Any:
-        """Add a child spec and start the child (SU-7).
+        """Elixir's ``Supervisor.start_child/2``: add a child spec, start the child (SU-7).
 
         Returns ``("ok", pid)`` or ``("ok", pid, info)``; ``("ok", "undefined")``
         when the start function returned ``"ignore"`` (a temporary child is then
@@ -790,14 +807,15 @@ class Supervisor:
 
     @staticmethod
     async def terminate_child(sup: Any, child_id: Any) -> Any:
-        """Stop a child, keep its spec (a temporary child's is dropped): ``"ok"`` or
-        ``("error", "not_found")``."""
+        """Elixir's ``Supervisor.terminate_child/2``: stop a child, keep its spec (a
+        temporary child's is dropped): ``"ok"`` or ``("error", "not_found")``."""
         _check_sup("Supervisor.terminate_child", sup)
         return await GenServer.call(sup, ("terminate_child", child_id), None)
 
     @staticmethod
     async def restart_child(sup: Any, child_id: Any) -> Any:
-        """Start a stopped child again: ``("ok", pid)``, ``("ok", pid, info)``,
+        """Elixir's ``Supervisor.restart_child/2``: start a stopped child again:
+        ``("ok", pid)``, ``("ok", pid, info)``,
         ``("ok", "undefined")``, ``("error", reason)`` from its start function, or
         ``("error", "running" | "restarting" | "not_found")``."""
         _check_sup("Supervisor.restart_child", sup)
@@ -805,8 +823,8 @@ class Supervisor:
 
     @staticmethod
     async def delete_child(sup: Any, child_id: Any) -> Any:
-        """Remove a stopped child's spec: ``"ok"`` or ``("error", "running" |
-        "restarting" | "not_found")``."""
+        """Elixir's ``Supervisor.delete_child/2``: remove a stopped child's spec:
+        ``"ok"`` or ``("error", "running" | "restarting" | "not_found")``."""
         _check_sup("Supervisor.delete_child", sup)
         return await GenServer.call(sup, ("delete_child", child_id), None)
 
@@ -819,8 +837,13 @@ class Supervisor:
 
     @staticmethod
     async def stop(sup: Any, reason: Any = "normal", timeout: float | None = None) -> Atom:
-        """Stop the supervisor and its children (reverse start order); ``"ok"``.
-        Exits as ``GenServer.stop`` does (``noproc``, ``timeout``)."""
+        """Elixir's ``Supervisor.stop/3``: stop the supervisor and its children
+        (reverse start order); ``"ok"``.  Exits as ``GenServer.stop`` does
+        (``noproc``, ``timeout``).
+
+        Raises:
+            TypeError / ValueError: a bad ``sup`` or ``timeout`` (nothing is sent).
+        """
         _check_sup("Supervisor.stop", sup)
         check_timeout(timeout, "Supervisor.stop")
         return await GenServer.stop(sup, reason, timeout)
@@ -863,6 +886,7 @@ def _flags_arg(
 def _check_startspec(children: list[Any], auto_shutdown: str | None) -> list[_Child] | Any:
     """``check_startspec``: the validated children in order, or the first error term."""
     records: list[_Child] = []
+    seen: set[Any] = set()  # hashable ids; an unhashable one is compared one by one
     for spec in children:
         try:
             child = check_childspec(_to_spec(spec), auto_shutdown)
@@ -870,7 +894,12 @@ def _check_startspec(children: list[Any], auto_shutdown: str | None) -> list[_Ch
             return e.args[0]
         except Exception as e:
             return e
-        if any(_same_id(c.id, child.id) for c in records):
+        try:
+            duplicate = child.id in seen
+            seen.add(child.id)
+        except Exception:  # unhashable (or a broken __hash__/__eq__)
+            duplicate = any(_same_id(c.id, child.id) for c in records)
+        if duplicate:
             return (Atom("duplicate_child_name"), child.id)
         records.append(child)
     return records
@@ -1138,6 +1167,7 @@ def _not_stopped(child: _Child | None) -> Any:
 
 async def _stop_all(st: _SupState) -> None:
     """``terminate_children``: every child, one at a time, in reverse start order."""
-    for child in reversed(list(st.children)):
+    for n, child in enumerate(reversed(list(st.children)), 1):
         await terminate_children([child], st.name)
         _del_child(st, child)
+        await _share_time(n)
