@@ -41,8 +41,8 @@ async def test_su10_start_child_which_and_count_children() -> None:
     ok2, b = await DynamicSupervisor.start_child(sup, wspec(2))
     assert (ok, ok2) == ("ok", "ok")
     assert await DynamicSupervisor.which_children(sup) == [
-        ("undefined", a, "worker", [W.start_link]),
-        ("undefined", b, "worker", [W.start_link]),
+        ("undefined", a, "worker", [W]),
+        ("undefined", b, "worker", [W]),
     ]
     assert await DynamicSupervisor.count_children(sup) == {
         "specs": 2,

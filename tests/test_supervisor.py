@@ -103,9 +103,7 @@ async def test_su2_transient_child_restarts_only_after_abnormal_exit() -> None:
     assert second != first and isinstance(second, tether.Pid)
     await GenServer.stop(second, "shutdown")
     await wait_all_blocked()
-    assert await Supervisor.which_children(sup) == [
-        ("t", "undefined", "worker", [Worker.start_link])
-    ]
+    assert await Supervisor.which_children(sup) == [("t", "undefined", "worker", [Worker])]
     assert await Supervisor.count_children(sup) == {
         "specs": 1,
         "active": 0,
@@ -363,7 +361,9 @@ async def test_su9_auto_shutdown_with_significant_children(
 
 
 async def test_su9_a_permanent_child_cannot_be_significant() -> None:
-    assert await Supervisor.start_link([spec("p", significant=True)]) == (
+    assert await Supervisor.start_link(
+        [spec("p", significant=True)], auto_shutdown="any_significant"
+    ) == (
         "error",
-        ("start_spec", ("invalid_significant", True)),
+        ("start_spec", ("bad_combination", [("restart", "permanent"), ("significant", True)])),
     )
