@@ -349,7 +349,9 @@ def test_a_variable_named_like_a_helper_hides_it_once_and_del_brings_it_back(sh:
 
 def test_ctrl_c_interrupts_a_busy_loop_and_keeps_the_variables(sh: Shell) -> None:
     sh.run("x = 42")
-    sh.p.sendline('print("spinning")\nwhile True: pass\n')
+    # One input that prints, then spins without awaiting: Ctrl-C after the print
+    # lands while the busy loop runs (two inputs would race the console).
+    sh.p.sendline('import itertools; print("spinning"); any(False for _ in itertools.count())')
     sh.p.expect("\r\nspinning\r\n")
     sh.p.sendintr()
     sh.p.expect_exact("shell process exited with reason: interrupted\r\n")

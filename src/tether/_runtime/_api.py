@@ -209,11 +209,24 @@ def _receive(*filters: Any, timeout: float | None = None) -> Any:
         raise ExitSignal(p.reason)
     mb = p.mailbox
     if mb is not None and mb._msgs:
-        if matcher is None:
-            return mb.pop_first()
-        msg = mb.take(matcher)
-        if msg is not MISSING:
-            return msg
+        # Fairness: a receive answered from the mailbox does not yield, so a
+        # process that keeps finding messages (sending to itself, draining a
+        # flood) would never let another run.  Every 256th such receive on the
+        # node yields once first, as the BEAM's reduction count would preempt it.
+        node = _n.NODE
+        node.quick_receives += 1
+        if not node.quick_receives & 255:
+            yield None
+            if p.state == _DEAD:
+                yield _WAIT
+                raise ExitSignal(p.reason)
+            mb = p.mailbox
+        if mb is not None and mb._msgs:
+            if matcher is None:
+                return mb.pop_first()
+            msg = mb.take(matcher)
+            if msg is not MISSING:
+                return msg
     if timeout is None:
         # The hot path: block until a matching message is handed over.
         p.matcher = matcher

@@ -275,13 +275,19 @@ def compile_filters(filters: tuple[Any, ...]) -> Matcher | None:
 class Mailbox:
     """A process's message queue; see the module comment for the design."""
 
-    __slots__ = ("_head", "_index", "_msgs", "_tail")
+    __slots__ = ("_base", "_head", "_holes", "_index", "_msgs", "_tail")
 
     def __init__(self) -> None:
         self._msgs: dict[int, Any] = {}
         self._head = 0
         self._tail = 0
         self._index: dict[Any, deque[int]] | None = None
+        # Removals leave dead slots in the dict that iteration still walks:
+        # _head - _base from the front (pop_first), _holes from the middle.
+        # A scan compacts the dict when they outnumber the live messages, so a
+        # long queue drained by selective receives stays O(1) amortised a take.
+        self._base = 0
+        self._holes = 0
 
     def __len__(self) -> int:
         return len(self._msgs)
@@ -307,14 +313,15 @@ class Mailbox:
         it was cancelled before it could return it).  Rare: rebuilds the dict."""
         seq = self._head - 1
         self._msgs = {seq: msg, **self._msgs}
-        self._head = seq
+        self._head = self._base = seq
+        self._holes = 0
         self._index = None  # rebuilt when next needed
 
     def _reset_if_empty(self) -> None:
         if not self._msgs:
             # Compacts the dict's table (clear frees it) and keeps seqs small.
             self._msgs.clear()
-            self._head = self._tail = 0
+            self._head = self._tail = self._base = self._holes = 0
             self._index = None
 
     def _unindex(self, seq: int, msg: Any) -> None:
@@ -378,6 +385,10 @@ class Mailbox:
             if best == -1:
                 return _MISSING
             return self._remove(best)
+        if (self._head - self._base) + self._holes > len(msgs) + 64:
+            msgs = self._msgs = dict(msgs)  # a copy has no dead slots
+            self._base = self._head
+            self._holes = 0
         for seq, msg in msgs.items():
             if match(msg):
                 return self._remove(seq)
@@ -388,6 +399,8 @@ class Mailbox:
         self._unindex(seq, msg)
         if seq == self._head:
             self._head = seq + 1
+        else:
+            self._holes += 1
         if not self._msgs:
             self._reset_if_empty()
         return msg
