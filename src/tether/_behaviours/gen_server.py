@@ -38,13 +38,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final, NamedTuple, NoReturn
 
-from tether._dist.api import Node, reply_to
 from tether._runtime._api import (
     Process,
     exit,
+    is_alive,
     make_ref,
     node,
     receive,
+    reply_to,
     self,
     send,
     spawn,
@@ -329,7 +330,7 @@ class GenServer:
         """
         mfa = ("GenServer.call", server, request, timeout)
         pid = server if type(server) is Pid else GenServer.whereis(server)
-        if type(pid) is tuple and Node.alive():
+        if type(pid) is tuple and is_alive():
             return await _call_remote_name(pid, request, timeout, mfa)
         if not isinstance(pid, Pid):
             _exit_with(NOPROC if pid is None else ("nodedown", pid[1]), mfa)
@@ -346,7 +347,7 @@ class GenServer:
     def cast(server: Any, request: Any) -> Atom:
         """Send ``request`` without waiting; always returns ``"ok"`` (G-12)."""
         pid = GenServer.whereis(server)
-        if isinstance(pid, Pid) or (type(pid) is tuple and Node.alive()):
+        if isinstance(pid, Pid) or (type(pid) is tuple and is_alive()):
             send(pid, (_CAST, request))
         return OK
 
@@ -625,8 +626,11 @@ def _report(s: _State, reason: Any, from_: Any) -> None:
         client = from_[0]
         lines.append(f"Last message (from {client!r}): {inspect(s.last)}")
         lines.append(f"State: {inspect(s.state)}")
-        alive = "is alive" if Process.alive(client) else "is dead"
-        lines.append(f"Client {client!r} {alive}")
+        if type(client) is Pid and client.node is not None:  # Elixir: "... is remote on node"
+            lines.append(f"Client {client!r} is remote on node {inspect(Atom(client.node))}")
+        else:
+            alive = "is alive" if Process.alive(client) else "is dead"
+            lines.append(f"Client {client!r} {alive}")
     else:
         lines.append(f"Last message: {inspect(s.last)}")
         lines.append(f"State: {inspect(s.state)}")

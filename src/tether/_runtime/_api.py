@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Final, NoReturn, Protocol, TypeVar, cast
 
 from . import _node as _n
+from . import _remote
 from ._mailbox import MISSING, Matcher, compile_filters
 from ._types import (
     ANY,
@@ -24,13 +25,14 @@ from ._types import (
     Atom,
     Down,
     ExitSignal,
+    ImproperList,
     Pid,
     ProcessExit,
     Ref,
     TimerRef,
     _node_numbers,
 )
-from ._validate import check_pid, check_seconds, check_timeout
+from ._validate import check_bool, check_int, check_pid, check_seconds, check_timeout
 
 __all__ = [
     "Process",
@@ -294,6 +296,44 @@ def node() -> Atom:
     return _n.NODE.name
 
 
+def is_alive() -> bool:
+    """Whether this node is distributed (started with ``name=``): ``erlang:is_alive/0``,
+    Elixir's ``Node.alive?/0``."""
+    return getattr(_n.NODE, "dist", None) is not None
+
+
+_ALIAS: Final = "alias"
+
+
+def reply_to(from_: Any, reply: Any) -> None:
+    """Answer a ``$gen_call`` whose ``from`` is ``from_``, wherever its caller waits:
+    ``gen:reply/2``.
+
+    The tag's shape says where: a tether caller's tag is an alias (a local
+    :class:`Ref`), answered there; an OTP 24+ caller's is ``[alias | Alias]``, or
+    ``[[alias | Alias] | Label]``, answered at ``Alias``; older callers' a plain
+    ref, answered at the pid.  The message is ``(tag, reply)``.  A ``from_`` of
+    no known shape is dropped, as ``gen:reply`` drops a send that fails; the only
+    error is :func:`send`'s own (a reply with no term for a remote caller).  Call
+    it from inside a process.
+    """
+    _cur("reply_to")
+    if type(from_) is not tuple or len(from_) != 2:
+        return
+    pid, tag = from_
+    dest: Any = pid
+    if isinstance(tag, ImproperList):
+        head = tag.items[0]
+        if tag.items == [_ALIAS]:
+            dest = tag.tail
+        elif isinstance(head, ImproperList) and head.items == [_ALIAS]:
+            dest = head.tail
+    elif isinstance(tag, Ref) and tag.node is None:
+        dest = tag
+    if type(dest) is Pid or isinstance(dest, Ref):
+        send(dest, (tag, reply))
+
+
 def node_state(key: str, factory: Callable[[], T]) -> T:
     """The running node's value for ``key``, made by ``factory()`` on first use.
 
@@ -370,34 +410,6 @@ async def _wait_cancelled(tasks: list[asyncio.Task[Any]]) -> None:
     await asyncio.sleep(0)
 
 
-def _start_dist(
-    node: _n.Node,
-    loop: asyncio.AbstractEventLoop,
-    name: str,
-    cookie: str | None,
-    hidden: bool,
-    net_ticktime: float,
-    tls: Any,
-    binaries: Any,
-) -> None:
-    from .._dist.api import net_kernel
-    from .._dist.node import Dist, read_cookie
-
-    dist = Dist(
-        node,
-        name,
-        read_cookie(cookie),
-        hidden=hidden,
-        net_ticktime=net_ticktime,
-        tls=tls,
-        binaries=binaries,
-    )
-    loop.run_until_complete(dist.start())
-    node.dist = dist
-    pid, _ = node.spawn(None, net_kernel, (), what="net_kernel")
-    node.register(node.table[pid], "net_kernel")
-
-
 def run(
     main: Callable[..., Coroutine[Any, Any, T]],
     *args: Any,
@@ -409,6 +421,8 @@ def run(
     net_ticktime: float = 60.0,
     tls: Any = None,
     binaries: str = "str",
+    dist_buf_busy_limit: int = 1 << 20,
+    dist_input_limit: int | None = 16 << 20,
 ) -> T:
     """Start a node, run ``await main(*args)`` as its first process, return its result.
 
@@ -436,6 +450,12 @@ def run(
             (compatible with ``-proto_dist inet_tls``).
         binaries: how binaries from other nodes arrive: ``"str"`` (default) when
             valid UTF-8, else ``bytes``; ``"bytes"`` keeps every one ``bytes``.
+        dist_buf_busy_limit: bytes waiting to be written on one connection above
+            which a process that sends on it is suspended until they drain
+            (Erlang's ``dist_buf_busy_limit``, 1 MiB).
+        dist_input_limit: bytes of one connection's messages that may wait
+            unread in mailboxes before the node stops reading that connection
+            (backpressure to the peer); ``None``: no limit, as the BEAM (16 MiB).
 
     Raises:
         RuntimeError: a node is already running in this OS process, or an asyncio
@@ -443,6 +463,9 @@ def run(
     """
     if binaries not in ("str", "bytes"):
         raise ValueError(f"tether.run: binaries must be 'str' or 'bytes', got {binaries!r}")
+    check_bool(hidden, "tether.run", "hidden")
+    check_int(dist_buf_busy_limit, "tether.run", "dist_buf_busy_limit", 1)
+    check_int(dist_input_limit, "tether.run", "dist_input_limit", 1, lambda v: v is None)
     if name is None and cookie is not None:
         raise ValueError(
             "tether.run: cookie= needs name= (a node without a name is not distributed)"
@@ -467,6 +490,18 @@ def run(
             "call it from synchronous code (it runs its own loop)"
         )
     _n.is_async_callable(main) or _n._start_coroutine(main, (), "tether.run")
+    dist_options: dict[str, Any] = {
+        "name": name,
+        "cookie": cookie,
+        "hidden": hidden,
+        "net_ticktime": float(net_ticktime),
+        "tls": tls,
+        "binaries": binaries,
+        "busy_limit": dist_buf_busy_limit,
+        "input_limit": dist_input_limit,
+    }
+    if name is not None:
+        _remote.check_options(**dist_options)
     loop = loop_factory() if loop_factory is not None else asyncio.new_event_loop()
     node = _n.Node(loop)
     _n.set_node(node)
@@ -477,7 +512,7 @@ def run(
             watchdog.start()
         node.done = loop.create_future()
         if name is not None:
-            _start_dist(node, loop, name, cookie, hidden, float(net_ticktime), tls, binaries)
+            node.dist = _remote.start(node, loop, **dist_options)
         main_pid, _ = node.spawn(None, main, args, what="tether.run")
         node.root = node.table[main_pid]
         loop.run_until_complete(node.done)

@@ -66,7 +66,7 @@ import threading
 import types
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from ._mailbox import Mailbox, Matcher
 from ._types import (
@@ -86,6 +86,9 @@ from ._types import (
     Ref,
     TimerRef,
 )
+
+if TYPE_CHECKING:
+    from ._remote import Remote
 
 logger: Final = logging.getLogger("tether")
 
@@ -248,9 +251,9 @@ class Node:
         self.idle_check_scheduled = False
         self.closing = False
         self._unwind_errors = 0
-        # Distribution (tether._dist.node.Dist) once the node has a name; the core
-        # calls it only for signals whose target lives on another node.
-        self.dist: Any = None
+        # The rest of the world (_remote.Remote: distribution) once the node has a
+        # name; the core calls it only for signals whose target lives elsewhere.
+        self.dist: Remote | None = None
         # State owned by this node that is not a process's (see _api.node_state).
         self.ext: dict[str, Any] = {}
 
