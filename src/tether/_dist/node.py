@@ -101,6 +101,7 @@ from .._runtime import _remote
 from .._runtime._types import NOCONNECTION, NOPROC, Atom, ImproperList, Pid, Ref
 from . import epmd as _epmd
 from .etf import Codec, DecodeError, EncodeError
+from .rpc import _exception_term, spawn_target
 
 if TYPE_CHECKING:
     from .._runtime._mailbox import Mailbox
@@ -1534,8 +1535,6 @@ class Dist:
     def _c_spawn_request(self, conn: Connection, ctrl: tuple[Any, ...], args: Any) -> None:
         # {SPAWN_REQUEST, ReqId, From, GroupLeader, {M, F, Arity}, Opts}, + Token
         # for SPAWN_REQUEST_TT -- ArgList
-        from .rpc import spawn_target
-
         req, origin, gl, mfa, opts = ctrl[1], ctrl[2], ctrl[3], ctrl[4], ctrl[5]
         _peer_ref(conn, ctrl, req, "the request reference")
         origin = _peer_pid(conn, ctrl, origin, "the requesting process")
@@ -1769,8 +1768,6 @@ class _FrameProtocol(asyncio.Protocol):
 def _python_term(value: Any) -> Any:
     """The codec's ``default``: Python exceptions go as Elixir-style exception structs."""
     if isinstance(value, BaseException):
-        from .rpc import _exception_term
-
         return _exception_term(value)
     return value
 
