@@ -333,8 +333,8 @@ def read_cookie(cookie: str | None) -> str:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
         return _create_cookie(path)
-    with os.fdopen(fd) as f:
-        info = os.fstat(f.fileno())
+    try:
+        info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise ValueError(f"tether.run: cookie file {path} is not a regular file")
         if info.st_mode & 0o077:
@@ -342,6 +342,10 @@ def read_cookie(cookie: str | None) -> str:
                 f"tether.run: cookie file {path} must be accessible by owner only "
                 f"(its mode is {stat.S_IMODE(info.st_mode):o}; chmod 400 it, as erl demands)"
             )
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd) as f:
         text = f.read().strip()
     return check_cookie(text, f"the cookie in {path}")
 
