@@ -109,7 +109,7 @@ def test_the_imports_that_run_have_no_cycle() -> None:
 
     def visit(m: str, path: list[str]) -> None:
         if m in path:
-            cycles.append(path[path.index(m) :] + [m])
+            cycles.append([*path[path.index(m) :], m])
             return
         if m in done:
             return

@@ -100,7 +100,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
 from .._runtime import _remote
 from .._runtime._types import NOCONNECTION, NOPROC, Atom, ImproperList, Pid, Ref
 from . import epmd as _epmd
-from .etf import Codec, DecodeError, EncodeError
+from .etf import MAX_DEPTH, Codec, DecodeError, EncodeError
 from .rpc import _exception_term, spawn_target
 
 if TYPE_CHECKING:
@@ -1185,15 +1185,19 @@ class Dist:
         Elixir's crash shape ``{exception, stacktrace}``.  The BEAM can send any
         reason, every term being representable; a Python value that is not (an
         object with no term, a structure that contains itself, one nested deeper
-        than the encoder's stack) goes as its printed form: a binary of at most
-        ``MAX_PRINTED_REASON`` characters (``brief``).  The peer sees a reason that
+        than ``etf.MAX_DEPTH``, which a tether peer would refuse) goes as its
+        printed form: a binary of at most ``MAX_PRINTED_REASON`` characters
+        (``brief``).  Depth is measured without recursion, so a reason that
+        contains itself costs a bounded walk, never the stack.  The peer sees a reason that
         is neither ``normal`` nor ``shutdown``, so its links and monitors act as
         for any crash.
         """
         try:
-            return self._frame_for(ctrl, exit_reason_term(reason), True)
+            if not _nests_deeper(reason, MAX_DEPTH):
+                return self._frame_for(ctrl, exit_reason_term(reason), True)
         except Exception:
-            return self._frame_for(ctrl, brief(reason, MAX_PRINTED_REASON), True)
+            pass
+        return self._frame_for(ctrl, brief(reason, MAX_PRINTED_REASON), True)
 
     def _hold(self, conn: Connection, sender: Pid) -> asyncio.Future[None] | None:
         """Flow control after ``sender`` wrote on ``conn``: nothing if it is not busy;
@@ -1624,6 +1628,34 @@ def exit_reason_term(reason: Any) -> Any:
     if isinstance(reason, BaseException):
         return (_python_term(reason), [])
     return reason
+
+
+def _nests_deeper(term: Any, limit: int) -> bool:
+    """Whether containers in ``term`` nest deeper than ``limit`` levels (a term that
+    contains itself does).  Iterative; gives up (False: let the encoder judge)
+    after ``_NEST_WALK`` containers."""
+    stack = [(term, 1)]
+    walked = 0
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, tuple | list):
+            items: Any = value
+        elif isinstance(value, dict):
+            items = [*value.keys(), *value.values()]
+        elif isinstance(value, ImproperList):
+            items = [*value.items, value.tail]
+        else:
+            continue
+        if depth > limit:
+            return True
+        walked += 1
+        if walked > _NEST_WALK:
+            return False
+        stack.extend((item, depth + 1) for item in items)
+    return False
+
+
+_NEST_WALK: Final = 100_000
 
 
 # -- field checks for incoming control messages ---------------------------------
