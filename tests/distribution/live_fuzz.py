@@ -245,7 +245,7 @@ def _violates(kind: int, v: Any, peer: Atom, me: Atom) -> bool:
         return not (
             type(v) is tuple
             and len(v) == 3
-            and all(type(x) is Atom for x in v[:2])
+            and all(type(x) is Atom or x is None or type(x) is bool for x in v[:2])
             and type(v[2]) is int
             and 0 <= v[2] <= 255
         )
@@ -394,8 +394,8 @@ class Fuzzer:
             [22, 22, 22, 2, 6, 33, 1, 1, 35, 36, 4, 3, 24, 8, 26, 19, 19, 20, 21, 28, 29, 31, 7]
         )
         cmd_or_term = self.command(peer) if r.random() < 0.6 else self.term(3)
-        if op == 22:  # the receiver may be any pid (one of another node is dropped)
-            return op, [v(PEER_PID), v(ANY_PID)], cmd_or_term
+        if op == 22:  # any pids (erts asserts the sender; a receiver elsewhere is dropped)
+            return op, [v(PID), v(ANY_PID)], cmd_or_term
         if op == 2:
             return op, [(-1, A("")), v(ANY_PID)], cmd_or_term
         if op == 6:
