@@ -505,6 +505,27 @@ def test_a_map_of_keys_that_all_hash_alike_is_refused_in_linear_time() -> None:
     assert decode(tether.etf.encode(legit)) == legit
 
 
+def test_a_hash_flooding_map_in_a_frame_closes_the_connection_at_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The same map as the payload of a SEND: its connection is closed with the
+    decoder's error, in linear time, and the node goes on (``_frame_errors``)."""
+    m = 2**61 - 1
+    body = bytearray(b"\x83\x74") + struct.pack(">I", 16_384)
+    for i in range(16_384):
+        k = m * (i + 1)
+        mag = k.to_bytes((k.bit_length() + 7) // 8, "little")
+        body += b"\x6e" + bytes([len(mag), 0]) + mag + b"\x6a"
+    ctrl = b"\x83\x68\x03\x61\x02\x64\x00\x00\x58\x77\x01x" + bytes(12)  # {2, '', Pid}
+    closed, errors, took = _frame_errors(caplog, b"p" + ctrl + bytes(body))
+    assert closed is True and len(errors) == 1
+    at = 1 + len(ctrl) + 1  # "p", the control message, the payload's version byte
+    assert errors[0].endswith(
+        f"map at offset {at} has more than 16 keys with one hash (a hash-flooding term)"
+    )
+    assert took < 2.0  # linear: milliseconds; the margin is for a loaded machine
+
+
 def test_a_frame_of_nils_stays_within_the_memory_budget() -> None:
     """The budget stated in tether.etf: n bytes make at most n objects and at most
     MAX_BYTES_PER_BYTE bytes of Python memory a byte (NIL_EXT, the worst tag)."""
