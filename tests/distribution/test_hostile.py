@@ -325,6 +325,20 @@ def test_a_message_with_no_term_raises_encode_error_in_the_sender() -> None:
     assert run_node(main) == [msg, msg]
 
 
+def test_monitoring_a_remote_name_no_atom_can_hold_gives_noproc_at_once() -> None:
+    """A name over 255 characters cannot be registered anywhere (an atom's limit):
+    the monitor fires :noproc, as for any name nobody has; nothing is sent."""
+
+    async def main() -> Any:
+        peer = RawPeer(peer_name(), COOKIE)
+        await peer.connect()
+        ref = Process.monitor(("n" * 300, peer.name))
+        return ref, await receive(timeout=5), Process.info(tether.self(), "monitors")
+
+    ref, down, monitors = run_node(main)
+    assert down.ref == ref and down.reason == "noproc" and monitors == []
+
+
 # -- item 3: nothing said before the cookie is proved changes anything -----------
 
 

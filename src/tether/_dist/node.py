@@ -1291,11 +1291,16 @@ class Dist:
         else:
             node, proc = target[1], Atom(target[0])
         assert node is not None
+        try:
+            frame = self._frame_for((MONITOR_P, p.pid, proc, ref))
+        except EncodeError:  # a name no atom can hold (over 255 characters): none has it
+            self.node.fire_monitor(p, ref, NOPROC)
+            return
         conn = self.connection(node)
         if conn is None:
             self._unreachable(node)
             return
-        conn.send(self._frame_for((MONITOR_P, p.pid, proc, ref)))
+        conn.send(frame)
         self._hold(conn, p.pid)
 
     def demonitor(self, p: Process, target: Any, obj: Any, ref: Ref) -> None:
