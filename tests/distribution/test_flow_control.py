@@ -52,7 +52,9 @@ async def _flood(to: Pid, n: int, parent: Pid) -> None:
         await asyncio.sleep(0)  # one send a step: suspension takes effect at a step
 
 
-def test_a_process_sending_on_a_busy_connection_is_suspended_until_it_drains() -> None:
+def test_d6_a_process_sending_on_a_busy_connection_is_suspended_until_it_drains() -> None:
+    """D-6: "distributed sends can block the sender for flow control"; the order
+    per pair holds across the suspension."""
     limit = 32 << 10
 
     async def main() -> tuple[Any, ...]:
