@@ -974,7 +974,8 @@ class Dist:
             _invalid(ctrl, f"operation {ctrl[0]} has {arity} elements, not {len(ctrl)}")
         if has_payload != payload:
             _invalid(ctrl, "a payload follows" if has_payload else "the payload is missing")
-        logger.debug("<- %s %s %s", conn.name, brief(ctrl), brief(msg))
+        if logger.isEnabledFor(logging.DEBUG):  # brief() is not free: only when it shows
+            logger.debug("<- %s %s %s", conn.name, brief(ctrl), brief(msg))
         self._frame_size = len(frame)
         handler(self, conn, ctrl, msg)
 
