@@ -58,6 +58,8 @@ WORKLOADS: dict[str, tuple[int, int, str, str]] = {
     "etf_encode": (200_000, 5_000, "µs", "External Term Format: encode one message"),
     "etf_decode": (200_000, 5_000, "µs", "External Term Format: decode one message"),
     "dist_ping_pong": (20_000, 500, "µs", "round trip between two nodes on loopback"),
+    "dist_flood_in": (5_000, 300, "MB", "peak memory: a peer floods a process that never reads"),
+    "dist_flood_out": (5_000, 300, "MB", "peak memory: flooding a stopped (SIGSTOP) peer"),
 }
 
 PYTHON_CONTENDERS = ["tether", "asyncio", "pykka", "thespian", "erlang_py", "erlpack"]
@@ -71,6 +73,8 @@ ROW_CONTENDERS = {
     "dist_ping_pong": {"tether", "erlang1", "erlang"},
     # A property of the event loop under load; the BEAM has no such loop.
     "timer_lateness": {"tether", "asyncio"},
+    "dist_flood_in": {"tether", "erlang1", "erlang"},
+    "dist_flood_out": {"tether", "erlang1", "erlang"},
 }
 # +P: room for the million-process rows (the default limit is 262,144).
 ERLANG_CONTENDERS = {"erlang1": ["+S", "1", "+P", "4000000"], "erlang": ["+P", "4000000"]}

@@ -407,6 +407,86 @@ def _dist_run(n: int) -> float:
     )
 
 
+# -- distribution: the memory ceiling under a flood, in each direction ----------
+#
+# A 10 kB binary message, sent as fast as flow control lets, for ``ms``
+# milliseconds; the figure is the measured node's resident memory at its peak
+# minus before the flood, in MB.  In: a peer floods a process here that never
+# reads.  Out: a process here floods a peer that is stopped (SIGSTOP).
+
+_FLOOD = b"x" * 10_000
+
+
+@tether.rpc.expose("tbench")
+async def dist_flood(to: tether.Pid) -> None:
+    """The flooder (runs on the sending node): sends until killed."""
+    import asyncio
+
+    while True:
+        send(to, _FLOOD)
+        await asyncio.sleep(0)  # one send a step: flow control suspends at a step
+
+
+async def _never_reads() -> None:
+    await Process.sleep(None)
+
+
+async def _peak_rss_mb(base: int, ms: int) -> float:
+    import asyncio
+
+    peak = base
+    end = time.perf_counter() + ms / 1000
+    while time.perf_counter() < end:
+        await asyncio.sleep(0.02)
+        peak = max(peak, rss_bytes())
+    return (peak - base) / 1e6
+
+
+async def _dist_flood_in(ms: int) -> float:
+    import tether.peer
+
+    p = await tether.peer.start("tbench_peer", imports=["bench.contenders.tether_w"])
+    sink = spawn(_never_reads)
+    gc.collect()
+    base = rss_bytes()
+    await tether.Node.spawn(p.node, "tbench", "dist_flood", [sink])
+    grown = await _peak_rss_mb(base, ms)
+    p.process.kill()
+    await p.process.wait()
+    return grown
+
+
+async def _dist_flood_out(ms: int) -> float:
+    import os
+    import signal
+
+    import tether.peer
+
+    p = await tether.peer.start("tbench_peer", imports=["bench.contenders.tether_w"])
+    sink = await tether.Node.spawn(p.node, "tbench", "never_reads", [])
+    os.kill(p.process.pid, signal.SIGSTOP)
+    gc.collect()
+    base = rss_bytes()
+    spawn(dist_flood, sink)
+    grown = await _peak_rss_mb(base, ms)
+    os.kill(p.process.pid, signal.SIGCONT)
+    p.process.kill()
+    await p.process.wait()
+    return grown
+
+
+tether.rpc.expose("tbench", "never_reads")(_never_reads)
+
+
+def _dist_flood(fn: Any) -> Any:
+    def run(ms: int) -> float:
+        return float(
+            tether.run(fn, ms, name="tbench_main@127.0.0.1", cookie="tbench", hog_threshold=None)
+        )
+
+    return run
+
+
 def _codec() -> Any:
     from tether.etf import Codec
 
@@ -416,6 +496,8 @@ def _codec() -> Any:
 _CODEC = _codec()
 WORKLOADS.update(codec_rows(_CODEC.encode, _CODEC.decode, tether_term()))
 WORKLOADS["dist_ping_pong"] = _dist_run
+WORKLOADS["dist_flood_in"] = _dist_flood(_dist_flood_in)
+WORKLOADS["dist_flood_out"] = _dist_flood(_dist_flood_out)
 
 
 # -- fairness: how late the event loop's timers fire under heavy steps ------------

@@ -46,6 +46,27 @@ run(dist_ping_pong, N) ->
     P ! stop,
     peer:stop(Peer),
     R;
+run(dist_flood_in, Ms) ->
+    %% The memory ceiling while a peer floods a process that never reads (MB).
+    {Node, OsPid} = flood_peer(),
+    Sink = spawn(fun() -> receive never -> ok end end),
+    erlang:garbage_collect(),
+    Base = erlang:memory(total),
+    spawn(Node, fun() -> flood(Sink, binary:copy(<<$x>>, 10000)) end),
+    Grown = peak(Base, Base, erlang:monotonic_time(millisecond) + Ms),
+    os:cmd("kill -KILL " ++ OsPid),
+    Grown;
+run(dist_flood_out, Ms) ->
+    %% The memory ceiling while flooding a stopped peer (MB).
+    {Node, OsPid} = flood_peer(),
+    Sink = spawn(Node, fun() -> receive never -> ok end end),
+    os:cmd("kill -STOP " ++ OsPid),
+    erlang:garbage_collect(),
+    Base = erlang:memory(total),
+    spawn(fun() -> flood(Sink, binary:copy(<<$x>>, 10000)) end),
+    Grown = peak(Base, Base, erlang:monotonic_time(millisecond) + Ms),
+    os:cmd("kill -KILL " ++ OsPid),
+    Grown;
 run(ping_pong, N) ->
     P = spawn(fun pong/0),
     R = us(fun() -> ping(P, N) end, N),
@@ -242,3 +263,21 @@ encode_loop(T, N, Acc) -> encode_loop(T, N - 1, Acc + byte_size(term_to_binary(T
 decode_loop(B, N) -> decode_loop(B, N, 0).
 decode_loop(_, 0, Acc) -> Acc;
 decode_loop(B, N, Acc) -> decode_loop(B, N - 1, Acc + tuple_size(binary_to_term(B))).
+
+flood_peer() ->
+    os:cmd("epmd -daemon"),
+    {ok, _} = net_kernel:start([list_to_atom("tbench_main@127.0.0.1"), longnames]),
+    {ok, _Peer, Node} = peer:start(#{name => tbench_peer, host => "127.0.0.1",
+                                     longnames => true,
+                                     args => ["-pa", filename:dirname(code:which(?MODULE))]}),
+    {Node, rpc:call(Node, os, getpid, [])}.
+
+flood(To, B) -> To ! B, flood(To, B).
+
+peak(Base, Peak, End) ->
+    case erlang:monotonic_time(millisecond) >= End of
+        true -> (Peak - Base) / 1.0e6;
+        false ->
+            timer:sleep(20),
+            peak(Base, max(Peak, erlang:memory(total)), End)
+    end.

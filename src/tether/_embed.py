@@ -39,7 +39,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, TypeVar
 
 from ._behaviours.gen_server import GenServer
-from ._runtime import _api, _lifecycle
+from ._runtime import _api, _lifecycle, _remote
 from ._runtime import _node as _n
 from ._runtime._types import (
     KILL,
@@ -264,6 +264,8 @@ async def open_node(
     net_ticktime: float = 60.0,
     tls: Any = None,
     binaries: str = "str",
+    dist_buf_busy_limit: int = 1 << 20,
+    dist_input_limit: int | None = 16 << 20,
 ) -> AsyncIterator[RunningNode]:
     """Start a node on the running asyncio loop: ``async with tether.open_node() as node``.
 
@@ -283,15 +285,19 @@ async def open_node(
             process (tether runs one node per OS process; ``tether.peer`` starts
             more, each in its own OS process).
     """
-    _api.check_node_options(
+    dist_options = _api.check_node_options(
         "tether.open_node",
-        name,
-        cookie,
-        hog_threshold,
-        hog_policy,
-        shutdown_timeout,
-        net_ticktime,
-        binaries,
+        name=name,
+        cookie=cookie,
+        hog_threshold=hog_threshold,
+        hog_policy=hog_policy,
+        shutdown_timeout=shutdown_timeout,
+        hidden=hidden,
+        net_ticktime=net_ticktime,
+        tls=tls,
+        binaries=binaries,
+        dist_buf_busy_limit=dist_buf_busy_limit,
+        dist_input_limit=dist_input_limit,
     )
     try:
         loop = asyncio.get_running_loop()
@@ -314,10 +320,8 @@ async def open_node(
     signals.install_preemption()
     try:
         done = node.done = loop.create_future()
-        if name is not None:
-            await _api._start_dist_async(
-                node, name, cookie, hidden, float(net_ticktime), tls, binaries
-            )
+        if dist_options is not None:
+            node.dist = await _remote.start(node, **dist_options)
         pid, _ = node.spawn(None, _bridge_body, (), what="tether.open_node")
         bridge = node.table[pid]
         yield RunningNode(node, bridge)

@@ -149,5 +149,5 @@ def test_cookie_sources(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     assert read_cookie(None) == made
     monkeypatch.setenv("TETHER_COOKIE", "from-env")
     assert read_cookie(None) == "from-env"
-    with pytest.raises(ValueError, match="cookie must be a non-empty str"):
+    with pytest.raises(ValueError, match="tether.run: cookie must not be empty"):
         read_cookie("")

@@ -946,7 +946,7 @@ def test_cast_fast(epmd_port: int) -> None:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         false_node = f"hopp{os.getpid()}"
-        writer, _creation = await register(false_node, listener.getsockname()[1])
+        _reader, writer, _creation = await register(false_node, listener.getsockname()[1])
         try:
             start = time.monotonic()
             assert GenServer.cast(("hopp", f"{false_node}@127.0.0.1"), "hopp") == "ok"

@@ -42,9 +42,8 @@ Design notes
   via ``exit`` — so the runtime's plain "Process raised" log (LOG-1) is not
   written twice.
 
-Layers: the one import from distribution is ``Node`` (``Node.list`` is the
-default node list of ``multi_call``/``abcast``, ``Node.alive`` whether a remote
-name can be reached at all).
+Layers: nothing here imports distribution; remote servers are reached through
+the runtime API (``send``, ``reply_to``, ``is_alive``, ``nodes``).
 """
 
 from __future__ import annotations
@@ -57,13 +56,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final, NamedTuple, NoReturn
 
-from tether._dist.api import Node
 from tether._runtime._api import (
     Process,
+    alias_of_tag,
     exit,
+    is_alive,
     make_ref,
     node,
+    nodes,
     receive,
+    reply_to,
     self,
     send,
     spawn,
@@ -441,7 +443,7 @@ class GenServer:
         _check_server(server, "GenServer.call")
         mfa = ("GenServer.call", server, request, timeout)
         pid = server if type(server) is Pid else GenServer.whereis(server)
-        if type(pid) is tuple and Node.alive():
+        if type(pid) is tuple and is_alive():
             return await _call_remote_name(pid, request, wait, mfa)
         if not isinstance(pid, Pid):
             _exit_with(NOPROC if pid is None else (NODEDOWN, Atom(pid[1])), mfa)
@@ -501,7 +503,7 @@ class GenServer:
         _check_server(server, "GenServer.stop")
         mfa = ("GenServer.stop", server, reason, timeout)
         target = GenServer.whereis(server)
-        if type(target) is tuple and not Node.alive():
+        if type(target) is tuple and not is_alive():
             _exit_with((NODEDOWN, Atom(target[1])), mfa)
         if target is None:
             _exit_with(NOPROC, mfa)
@@ -660,27 +662,23 @@ def _check_server(server: Any, what: str) -> None:
     )
 
 
-def _check_multi(name: Any, nodes: Any, what: str) -> list[Atom]:
+def _check_multi(name: Any, on: Any, what: str) -> list[Atom]:
     if not isinstance(name, str) or not name:
         raise TypeError(
             f"{what}: name must be the servers' registered name (a non-empty str), got {name!r}"
         )
-    if nodes is None:
-        return [node(), *Node.list()]
-    if not isinstance(nodes, list | tuple) or not all(
-        isinstance(n, str) and "@" in n for n in nodes
-    ):
-        raise TypeError(
-            f"{what}: nodes must be a list of node names like 'name@host', got {nodes!r}"
-        )
-    return [Atom(n) for n in nodes]
+    if on is None:
+        return [node(), *nodes()]
+    if not isinstance(on, list | tuple) or not all(isinstance(n, str) and "@" in n for n in on):
+        raise TypeError(f"{what}: nodes must be a list of node names like 'name@host', got {on!r}")
+    return [Atom(n) for n in on]
 
 
 def _check_from(from_: Any) -> None:
     if (
         type(from_) is not tuple
         or len(from_) != 2
-        or not (isinstance(from_[0], Pid) or _alias_of(from_[1]) is not None)
+        or not (isinstance(from_[0], Pid) or alias_of_tag(from_[1]) is not None)
     ):
         raise TypeError(
             "GenServer.reply: from_ must be the (pid, tag) pair that handle_call received, "
@@ -688,35 +686,8 @@ def _check_from(from_: Any) -> None:
         )
 
 
-def _alias_of(tag: Any) -> Ref | None:
-    """Where a reply to ``tag`` goes, when it goes to an alias (gen:reply/2).
-
-    tether callers tag with an alias ref, on this node or (seen from a server on
-    another node) on theirs: either way the reply goes to the alias, so a reply
-    that comes after the caller gave up is dropped there (G-7).  OTP 24+ callers
-    send ``[alias | Ref]`` (an improper list), possibly with a payload:
-    ``[[alias | Ref] | _]``.  Improper lists are recognised by their
-    ``items``/``tail`` (tether.etf's shape) so this layer needs nothing from
-    distribution.
-    """
-    if isinstance(tag, Ref):
-        return tag
-    items, tail = getattr(tag, "items", None), getattr(tag, "tail", None)
-    if items == ["alias"] and isinstance(tail, Ref):
-        return tail
-    head = items[0] if isinstance(items, list) and items else None
-    if head is None and type(tag) is list and tag:
-        head = tag[0]  # [[alias | Ref], payload...]: a proper list
-    if head is not None and getattr(head, "items", None) == ["alias"]:
-        alias = getattr(head, "tail", None)
-        return alias if isinstance(alias, Ref) else None
-    return None
-
-
 def _reply(from_: Any, reply: Any) -> None:
-    pid, tag = from_
-    alias = _alias_of(tag)
-    send(alias if alias is not None else pid, (tag, reply))
+    reply_to(from_, reply)
 
 
 async def _call_remote_name(
@@ -944,7 +915,7 @@ def _report(s: _State, reason: Any, from_: Any) -> None:
     if isinstance(client, Pid):
         lines.append(f"Last message (from {client!r}): {inspect(s.last)}")
         lines.append(f"State: {inspect(s.state)}")
-        if client.node is not None:
+        if type(client) is Pid and client.node is not None:
             lines.append(f"Client {client!r} is remote on node {inspect_name(client.node)}")
         else:
             alive = "is alive" if Process.alive(client) else "is dead"

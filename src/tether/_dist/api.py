@@ -1,20 +1,24 @@
-"""The public distribution API: ``tether.Node`` (Elixir's ``Node`` module).
+"""The public distribution API: ``tether.Node`` (Elixir's ``Node`` module), and how
+a node becomes distributed.
 
 Thin, validating wrappers over :class:`tether._dist.node.Dist`; see that module
-for the design.
+for the design.  Importing this module registers distribution with the runtime
+(``tether._runtime._remote.register``): ``tether.run(..., name=...)`` then checks
+its options with :func:`check_options` and starts it with :func:`start`.
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
-from typing import Any, Final
+import os
+from typing import Any, Final, cast
 
 from .._runtime import _node as _n
-from .._runtime._api import receive
-from .._runtime._types import ANY, Atom, Pid, Ref
-from .etf import ImproperList
-from .node import ERROR, OK, SPAWN_REPLY_ATOM, Dist
+from .._runtime import _remote
+from .._runtime._api import is_alive, receive, reply_to
+from .._runtime._types import ANY, Atom, Pid
+from .node import ERROR, OK, SPAWN_REPLY_ATOM, Dist, check_cookie, full_name, read_cookie
 
 __all__ = ["Node"]
 
@@ -30,7 +34,7 @@ def _dist(what: str) -> Dist | None:
     node = _n.NODE
     if not isinstance(node, _n.Node):
         raise _n.outside_error(what)
-    return node.dist  # type: ignore[no-any-return]
+    return cast(Dist | None, node.dist)
 
 
 def _check_node(value: Any, what: str) -> str:
@@ -39,24 +43,49 @@ def _check_node(value: Any, what: str) -> str:
     return value
 
 
-def reply_to(from_: Any, reply: Any) -> None:
-    """Answer a ``$gen_call`` whatever the caller's tag shape (gen:reply/2).
+def check_options(
+    *,
+    name: Any,
+    cookie: Any,
+    hidden: Any,
+    net_ticktime: float,
+    tls: Any,
+    binaries: Any,
+    busy_limit: int,
+    input_limit: int | None,
+) -> None:
+    """Check ``tether.run``'s distribution options (the runtime checked the rest)."""
+    full_name(name)
+    if cookie is not None:
+        check_cookie(cookie, "cookie")
+    elif os.environ.get("TETHER_COOKIE"):
+        check_cookie(os.environ["TETHER_COOKIE"], "TETHER_COOKIE")
+    if tls is not None and not (
+        type(tls) is tuple and len(tls) == 2 and all(hasattr(c, "wrap_socket") for c in tls)
+    ):
+        raise TypeError(
+            f"tether.run: tls must be tether.dist_tls(...) (two ssl contexts), got {tls!r}"
+        )
 
-    tether callers use an alias ref as the tag; OTP 24+ callers send
-    ``[alias | Ref]`` (an improper list) and expect the reply on the alias;
-    older ones a plain ref, answered at the pid.
-    """
-    from .._runtime._api import send
 
-    pid, tag = from_
-    if isinstance(tag, ImproperList) and tag.items == ["alias"]:
-        send(tag.tail, (tag, reply))
-    elif isinstance(tag, ImproperList) and isinstance(tag.items[0], ImproperList):
-        send(tag.items[0].tail, (tag, reply))
-    elif isinstance(tag, Ref) and tag.node is None:
-        send(tag, (tag, reply))
-    else:
-        send(pid, (tag, reply))
+async def start(node: _n.Node, **options: Any) -> Dist:
+    """Make ``node`` distributed: listen, register with epmd, take the name, and
+    start the ``net_kernel`` process.  Runs before the node's first process."""
+    dist = Dist(
+        node,
+        options["name"],
+        read_cookie(options["cookie"]),
+        hidden=options["hidden"],
+        net_ticktime=options["net_ticktime"],
+        tls=options["tls"],
+        binaries=options["binaries"],
+        busy_limit=options["busy_limit"],
+        input_limit=options["input_limit"],
+    )
+    await dist.start()
+    pid, _ = node.spawn(None, net_kernel, (), what="net_kernel")
+    node.register(node.table[pid], "net_kernel")
+    return dist
 
 
 async def net_kernel() -> None:
@@ -85,8 +114,8 @@ class Node:
 
     @staticmethod
     def alive() -> bool:
-        """True when this node is distributed (started with ``name=``)."""
-        return getattr(_n.NODE, "dist", None) is not None
+        """True when this node is distributed (started with ``name=``): ``Node.alive?/0``."""
+        return is_alive()
 
     @staticmethod
     async def connect(node: str) -> bool:
@@ -222,3 +251,6 @@ class Node:
     async def spawn_link(node: str, module: str, function: str, args: Any = ()) -> Pid:
         """``Node.spawn_link/4``: :meth:`spawn` with ``link=True``."""
         return await Node.spawn(node, module, function, args, link=True)
+
+
+_remote.register(check_options, start)

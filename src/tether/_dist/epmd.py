@@ -7,6 +7,11 @@ Erlang; run it standalone with ``python -m tether.epmd`` or let a node start it 
 its own event loop (see ``tether._dist.node``).  The port is ``ERL_EPMD_PORT`` or
 4369, as for Erlang.
 
+The server listens on the loopback interface unless given other addresses
+(``-address``, as epmd's), and takes registrations only from this host: the
+system epmd refuses an ``ALIVE2_REQ`` from a non-local peer too (``epmd_srv.c``),
+since a registration tells every node where to send its handshake.
+
 Protocol reference: ERTS User's Guide, "Distribution Protocol", section EPMD.
 """
 
@@ -14,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
+import logging
 import os
 import struct
 from dataclasses import dataclass
@@ -30,6 +37,8 @@ NODE_TYPE_NORMAL: Final = 77
 NODE_TYPE_HIDDEN: Final = 72
 HIGHEST_VERSION: Final = 6
 LOWEST_VERSION: Final = 5
+
+logger: Final = logging.getLogger("tether.epmd")
 
 
 class EpmdError(OSError):
@@ -65,10 +74,11 @@ class NodeEntry:
 
 async def register(
     name: str, port: int, *, host: str = "127.0.0.1", epmd: int | None = None
-) -> tuple[asyncio.StreamWriter, int]:
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, int]:
     """Register ``name`` at ``port``; return the open connection and the creation.
 
-    Close the returned writer to unregister.
+    Close the returned writer to unregister; the reader sees the end of the
+    connection when epmd goes away (the registration with it).
     """
     reader, writer = await asyncio.open_connection(host, epmd or epmd_port())
     raw = name.encode("utf-8")
@@ -103,7 +113,7 @@ async def register(
             f"epmd refused to register {name!r} (result {result}): "
             "is a node with that name already running?"
         )
-    return writer, creation
+    return reader, writer, creation
 
 
 async def port_please(name: str, host: str, epmd: int | None = None) -> NodeEntry | None:
@@ -149,7 +159,8 @@ class EpmdServer:
     """A built-in epmd: ``ALIVE2``, ``PORT_PLEASE2`` and ``NAMES``.
 
     Registrations are kept while their connection is open, as in epmd.  Each new
-    registration of a name gets the next creation number (never 0).
+    registration of a name gets the next creation number (never 0).  Only peers
+    on this host may register (loopback, or an address of this host's own).
     """
 
     def __init__(self) -> None:
@@ -157,7 +168,9 @@ class EpmdServer:
         self._creation = 0
         self.server: asyncio.Server | None = None
 
-    async def start(self, port: int | None = None, host: str = "0.0.0.0") -> int:
+    async def start(self, port: int | None = None, host: str | list[str] = "127.0.0.1") -> int:
+        """Listen on ``host`` (an address or a list; loopback by default, as
+        ``epmd -address 127.0.0.1``); return the port."""
         self.server = await asyncio.start_server(self._client, host, port or epmd_port())
         return int(self.server.sockets[0].getsockname()[1])
 
@@ -172,6 +185,12 @@ class EpmdServer:
                 return
             req = await reader.readexactly(size)
             if req[0] == ALIVE2_REQ and size >= 13:
+                if not _local_peer(writer):
+                    logger.warning(
+                        "refused ALIVE2_REQ from %s: not a local address",
+                        writer.get_extra_info("peername"),
+                    )
+                    return
                 await self._alive(req, reader, writer)
             elif req[0] == PORT_PLEASE2_REQ:
                 self._port_please(req[1:].decode("utf-8", "replace"), writer)
@@ -226,19 +245,44 @@ class EpmdServer:
         )
 
 
+def _local_peer(writer: asyncio.StreamWriter) -> bool:
+    """Whether the peer of ``writer`` is on this host: a loopback address, or the
+    very address it reached us on (a local client through an external interface)."""
+    peer = writer.get_extra_info("peername")
+    mine = writer.get_extra_info("sockname")
+    if not peer:
+        return True  # a Unix socket: local by definition
+    try:
+        addr = ipaddress.ip_address(peer[0])
+    except ValueError:
+        return False
+    mapped = getattr(addr, "ipv4_mapped", None)  # ::ffff:127.0.0.1 on a dual-stack socket
+    if addr.is_loopback or (mapped is not None and mapped.is_loopback):
+        return True
+    return bool(mine) and peer[0] == mine[0]
+
+
 def main(argv: list[str] | None = None) -> None:
-    """``python -m tether.epmd [-port N]``: run the built-in epmd in the foreground."""
+    """``python -m tether.epmd [-port N] [-address A,B]``: run the built-in epmd in the
+    foreground, on the loopback interface unless ``-address`` names others."""
     import argparse
 
     ap = argparse.ArgumentParser(prog="python -m tether.epmd", description=main.__doc__)
     ap.add_argument(
         "-port", "--port", type=int, default=None, help="port (default ERL_EPMD_PORT or 4369)"
     )
+    ap.add_argument(
+        "-address",
+        "--address",
+        default="127.0.0.1",
+        help="comma-separated addresses to listen on (default 127.0.0.1; 0.0.0.0 for all)",
+    )
     args = ap.parse_args(argv)
 
     async def serve() -> None:
         srv = EpmdServer()
-        port = await srv.start(args.port)
+        hosts = [a.strip() for a in args.address.split(",") if a.strip()]
+        port = await srv.start(args.port, hosts if len(hosts) > 1 else hosts[0])
         print(f"tether epmd listening on port {port}", flush=True)
         assert srv.server is not None
         await srv.server.serve_forever()

@@ -34,9 +34,33 @@ Design
 * Decoding walks the bytes with the common tags inline and a table of 256
   handlers for the rest (atoms are cached by their raw bytes); every
   length is checked against the bytes that remain *before* anything is allocated,
-  nesting is capped (``MAX_DEPTH``) and zlib-compressed terms are inflated with a
-  size cap, so a hostile frame costs at most its own size and ends in
-  :class:`DecodeError` -- never another exception, never a crash.
+  and a bad term ends in :class:`DecodeError` -- never another exception, never a
+  crash.
+
+The decoder's budget
+~~~~~~~~~~~~~~~~~~~~
+What hostile bytes can cost is bounded by their size:
+
+* Objects: every term takes at least one byte, so ``n`` bytes decode to at most
+  ``n`` objects.  Memory: at most ``MAX_BYTES_PER_BYTE`` (72) bytes of Python
+  objects per input byte.  The worst tag is ``NIL_EXT``: one byte that becomes a
+  new empty list (56 bytes), plus its slot in the enclosing list (8 bytes and
+  over-allocation); a list of a million nils measures 64 bytes a byte traced,
+  67 resident (``tests/distribution/test_hostile.py`` checks the bound).
+* Compression: a ``COMPRESSED`` term is accepted only at the very top of
+  :meth:`Codec.decode` (``binary_to_term``), as OTP accepts it; one nested in a
+  term is refused, as OTP refuses it, and distribution frames refuse it
+  everywhere (``compressed=False``: erts never compresses a distribution
+  message, and its decoder has no case for one).  Inflated data is capped at
+  ``MAX_INFLATED`` bytes, and zlib itself cannot inflate more than 1,032 bytes
+  per input byte.
+* Time: linear in the size.  Nesting is capped (``MAX_DEPTH``) and integers at
+  ``MAX_BIG_BYTES``.  A map's keys are hashed as it is built, and CPython's
+  hashes of ints, floats, tuples and refs are not randomised: keys that all hash
+  alike would make building the dict quadratic (16,384 such keys: 2.8 s).  So a
+  map larger than ``_MAP_CHECKED`` keys counts its keys' hashes, and more than
+  ``MAX_SAME_HASH`` keys with one hash is a :class:`DecodeError` (no legitimate
+  term has them: distinct small ints, atoms, binaries and pids never collide).
 * Encoding dispatches on ``type(value)`` (exact type, so ``bool`` and ``Atom`` do
   not fall into ``int``/``str``), appending to one ``bytearray``.  The common
   shapes are vectorised: a list of small ints becomes one ``STRING_EXT`` copied with
@@ -52,7 +76,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any, Final, Literal
 
-from .._runtime._types import Atom, Pid, Ref
+from .._runtime._types import Atom, ImproperList, Pid, Ref
 
 __all__ = [
     "BitBinary",
@@ -110,6 +134,13 @@ MAX_DEPTH: Final = 250
 MAX_BIG_BYTES: Final = 1 << 20
 #: Largest inflated size of a compressed term.
 MAX_INFLATED: Final = 64 << 20
+#: Bound on the Python memory a decoded term takes, per byte of its encoding.
+MAX_BYTES_PER_BYTE: Final = 72
+#: Most keys of one map that may share one hash (see "The decoder's budget").
+MAX_SAME_HASH: Final = 16
+# Maps up to this many keys are built without counting hashes (at most 64 keys
+# colliding cost 2,000 comparisons: linear in the bytes that carry them).
+_MAP_CHECKED: Final = 64
 
 
 class DecodeError(ValueError):
@@ -118,34 +149,6 @@ class DecodeError(ValueError):
 
 class EncodeError(TypeError):
     """A Python value has no Erlang term (names the value and what to use instead)."""
-
-
-class ImproperList:
-    """An improper list ``[a, b | tail]``: ``items`` then a non-list ``tail``."""
-
-    __slots__ = ("items", "tail")
-
-    def __init__(self, items: list[Any], tail: Any) -> None:
-        if not items:
-            raise ValueError("ImproperList: items must not be empty (the term is just the tail)")
-        if isinstance(tail, list):
-            raise ValueError("ImproperList: tail must not be a list (that is a proper list)")
-        self.items = items
-        self.tail = tail
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, ImproperList)
-            and self.items == other.items
-            and self.tail == other.tail
-        )
-
-    def __hash__(self) -> int:
-        return hash((tuple(self.items), self.tail))
-
-    def __repr__(self) -> str:
-        inner = ", ".join(map(repr, self.items))
-        return f"[{inner} | {self.tail!r}]"
 
 
 class FrozenList(tuple[Any, ...]):
@@ -604,13 +607,24 @@ def _d_map(d: _Decoder, tag: int) -> dict[Any, Any]:
     d.nested()
     term = d.term
     out: dict[Any, Any] = {}
+    # Hash flooding (see "The decoder's budget"): a big map counts its keys' hashes.
+    hashes: dict[int, int] | None = {} if n > _MAP_CHECKED else None
     for _ in range(n):
         k = term()
         v = term()
         try:
-            out[k] = v
+            h = hash(k)
         except TypeError:  # a list or map as key: use its frozen form
-            out[freeze(k)] = v
+            k = freeze(k)
+            h = hash(k)
+        if hashes is not None:
+            same = hashes[h] = hashes.get(h, 0) + 1
+            if same > MAX_SAME_HASH:
+                raise DecodeError(
+                    f"map at offset {pos - 1} has more than {MAX_SAME_HASH} keys with one "
+                    "hash (a hash-flooding term)"
+                )
+        out[k] = v
     d.depth -= 1
     return out
 
@@ -715,34 +729,35 @@ def _d_new_fun(d: _Decoder, tag: int) -> Fun:
 
 
 def _d_compressed(d: _Decoder, tag: int) -> Any:
-    pos = d.need(4)
-    size = _u32.unpack_from(d.buf, pos)[0]
+    raise DecodeError(
+        f"compressed term nested inside a term at offset {d.pos - 1} (OTP accepts one only "
+        "at the top of binary_to_term)"
+    )
+
+
+def _inflate(codec: Codec, buf: bytes, pos: int, str_binaries: bool) -> tuple[Any, int]:
+    """Decode the ``COMPRESSED`` term whose size field is at ``pos``; return it and
+    the end offset in ``buf``."""
+    if pos + 4 > len(buf):
+        raise DecodeError(f"truncated term: compressed term header at offset {pos}")
+    size = _u32.unpack_from(buf, pos)[0]
     if size > MAX_INFLATED:
         raise DecodeError(
             f"compressed term inflates to {size} bytes, over the limit {MAX_INFLATED}"
         )
     z = zlib.decompressobj()
     try:
-        raw = z.decompress(bytes(d.buf[pos + 4 :]), size + 1)
+        raw = z.decompress(buf[pos + 4 :], size + 1)
     except zlib.error as e:
         raise DecodeError(f"bad zlib data at offset {pos + 4}") from e
     if len(raw) != size:
         raise DecodeError(f"compressed term inflated to {len(raw)} bytes, header says {size}")
-    used = len(d.buf) - pos - 4 - len(z.unused_data)
-    inner = _Decoder(raw, 0, _codec_of(d), d.str_binaries)
-    inner.depth = d.depth
+    used = len(buf) - pos - 4 - len(z.unused_data)
+    inner = _Decoder(raw, 0, codec, str_binaries)
     value = inner.term()
     if inner.pos != size:
         raise DecodeError("compressed term has bytes after its end")
-    d.pos = pos + 4 + used
-    return value
-
-
-def _codec_of(d: _Decoder) -> Codec:
-    c = Codec(d.local, d.creation)
-    c._atom_values = d.values
-    c._pids = d.pids
-    return c
+    return value, pos + 4 + used
 
 
 _HANDLERS: list[_Handler | None] = [None] * 256
@@ -858,15 +873,31 @@ class Codec:
         return value
 
     def decode_from(
-        self, data: bytes | bytearray | memoryview, pos: int = 0, *, binaries: str | None = None
+        self,
+        data: bytes | bytearray | memoryview,
+        pos: int = 0,
+        *,
+        binaries: str | None = None,
+        compressed: bool = True,
     ) -> tuple[Any, int]:
-        """Decode the ``131``-prefixed term at ``pos``; return it and the end offset."""
+        """Decode the ``131``-prefixed term at ``pos``; return it and the end offset.
+
+        ``compressed=False`` refuses a ``COMPRESSED`` term even at the top (what a
+        distribution message must never hold); nested ones are always refused.
+        """
         buf = data if type(data) is bytes else bytes(data)
         if pos >= len(buf) or buf[pos] != VERSION:
             raise DecodeError(f"term does not start with version byte 131 at offset {pos}")
         str_b = self.str_binaries if binaries is None else binaries == "str"
         d = _Decoder(buf, pos + 1, self, str_b)
         try:
+            if pos + 1 < len(buf) and buf[pos + 1] == COMPRESSED:
+                if not compressed:
+                    raise DecodeError(
+                        f"compressed term at offset {pos + 1}: not allowed in a distribution "
+                        "message"
+                    )
+                return _inflate(self, buf, pos + 2, str_b)
             value = d.term()
         except DecodeError:
             raise

@@ -33,6 +33,7 @@ EXIT: Final = Atom("exit")
 ERROR: Final = Atom("error")
 UNDEF: Final = Atom("undef")
 ERPC: Final = Atom("erpc")
+SPAWN_REPLY: Final = Atom("spawn_reply")
 
 _exposed: dict[tuple[str, str], Callable[..., Any]] = {}
 
@@ -80,10 +81,11 @@ def _erlang_builtins() -> None:
     expose("erlang", "whereis")(lambda name: _api.Process.whereis(name) or Atom("undefined"))
     expose("erlang", "is_process_alive")(_api.Process.alive)
 
-    def nodes() -> list[Atom]:
-        from .api import Node
+    def nodes() -> list[Atom]:  # Node.list(): the visible nodes
+        from .._runtime import _node as _n
 
-        return Node.list()
+        dist: Dist | None = getattr(_n.NODE, "dist", None)
+        return [] if dist is None else dist.nodes("visible")
 
     expose("erlang", "nodes")(nodes)
 
@@ -187,7 +189,6 @@ async def call(
     """
     from .._runtime import _node as _n
     from .._runtime._api import Process, make_ref, receive
-    from .node import SPAWN_REPLY_ATOM
 
     node_ = _n.NODE
     p = node_.current
@@ -213,7 +214,7 @@ async def call(
     )
     try:
         msg = await receive(
-            (SPAWN_REPLY_ATOM, req, ERROR, ANY), Down(req, ANY, ANY, ANY), timeout=timeout
+            (SPAWN_REPLY, req, ERROR, ANY), Down(req, ANY, ANY, ANY), timeout=timeout
         )
     except TimeoutError:
         Process.demonitor(req, flush=True)

@@ -20,22 +20,24 @@ import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Final, NoReturn, Protocol, TypeVar, cast
 
-from . import _lifecycle
+from . import _lifecycle, _remote
 from . import _node as _n
 from ._mailbox import MISSING, Matcher, compile_filters
 from ._types import (
     ANY,
     PROCESS,
+    SHUTDOWN,
     Atom,
     Down,
     ExitSignal,
+    ImproperList,
     Pid,
     ProcessExit,
     Ref,
     TimerRef,
     _node_numbers,
 )
-from ._validate import check_bool, check_pid, check_seconds, check_timeout, is_number
+from ._validate import check_bool, check_int, check_pid, check_seconds, check_timeout, is_number
 
 __all__ = [
     "Process",
@@ -313,6 +315,64 @@ def node() -> Atom:
     return _n.NODE.name
 
 
+def is_alive() -> bool:
+    """Whether this node is distributed (started with ``name=``): ``erlang:is_alive/0``,
+    Elixir's ``Node.alive?/0``."""
+    return getattr(_n.NODE, "dist", None) is not None
+
+
+def nodes(kind: str = "visible") -> list[Atom]:
+    """The connected nodes: ``erlang:nodes/1`` (``"visible"`` by default,
+    ``"hidden"``, ``"connected"``); ``[]`` when this node is not distributed."""
+    if kind not in ("visible", "hidden", "connected"):
+        raise ValueError(f"nodes: kind must be 'visible', 'hidden' or 'connected', got {kind!r}")
+    dist = getattr(_n.NODE, "dist", None)
+    return [] if dist is None else list(dist.nodes(kind))
+
+
+_ALIAS: Final = "alias"
+
+
+def reply_to(from_: Any, reply: Any) -> None:
+    """Answer a ``$gen_call`` whose ``from`` is ``from_``, wherever its caller waits:
+    ``gen:reply/2``.  The message is ``(tag, reply)``.
+
+    The tag's shape says where: a tether caller's tag is an alias (a
+    :class:`Ref`, of this node or, seen from a server on another node, of the
+    caller's), answered there, so a reply that comes after the caller gave up is
+    dropped (G-7); an OTP 24+ caller's is ``[alias | Alias]``, or ``[[alias |
+    Alias] | Label]``, answered at ``Alias``; any other tag goes to the pid.  A
+    ``from_`` of no known shape is dropped, as ``gen:reply`` drops a send that
+    fails; the only error is :func:`send`'s own (a reply with no term for a
+    remote caller).  Call it from inside a process.
+    """
+    _cur("reply_to")
+    if type(from_) is not tuple or len(from_) != 2:
+        return
+    pid, tag = from_
+    alias = alias_of_tag(tag)
+    dest: Any = alias if alias is not None else pid
+    if type(dest) is Pid or isinstance(dest, Ref):
+        send(dest, (tag, reply))
+
+
+def alias_of_tag(tag: Any) -> Ref | None:
+    """The alias a call's reply tag names (see :func:`reply_to`), or ``None``."""
+    if isinstance(tag, Ref):
+        return tag
+    if isinstance(tag, ImproperList):
+        head = tag.items[0] if tag.items else None
+        if tag.items == [_ALIAS] and isinstance(tag.tail, Ref):
+            return tag.tail
+    elif type(tag) is list and tag:
+        head = tag[0]  # [[alias | Ref], payload...] as a proper list
+    else:
+        return None
+    if isinstance(head, ImproperList) and head.items == [_ALIAS] and isinstance(head.tail, Ref):
+        return head.tail
+    return None
+
+
 def node_state(key: str, factory: Callable[[], T]) -> T:
     """The running node's value for ``key``, made by ``factory()`` on first use.
 
@@ -389,62 +449,6 @@ async def _wait_cancelled(tasks: list[asyncio.Task[Any]]) -> None:
     await asyncio.sleep(0)
 
 
-def _start_dist(
-    node: _n.Node,
-    loop: asyncio.AbstractEventLoop,
-    name: str,
-    cookie: str | None,
-    hidden: bool,
-    net_ticktime: float,
-    tls: Any,
-    binaries: Any,
-) -> None:
-    from .._dist.api import net_kernel
-    from .._dist.node import Dist, read_cookie
-
-    dist = Dist(
-        node,
-        name,
-        read_cookie(cookie),
-        hidden=hidden,
-        net_ticktime=net_ticktime,
-        tls=tls,
-        binaries=binaries,
-    )
-    loop.run_until_complete(dist.start())
-    node.dist = dist
-    pid, _ = node.spawn(None, net_kernel, (), what="net_kernel")
-    node.register(node.table[pid], "net_kernel")
-
-
-async def _start_dist_async(
-    node: _n.Node,
-    name: str,
-    cookie: str | None,
-    hidden: bool,
-    net_ticktime: float,
-    tls: Any,
-    binaries: Any,
-) -> None:
-    """``_start_dist`` for a node on a loop that already runs (``tether.open_node``)."""
-    from .._dist.api import net_kernel
-    from .._dist.node import Dist, read_cookie
-
-    dist = Dist(
-        node,
-        name,
-        read_cookie(cookie),
-        hidden=hidden,
-        net_ticktime=net_ticktime,
-        tls=tls,
-        binaries=binaries,
-    )
-    await dist.start()
-    node.dist = dist
-    pid, _ = node.spawn(None, net_kernel, (), what="net_kernel")
-    node.register(node.table[pid], "net_kernel")
-
-
 def _remove_default_handler(handler: logging.Handler) -> None:
     logging.getLogger("tether").removeHandler(handler)
 
@@ -462,6 +466,8 @@ def run(
     net_ticktime: float = 60.0,
     tls: Any = None,
     binaries: str = "str",
+    dist_buf_busy_limit: int = 1 << 20,
+    dist_input_limit: int | None = 16 << 20,
 ) -> T:
     """Start a node, run ``await main(*args)`` as its first process, return its result.
 
@@ -503,6 +509,12 @@ def run(
             (compatible with ``-proto_dist inet_tls``).
         binaries: how binaries from other nodes arrive: ``"str"`` (default) when
             valid UTF-8, else ``bytes``; ``"bytes"`` keeps every one ``bytes``.
+        dist_buf_busy_limit: bytes waiting to be written on one connection above
+            which a process that sends on it is suspended until they drain
+            (Erlang's ``dist_buf_busy_limit``, 1 MiB).
+        dist_input_limit: bytes of one connection's messages that may wait
+            unread in mailboxes before the node stops reading that connection
+            (backpressure to the peer); ``None``: no limit, as the BEAM (16 MiB).
 
     Raises:
         RuntimeError: a node is already running in this OS process, or an asyncio
@@ -510,15 +522,19 @@ def run(
         KeyboardInterrupt: Ctrl-C stopped the node.
         SystemExit: SIGTERM stopped the node (status 0).
     """
-    check_node_options(
+    dist_options = check_node_options(
         "tether.run",
-        name,
-        cookie,
-        hog_threshold,
-        hog_policy,
-        shutdown_timeout,
-        net_ticktime,
-        binaries,
+        name=name,
+        cookie=cookie,
+        hog_threshold=hog_threshold,
+        hog_policy=hog_policy,
+        shutdown_timeout=shutdown_timeout,
+        hidden=hidden,
+        net_ticktime=net_ticktime,
+        tls=tls,
+        binaries=binaries,
+        dist_buf_busy_limit=dist_buf_busy_limit,
+        dist_input_limit=dist_input_limit,
     )
     if not isinstance(_n.NODE, _n._NoNode):
         raise RuntimeError("tether.run: a node is already running in this OS process")
@@ -543,8 +559,8 @@ def run(
     signals.install()
     try:
         node.done = loop.create_future()
-        if name is not None:
-            _start_dist(node, loop, name, cookie, hidden, float(net_ticktime), tls, binaries)
+        if dist_options is not None:
+            node.dist = loop.run_until_complete(_remote.start(node, **dist_options))
         main_pid, _ = node.spawn(None, main, args, what="tether.run")
         node.root = node.table[main_pid]
         loop.run_until_complete(node.done)
@@ -582,15 +598,21 @@ def run(
 
 def check_node_options(
     what: str,
+    *,
     name: Any,
     cookie: Any,
     hog_threshold: Any,
     hog_policy: Any,
     shutdown_timeout: Any,
+    hidden: Any,
     net_ticktime: Any,
+    tls: Any,
     binaries: Any,
-) -> None:
-    """Validate the options of ``tether.run`` / ``tether.open_node`` (before acting)."""
+    dist_buf_busy_limit: Any,
+    dist_input_limit: Any,
+) -> dict[str, Any] | None:
+    """Validate the options of ``tether.run`` / ``tether.open_node`` before anything
+    starts; the distribution options to start with, or ``None`` without a name."""
     if name is not None and not isinstance(name, str):
         raise TypeError(f"{what}: name must be a str such as 'py@127.0.0.1' or None, got {name!r}")
     if binaries not in ("str", "bytes"):
@@ -601,6 +623,9 @@ def check_node_options(
         raise ValueError(
             f"{what}: net_ticktime must be a positive number of seconds, got {net_ticktime!r}"
         )
+    check_bool(hidden, what, "hidden")
+    check_int(dist_buf_busy_limit, what, "dist_buf_busy_limit", 1)
+    check_int(dist_input_limit, what, "dist_input_limit", 1, lambda v: v is None)
     if hog_threshold is not None and (not is_number(hog_threshold) or not hog_threshold > 0):
         raise ValueError(
             f"{what}: hog_threshold must be a positive number of seconds or None (no "
@@ -611,6 +636,20 @@ def check_node_options(
     if hog_policy == "kill" and hog_threshold is None:
         raise ValueError(f"{what}: hog_policy='kill' needs a hog_threshold (seconds)")
     check_timeout(shutdown_timeout, what, "shutdown_timeout")
+    if name is None:
+        return None
+    options: dict[str, Any] = {
+        "name": name,
+        "cookie": cookie,
+        "hidden": hidden,
+        "net_ticktime": float(net_ticktime),
+        "tls": tls,
+        "binaries": binaries,
+        "busy_limit": dist_buf_busy_limit,
+        "input_limit": dist_input_limit,
+    }
+    _remote.check_options(**options)
+    return options
 
 
 def _start_watchdog(node: _n.Node, hog_threshold: float | None, hog_policy: str) -> _n.Watchdog:
@@ -1272,3 +1311,99 @@ class Process:
         if p.dictionary is None:
             return None
         return p.dictionary.pop(key, None)
+
+
+# -- the graceful stop (init:stop; see _lifecycle) ------------------------------
+
+# More rounds than this and processes are being spawned as fast as they are
+# stopped: the node halts instead.
+_MAX_ROUNDS: Final = 1000
+
+
+async def graceful_stop(node: _n.Node, timeout: float | None) -> None:
+    """Stop every process, newest link tree first (see the module docstring)."""
+    me = self()
+    try:
+        for _ in range(_MAX_ROUNDS):
+            trees = _link_trees(node, me)
+            if not trees:
+                break
+            for tree in trees:
+                await _stop_tree(node, tree, timeout)
+    finally:
+        if node.done is not None and not node.done.done():
+            node.done.set_result(None)
+
+
+def _link_trees(node: _n.Node, me: Pid) -> list[list[Pid]]:
+    """The live local processes (but ``me``) grouped by links, each group in start
+    order, the group whose oldest member is newest first."""
+    seen: set[Pid] = {me}
+    trees: list[list[Pid]] = []
+    table = node.table
+    for pid in table:  # start order
+        if pid in seen:
+            continue
+        seen.add(pid)
+        tree = [pid]
+        todo = [pid]
+        while todo:
+            p = table.get(todo.pop())
+            if p is None or not p.links:
+                continue
+            for other in p.links:
+                if other not in seen and other in table:
+                    seen.add(other)
+                    tree.append(other)
+                    todo.append(other)
+        tree.sort(key=lambda q: q.id)
+        trees.append(tree)
+    trees.sort(key=lambda t: t[0].id, reverse=True)
+    return trees
+
+
+def _parent_of(node: _n.Node, p: _n.Process) -> Pid | None:
+    """The process's parent, from proc_lib's ``$ancestors`` (set by the behaviours):
+    its first entry, a pid or a registered name."""
+    ancestors = p.dictionary.get("$ancestors") if p.dictionary else None
+    if type(ancestors) is not list or not ancestors:
+        return None
+    first = ancestors[0]
+    if type(first) is Pid:
+        return first
+    if isinstance(first, str):
+        named = node.names.get(first)
+        return named.pid if named is not None else None
+    return None
+
+
+async def _stop_tree(node: _n.Node, tree: list[Pid], timeout: float | None) -> None:
+    refs = {Process.monitor(pid): pid for pid in tree if pid in node.table}
+    if not refs:
+        return
+    root = node.table.get(tree[0])
+    if root is not None:
+        # As if from its parent: an orphaned supervisor or GenServer (its starter
+        # gone, no link) stops as it would when its parent exits.
+        node.receive_exit2(root, _parent_of(node, root) or self(), SHUTDOWN)
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout is None else loop.time() + timeout
+
+    def is_ours(m: Any) -> bool:
+        return type(m) is Down and m.ref in refs
+
+    while refs:
+        left = None if deadline is None else max(0.0, deadline - loop.time())
+        try:
+            down = await receive(is_ours, timeout=left)
+        except TimeoutError:
+            break
+        refs.pop(down.ref, None)
+    for pid in sorted(refs.values(), key=lambda q: q.id, reverse=True):
+        Process.exit(pid, "kill")
+    while refs:
+        down = await receive(is_ours)
+        refs.pop(down.ref, None)
+
+
+_lifecycle.STOPPER = graceful_stop

@@ -29,20 +29,15 @@ directly: that would look like a crash to their supervisor.
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import threading
+from collections.abc import Callable, Coroutine
 from types import FrameType
-from typing import Any, Final
+from typing import Any
 
 from . import _node as _n
-from ._types import SHUTDOWN, Down, Pid
 
-__all__ = ["Signals", "graceful_stop", "request_stop"]
-
-# More rounds than this and processes are being spawned as fast as they are
-# stopped: the node halts instead.
-_MAX_ROUNDS: Final = 1000
+__all__ = ["STOPPER", "Signals", "request_stop"]
 
 
 class Signals:
@@ -100,96 +95,12 @@ def request_stop(node: _n.Node, why: str) -> None:
     node.loop.call_soon_threadsafe(_start_stopper, node)
 
 
+# The graceful stop's body is a process (it waits for DOWN messages), written
+# with the runtime API: ``_api`` installs it here when it is imported (it imports
+# this module, so this one cannot import it back).
+STOPPER: Callable[[_n.Node, float | None], Coroutine[Any, Any, None]] | None = None
+
+
 def _start_stopper(node: _n.Node) -> None:
-    node.spawn(None, graceful_stop, (node, node.shutdown_timeout), what="graceful stop")
-
-
-async def graceful_stop(node: _n.Node, timeout: float | None) -> None:
-    """Stop every process, newest link tree first (see the module docstring)."""
-    from ._api import self as self_pid
-
-    me = self_pid()
-    try:
-        for _ in range(_MAX_ROUNDS):
-            trees = _link_trees(node, me)
-            if not trees:
-                break
-            for tree in trees:
-                await _stop_tree(node, tree, timeout)
-    finally:
-        if node.done is not None and not node.done.done():
-            node.done.set_result(None)
-
-
-def _link_trees(node: _n.Node, me: Pid) -> list[list[Pid]]:
-    """The live local processes (but ``me``) grouped by links, each group in start
-    order, the group whose oldest member is newest first."""
-    seen: set[Pid] = {me}
-    trees: list[list[Pid]] = []
-    table = node.table
-    for pid in table:  # start order
-        if pid in seen:
-            continue
-        seen.add(pid)
-        tree = [pid]
-        todo = [pid]
-        while todo:
-            p = table.get(todo.pop())
-            if p is None or not p.links:
-                continue
-            for other in p.links:
-                if other not in seen and other in table:
-                    seen.add(other)
-                    tree.append(other)
-                    todo.append(other)
-        tree.sort(key=lambda q: q.id)
-        trees.append(tree)
-    trees.sort(key=lambda t: t[0].id, reverse=True)
-    return trees
-
-
-def _parent_of(node: _n.Node, p: _n.Process) -> Pid | None:
-    """The process's parent, from proc_lib's ``$ancestors`` (set by the behaviours):
-    its first entry, a pid or a registered name."""
-    ancestors = p.dictionary.get("$ancestors") if p.dictionary else None
-    if type(ancestors) is not list or not ancestors:
-        return None
-    first = ancestors[0]
-    if type(first) is Pid:
-        return first
-    if isinstance(first, str):
-        named = node.names.get(first)
-        return named.pid if named is not None else None
-    return None
-
-
-async def _stop_tree(node: _n.Node, tree: list[Pid], timeout: float | None) -> None:
-    from ._api import Process, receive
-    from ._api import self as self_pid
-
-    refs = {Process.monitor(pid): pid for pid in tree if pid in node.table}
-    if not refs:
-        return
-    root = node.table.get(tree[0])
-    if root is not None:
-        # As if from its parent: an orphaned supervisor or GenServer (its starter
-        # gone, no link) stops as it would when its parent exits.
-        node.receive_exit2(root, _parent_of(node, root) or self_pid(), SHUTDOWN)
-    loop = asyncio.get_running_loop()
-    deadline = None if timeout is None else loop.time() + timeout
-
-    def is_ours(m: Any) -> bool:
-        return type(m) is Down and m.ref in refs
-
-    while refs:
-        left = None if deadline is None else max(0.0, deadline - loop.time())
-        try:
-            down = await receive(is_ours, timeout=left)
-        except TimeoutError:
-            break
-        refs.pop(down.ref, None)
-    for pid in sorted(refs.values(), key=lambda q: q.id, reverse=True):
-        Process.exit(pid, "kill")
-    while refs:
-        down = await receive(is_ours)
-        refs.pop(down.ref, None)
+    assert STOPPER is not None, "tether._runtime._api installs the graceful stop"
+    node.spawn(None, STOPPER, (node, node.shutdown_timeout), what="graceful stop")

@@ -71,7 +71,7 @@ import time
 import types
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from ._format import crash_head, inspect_reason
 from ._mailbox import Mailbox, Matcher
@@ -92,6 +92,9 @@ from ._types import (
     Ref,
     TimerRef,
 )
+
+if TYPE_CHECKING:
+    from ._remote import Remote
 
 logger: Final = logging.getLogger("tether")
 
@@ -489,9 +492,9 @@ class Node:
         # Graceful stop (init:stop): None, or why ("sigterm", "sigint", "stop").
         self.stopping: str | None = None
         self.shutdown_timeout: float | None = 30.0
-        # Distribution (tether._dist.node.Dist) once the node has a name; the core
-        # calls it only for signals whose target lives on another node.
-        self.dist: Any = None
+        # The rest of the world (_remote.Remote: distribution) once the node has a
+        # name; the core calls it only for signals whose target lives elsewhere.
+        self.dist: Remote | None = None
         # State owned by this node that is not a process's (see _api.node_state).
         self.ext: dict[str, Any] = {}
 

@@ -32,6 +32,7 @@ __all__ = [
     "Exit",
     "ExitError",
     "ExitSignal",
+    "ImproperList",
     "NoProcError",
     "Pid",
     "ProcessExit",
@@ -262,6 +263,39 @@ class TimerRef(Ref):
 
     _handle: Any
     _when: float
+
+
+class ImproperList:
+    """An improper list ``[a, b | tail]``: ``items`` then a non-list ``tail``.
+
+    A term of other nodes (``tether.etf`` decodes one); it lives here because the
+    runtime itself reads one: OTP 24+ callers tag a ``$gen_call`` with
+    ``[alias | ref]`` (see ``_api.reply_to``).
+    """
+
+    __slots__ = ("items", "tail")
+
+    def __init__(self, items: list[Any], tail: Any) -> None:
+        if not items:
+            raise ValueError("ImproperList: items must not be empty (the term is just the tail)")
+        if isinstance(tail, list):
+            raise ValueError("ImproperList: tail must not be a list (that is a proper list)")
+        self.items = items
+        self.tail = tail
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, ImproperList)
+            and self.items == other.items
+            and self.tail == other.tail
+        )
+
+    def __hash__(self) -> int:
+        return hash((tuple(self.items), self.tail))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(map(repr, self.items))
+        return f"[{inner} | {self.tail!r}]"
 
 
 class _Record:
