@@ -17,7 +17,7 @@ Design notes
   ``Stop(reason, state[, reply])``; ``init`` returns ``Ok(state[, action])``,
   ``Ignore()``, ``Stop(reason)`` or ``Error(reason)``.  ``action`` is a timeout in
   seconds, ``Continue(arg)`` or ``HIBERNATE``.
-* Start follows OTP 26+ (SEMANTICS §13.1): an ``init`` that fails makes
+* Start follows OTP 26+ (docs/rules.md §13.1): an ``init`` that fails makes
   ``start_link`` return ``("error", reason)`` with the link already taken down, so
   the caller gets no EXIT and is not killed.
 * A call monitors the server with ``alias=True`` and sends that ref as the reply
