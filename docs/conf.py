@@ -25,6 +25,13 @@ Every ``docs/*.md`` page is part of the site: ``index.md`` lists the pages in
 reading order, and a page it does not list yet is added at the end of the table of
 contents ("More guides", below), so a new guide is in the build (and under the link
 checks) from the commit that adds it.  Listing it in ``index.md`` puts it in place.
+
+Writing a page: every ```` ```python ```` block runs in the test suite
+(``tests/test_doc_blocks.py`` says how).  A fragment that cannot run gets
+``<!-- not run: why -->`` on the line before its fence; ``<!-- output -->`` before a
+```` ```text ```` block right after a python block makes the test compare that block's
+output with it.  Link pages as ``[text](rules.md#e-5)``: a link to a missing page or
+heading fails the build.
 """
 
 from __future__ import annotations
