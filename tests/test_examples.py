@@ -1,8 +1,11 @@
-"""The article, walked by the runnable files in examples/: each prints its transcript.
+"""The runnable examples print their transcripts.
 
-Each example runs in a fresh node on the virtual clock; its output must equal the
-transcript committed beside it (``NAME.out``), with references and file paths
-normalised.  Regenerate a transcript with ``python tests/test_examples.py NAME``.
+Two homes: ``tether.demo`` (the article *Elixir Processes: Linking and Monitoring*,
+one module per interaction, shipped in the package so ``tether demo`` plays it from
+an installed wheel) and ``examples/`` (one file per supervisor strategy).  Each runs
+in a fresh node on the virtual clock; its output must equal the transcript committed
+beside it (``NAME.out``), with references and file paths normalised.  Regenerate a
+transcript with ``python tests/test_examples.py NAME``.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from pathlib import Path
 
 import pytest
 
+import tether.demo
 import tether.testing
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
+DEMO = Path(tether.demo.__file__).parent
 NAMES = sorted(p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_"))
 
 
@@ -27,14 +32,23 @@ def normalize(text: str) -> str:
     return re.sub(r"^(\s+)\S*?([^/\s]+\.py):(\d+): ", r"\1\2:\3: ", text, flags=re.M)
 
 
+def transcript(name: str) -> Path:
+    return (DEMO if name in tether.demo.NAMES else EXAMPLES) / f"{name}.out"
+
+
 def run_example(name: str) -> str:
+    out = io.StringIO()
+    if name in tether.demo.NAMES:
+        mod = importlib.import_module(f"tether.demo.{name}")
+        with contextlib.redirect_stdout(out):
+            tether.testing.run(mod.main)
+        return normalize(out.getvalue())
     sys.path.insert(0, str(EXAMPLES))
     try:
         spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
         assert spec is not None and spec.loader is not None
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
-        out = io.StringIO()
         with contextlib.redirect_stdout(out):
             tether.testing.run(mod.main)
         return normalize(out.getvalue())
@@ -42,13 +56,16 @@ def run_example(name: str) -> str:
         sys.path.remove(str(EXAMPLES))
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", [*tether.demo.NAMES, *NAMES])
 def test_example_prints_its_transcript(name: str) -> None:
-    assert run_example(name) == (EXAMPLES / f"{name}.out").read_text()
+    assert run_example(name) == transcript(name).read_text()
 
 
 def test_every_interaction_of_the_article_and_every_strategy_has_an_example() -> None:
-    assert len([n for n in NAMES if n.startswith("a")]) == 8
+    # The demo plays every module of tether.demo that has a transcript, in order.
+    shipped = sorted(p.stem for p in DEMO.glob("a*.py"))
+    assert list(tether.demo.NAMES) == shipped and len(shipped) == 8
+    assert sorted(p.stem for p in DEMO.glob("*.out")) == shipped
     assert [n for n in NAMES if n.startswith("sup_")] == [
         "sup_one_for_all",
         "sup_one_for_one",
@@ -57,6 +74,6 @@ def test_every_interaction_of_the_article_and_every_strategy_has_an_example() ->
 
 
 if __name__ == "__main__":
-    for n in sys.argv[1:] or NAMES:
-        (EXAMPLES / f"{n}.out").write_text(run_example(n))
+    for n in sys.argv[1:] or [*tether.demo.NAMES, *NAMES]:
+        transcript(n).write_text(run_example(n))
         print("wrote", n)

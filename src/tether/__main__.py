@@ -4,7 +4,8 @@
 * ``tether run FILE.py [ARGS...]``: run the script's ``async def main()`` as the
   first process of a node; the exit code follows its exit reason (0 for
   ``normal``, 1 otherwise).
-* ``tether demo``: replay the linking-and-monitoring tutorial (examples/).
+* ``tether demo``: replay the linking-and-monitoring tutorial (``tether.demo``,
+  shipped inside the package).
 * ``tether --version``.
 * ``--name NAME@HOST`` / ``--sname NAME`` and ``--cookie C`` (before the command)
   make the node distributed, as ``iex --name``: ``tether --sname py``.
@@ -15,24 +16,12 @@ With no arguments: the interactive shell (see ``tether.shell``).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import runpy
 import sys
 from pathlib import Path
 from typing import Any
 
 import tether
-
-_DEMO = [
-    "a1_dead_processes_tell_no_tales",
-    "a2_linked_server_killed",
-    "a3_spawn_link_crash",
-    "a4_process_link",
-    "a5_trapping_exits",
-    "a6_links_and_unlink",
-    "a7_monitors",
-    "a8_listing_and_demonitoring",
-]
 
 
 def _run_file(path: str, args: list[str], dist: dict[str, Any] | None = None) -> int:
@@ -56,22 +45,6 @@ def _run_file(path: str, args: list[str], dist: dict[str, Any] | None = None) ->
         print(f"** (exit) {tether.format_exit(e)}", file=sys.stderr)
         return 1
     return result if isinstance(result, int) and not isinstance(result, bool) else 0
-
-
-def _demo() -> int:
-    here = Path(__file__).resolve().parents[2] / "examples"
-    if not here.is_dir():
-        print("tether demo: the examples/ folder is not next to this install", file=sys.stderr)
-        return 2
-    sys.path.insert(0, str(here))
-    for name in _DEMO:
-        print(f"\n# {name}")
-        spec = importlib.util.spec_from_file_location(name, here / f"{name}.py")
-        assert spec is not None and spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        tether.run(mod.main)
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     if ns.cmd == "run":
         return _run_file(ns.file, ns.args, dist)
     if ns.cmd == "demo":
-        return _demo()
+        from tether.demo import play
+
+        return play()
     from tether.shell import main as shell
 
     return shell(**dist)

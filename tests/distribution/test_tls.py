@@ -43,6 +43,8 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         "2",
         "-subj",
         "/CN=tether test CA",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
     )
     sh(
         "req",
@@ -56,7 +58,14 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         "-subj",
         "/CN=127.0.0.1",
     )
-    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:127.0.0.1,DNS:localhost\n")
+    # Python 3.13's default context verifies with VERIFY_X509_STRICT, which refuses
+    # a CA without keyUsage (above) and a certificate without an Authority Key
+    # Identifier (OpenSSL 3.0's `x509 -req` adds none by itself).
+    (d / "san.ext").write_text(
+        "subjectAltName=IP:127.0.0.1,DNS:127.0.0.1,DNS:localhost\n"
+        "subjectKeyIdentifier=hash\n"
+        "authorityKeyIdentifier=keyid,issuer\n"
+    )
     sh(
         "x509",
         "-req",

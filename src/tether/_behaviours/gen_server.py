@@ -24,7 +24,7 @@ Design notes
 * Validate, then act: every public function checks all of its arguments before
   it sends, spawns or monitors anything, and a bad argument is a ``TypeError`` or
   ``ValueError`` in the caller (the BEAM's ``badarg``/``function_clause``).
-* Start follows OTP 26+ (SEMANTICS §13.1): an ``init`` that fails makes
+* Start follows OTP 26+ (docs/rules.md §13.1): an ``init`` that fails makes
   ``start_link`` return ``("error", reason)`` with the link already taken down, so
   the caller gets no EXIT and is not killed.  Registering the name happens in the
   new process, inside the same guard: a via registry that raises gives
@@ -32,7 +32,7 @@ Design notes
 * The new process carries proc_lib's dictionary entries: ``"$initial_call"`` is
   ``(module, class qualname, 1)`` (``{Mod, :init, 1}``) and ``"$ancestors"`` the
   starter (its registered name if it has one) followed by the starter's own
-  ancestors (SEMANTICS §5 "dictionary").
+  ancestors (docs/rules.md §5, "dictionary").
 * A call monitors the server with ``alias=True`` and sends that ref as the reply
   tag (M-16): the reply or the DOWN is one O(1) receive, and a reply that comes
   after a timeout is dropped by the runtime (G-7).  ``multi_call`` does the same

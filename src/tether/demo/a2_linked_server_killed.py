@@ -1,9 +1,11 @@
 """A GenServer started linked to the shell, killed: it takes the shell with it."""
 
-from _iex import session, show
+from typing import Any
 
 import tether
 from tether import GenServer, Ok, Process, self
+
+from ._iex import session, show
 
 
 class Useless(GenServer):
@@ -13,11 +15,11 @@ class Useless(GenServer):
         return Ok([])
 
 
-async def before(env: dict) -> None:
+async def before(env: dict[str, Any]) -> None:
     show("self()", self())
 
 
-async def start_and_kill(env: dict) -> None:
+async def start_and_kill(env: dict[str, Any]) -> None:
     result = await Useless.start_link([])
     show("result = await Useless.start_link([])", result)
     _, pid = result
@@ -25,7 +27,7 @@ async def start_and_kill(env: dict) -> None:
     Process.exit(pid, "kill")
 
 
-async def after(env: dict) -> None:
+async def after(env: dict[str, Any]) -> None:
     show("self()", self())
 
 

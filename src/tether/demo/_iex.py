@@ -3,8 +3,9 @@
 Each step runs in an *evaluator* process, as IEx runs your input; the session
 (the IEx server) monitors the evaluator.  When the evaluator dies — a linked crash,
 a kill — the session prints the IEx banner with the formatted reason and starts a
-new evaluator with a new pid, keeping the bindings in ``env``.  (The real shell,
-``tether`` with no arguments, arrives with its own issue.)
+new evaluator with a new pid, keeping the bindings in ``env``.  (The real shell is
+``tether`` with no arguments; this stand-in prints the same story the same way
+every time, so each transcript can be checked.)
 """
 
 from __future__ import annotations

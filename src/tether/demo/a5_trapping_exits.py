@@ -1,9 +1,11 @@
 """Trapping exits: a linked child's exit arrives as a message, Exit(pid, :kaboom)."""
 
-from _iex import session
+from typing import Any
 
 import tether
 from tether import Exit, Process, exit, receive, spawn_link
+
+from ._iex import session
 
 
 class Crashy:
@@ -22,7 +24,7 @@ class Crashy:
         exit("kaboom")
 
 
-async def step(env: dict) -> None:
+async def step(env: dict[str, Any]) -> None:
     print("tether> await Crashy.run()")
     await Crashy.run()
 

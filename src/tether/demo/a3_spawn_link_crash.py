@@ -1,9 +1,11 @@
 """spawn_link of a function that crashes on "crash", as a function and as module/fun/args."""
 
-from _iex import session, show
+from typing import Any
 
 import tether
 from tether import receive, self, send, spawn_link
+
+from ._iex import session, show
 
 
 async def crashy() -> None:
@@ -20,19 +22,19 @@ class Crashy:
                 1 / 0  # noqa: B018 - the crash is the point
 
 
-async def with_fun(env: dict) -> None:
+async def with_fun(env: dict[str, Any]) -> None:
     pid = spawn_link(crashy)
     show("pid = spawn_link(crashy)", pid)
     show('send(pid, "crash")', send(pid, "crash"))
 
 
-async def with_mfa(env: dict) -> None:
+async def with_mfa(env: dict[str, Any]) -> None:
     pid = spawn_link(Crashy, "run", [])
     show('pid = spawn_link(Crashy, "run", [])', pid)
     show('send(pid, "crash")', send(pid, "crash"))
 
 
-async def who(env: dict) -> None:
+async def who(env: dict[str, Any]) -> None:
     show("self()", self())
 
 

@@ -1,9 +1,11 @@
 """Looking at links with Process.info, and Process.unlink sparing the shell."""
 
-from _iex import session, show
+from typing import Any
 
 import tether
 from tether import Process, exit, receive, self, send, spawn_link
+
+from ._iex import session, show
 
 
 async def print_links() -> None:
@@ -16,14 +18,14 @@ async def wheres_the_kaboom() -> None:
             exit("wheres_the_kaboom")
 
 
-async def links(env: dict) -> None:
+async def links(env: dict[str, Any]) -> None:
     show('Process.info(self(), "links")', Process.info(self(), "links"))
     print("tether> spawn_link(print_links)")
     spawn_link(print_links)
     await Process.sleep(0.01)
 
 
-async def unlink(env: dict) -> None:
+async def unlink(env: dict[str, Any]) -> None:
     show("self()", self())
     pid = spawn_link(wheres_the_kaboom)
     show("pid = spawn_link(wheres_the_kaboom)", pid)
@@ -32,7 +34,7 @@ async def unlink(env: dict) -> None:
     show('send(pid, "crash")', send(pid, "crash"))
 
 
-async def after(env: dict) -> None:
+async def after(env: dict[str, Any]) -> None:
     show("self()", self())
     show('Process.info(self(), "links")', Process.info(self(), "links"))
 

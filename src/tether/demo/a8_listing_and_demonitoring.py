@@ -1,9 +1,11 @@
 """Process.info(:monitors / :monitored_by) and Process.demonitor."""
 
-from _iex import session, show
+from typing import Any
 
 import tether
 from tether import Process, receive, self, spawn
+
+from ._iex import session, show
 
 
 async def doit() -> None:
@@ -12,7 +14,7 @@ async def doit() -> None:
             print("did it")
 
 
-async def step(env: dict) -> None:
+async def step(env: dict[str, Any]) -> None:
     pid = spawn(doit)
     show("pid = spawn(doit)", pid)
     ref = Process.monitor(pid)

@@ -1,9 +1,11 @@
 """Process.link to an existing process, then a crash that takes the shell down."""
 
-from _iex import session, show
+from typing import Any
 
 import tether
 from tether import Process, receive, send, spawn
+
+from ._iex import session, show
 
 
 async def boom() -> None:
@@ -12,7 +14,7 @@ async def boom() -> None:
             raise RuntimeError("boom")
 
 
-async def step(env: dict) -> None:
+async def step(env: dict[str, Any]) -> None:
     pid = spawn(boom)
     show("pid = spawn(boom)", pid)
     show("Process.link(pid)", Process.link(pid))

@@ -1,9 +1,11 @@
 """spawn_monitor and Process.monitor: the watcher gets a Down message and lives."""
 
-from _iex import session, show
+from typing import Any
 
 import tether
 from tether import Process, exit, receive, self, send, spawn, spawn_monitor
+
+from ._iex import session, show
 
 
 async def flush() -> None:
@@ -34,7 +36,7 @@ async def adder() -> None:
             print(1 + 2)
 
 
-async def with_spawn_monitor(env: dict) -> None:
+async def with_spawn_monitor(env: dict[str, Any]) -> None:
     show("self()", self())
     pid, ref = spawn_monitor(kaboom)
     show("pid, ref = spawn_monitor(kaboom)", (pid, ref))
@@ -44,7 +46,7 @@ async def with_spawn_monitor(env: dict) -> None:
     show("self()", self())
 
 
-async def with_mfa(env: dict) -> None:
+async def with_mfa(env: dict[str, Any]) -> None:
     pid, ref = spawn_monitor(Crashy, "run", [])
     show('pid, ref = spawn_monitor(Crashy, "run", [])', (pid, ref))
     show('send(pid, "crash")', send(pid, "crash"))
@@ -52,7 +54,7 @@ async def with_mfa(env: dict) -> None:
     await flush()
 
 
-async def with_monitor(env: dict) -> None:
+async def with_monitor(env: dict[str, Any]) -> None:
     pid = spawn(adder)
     show("pid = spawn(adder)", pid)
     ref = Process.monitor(pid)

@@ -1,0 +1,154 @@
+"""tether is a real package: the wheel installs anywhere Python does, and the README's
+two commands are the ones the project runs.
+
+The build test makes the sdist and, from it, the wheel (``uv build``, as CI does),
+then installs the wheel into a fresh virtual environment whose PATH has no compiler
+and no network index, and runs the ``tether`` command there.  It needs ``uv`` (the
+test command runs under it) and the build backend (hatchling, which uv fetches from
+the package index once and then takes from its cache).
+"""
+
+from __future__ import annotations
+
+import email
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import tether
+import tether.demo
+
+ROOT = Path(__file__).resolve().parent.parent
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+CI = (ROOT / ".ci/run").read_text()
+README = (ROOT / "README.md").read_text()
+
+
+def uv() -> str:
+    # `uv run` tells its children where it is; otherwise look on PATH.
+    found = os.environ.get("UV") or shutil.which("uv")
+    assert found, "uv is needed to build the package: pip install uv"
+    return found
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sdist and the wheel built from it, as `uv build` makes them."""
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [uv(), "build", "--out-dir", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return out
+
+
+def wheel_of(dist: Path) -> Path:
+    [wheel] = dist.glob("tether-*-py3-none-any.whl")
+    return wheel
+
+
+@pytest.mark.timeout(300)
+def test_the_wheel_installs_and_runs_in_a_fresh_venv_with_no_compiler_on_path(
+    dist: Path, tmp_path: Path
+) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run(
+        [uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, timeout=120
+    )
+    bin_dir = venv / "bin"
+    # PATH holds the venv alone: no cc, gcc, c++ or make to build anything with.
+    env = {"PATH": str(bin_dir), "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+    for compiler in ("cc", "gcc", "c++", "g++", "clang", "make"):
+        assert shutil.which(compiler, path=env["PATH"]) is None
+    install = [uv(), "pip", "install", "--quiet", "--offline", "--no-index"]
+    python = str(bin_dir / "python")
+    subprocess.run(
+        [*install, "--python", python, str(wheel_of(dist))], check=True, env=env, timeout=120
+    )
+
+    def run(*cmd: str) -> str:
+        done = subprocess.run(
+            cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    assert run("tether", "--version") == f"tether {tether.__version__}\n"
+    where = run("python", "-c", "import tether; print(tether.__file__)")
+    assert where.startswith(str(venv)), where
+    demo = run("tether", "demo")
+    assert [line for line in demo.splitlines() if line.startswith("# ")] == [
+        f"# {name}" for name in tether.demo.NAMES
+    ]
+    assert "shell process exited with reason: killed" in demo
+    one = run("python", "-m", "tether.demo.a1_dead_processes_tell_no_tales")
+    assert (
+        one
+        == (Path(tether.demo.__file__).parent / "a1_dead_processes_tell_no_tales.out").read_text()
+    )
+
+
+def test_the_wheel_carries_the_license_the_demo_and_its_metadata(dist: Path) -> None:
+    with zipfile.ZipFile(wheel_of(dist)) as whl:
+        names = set(whl.namelist())
+        meta = email.message_from_bytes(whl.read(f"tether-{tether.__version__}.dist-info/METADATA"))
+    assert f"tether-{tether.__version__}.dist-info/licenses/LICENSE" in names
+    assert "tether/py.typed" in names
+    for name in tether.demo.NAMES:
+        assert {f"tether/demo/{name}.py", f"tether/demo/{name}.out"} <= names
+    assert not any(n.startswith(("tests/", "bench/", "examples/")) for n in names)
+    assert meta["License-Expression"] == "Apache-2.0"
+    assert meta["Requires-Python"] == ">=3.11"
+    assert meta.get_all("Requires-Dist") is None
+    versions = sorted(
+        c.rsplit(" ", 1)[1]
+        for c in meta.get_all("Classifier", [])
+        if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)
+    )
+    assert versions == ["3.11", "3.12", "3.13"]
+
+
+def test_the_sdist_has_what_a_rebuild_and_the_tests_need(dist: Path) -> None:
+    [sdist] = dist.glob("tether-*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+    assert {"LICENSE", "CHANGELOG.md", "README.md", "pyproject.toml", "uv.lock"} <= names
+    assert {"src/tether/__init__.py", "src/tether/demo/a7_monitors.out", "docs/conf.py"} <= names
+    assert {"tests/test_package.py", "scripts/check.py"} <= names
+
+
+def test_the_license_is_the_apache_2_text_that_pyproject_names() -> None:
+    text = (ROOT / "LICENSE").read_text()
+    assert PYPROJECT["project"]["license"] == "Apache-2.0"
+    assert PYPROJECT["project"]["license-files"] == ["LICENSE"]
+    assert text.lstrip().startswith("Apache License\n                           Version 2.0")
+    assert "END OF TERMS AND CONDITIONS" in text and len(text.splitlines()) == 202
+
+
+def test_uv_run_tether_installs_no_dependency_group_by_default() -> None:
+    # `uv run tether` must not install the dev tools or build the benchmark's C peers.
+    assert PYPROJECT["project"]["dependencies"] == []
+    assert PYPROJECT["tool"]["uv"]["default-groups"] == []
+    assert {"dev", "bench", "docs"} <= set(PYPROJECT["dependency-groups"])
+
+
+def test_the_readme_opens_with_the_two_commands_and_ci_runs_the_second_verbatim() -> None:
+    first = re.search(r"```(\w*)\n(.*?)```", README, flags=re.S)
+    assert first is not None and first.group(1) == "sh"
+    main_job, test_command = first.group(2).splitlines()
+    assert main_job == "pip install uv && uv run tether"
+    assert test_command == "pip install uv && uv run --frozen --all-groups python scripts/check.py"
+    assert test_command in CI.splitlines()
+    # Before it: what tether is, and how to add it to a project without PyPI.
+    opening = README[: first.start()]
+    assert "uv add" in opening and "pip install" in opening and "git+" in opening
