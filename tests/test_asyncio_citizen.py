@@ -29,7 +29,7 @@ from tether import ANY, Down, Process, receive, self, send, spawn_monitor
 
 
 class _Items(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         body = f'{{"path": "{self.path}"}}'.encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

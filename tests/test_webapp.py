@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class _Upstream(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         item = self.path.rsplit("/", 1)[-1]
         body = json.dumps({"id": item, "name": f"item {item}"}).encode()
         self.send_response(200)

@@ -90,7 +90,7 @@ class Fetcher(GenServer):
         return Ok((n, client))
 
     async def handle_call(self, request: Any, from_: Any, state: Any) -> Any:
-        n, client = state
+        _n, client = state
         match request:
             case ("fetch", item_id):
                 r = await client.get(f"/items/{item_id}")
