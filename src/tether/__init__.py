@@ -23,6 +23,7 @@ import logging as _logging
 
 from . import etf, peer, rpc
 from ._behaviours.agent import Agent
+from ._behaviours.application import Application
 from ._behaviours.dynamic_supervisor import DynamicSupervisor
 from ._behaviours.gen_server import (
     HIBERNATE,
@@ -92,6 +93,7 @@ __all__ = [
     "ANY",
     "HIBERNATE",
     "Agent",
+    "Application",
     "Atom",
     "CallTimeoutError",
     "Continue",

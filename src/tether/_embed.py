@@ -38,6 +38,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, TypeVar
 
+from ._behaviours import application
 from ._behaviours.gen_server import GenServer
 from ._runtime import _api, _lifecycle, _remote
 from ._runtime import _node as _n
@@ -257,6 +258,8 @@ async def open_node(
     name: str | None = None,
     cookie: str | None = None,
     *,
+    apps: list[Any] | tuple[Any, ...] | None = None,
+    config: Any = None,
     hog_threshold: float | None = 0.1,
     hog_policy: str = "warn",
     shutdown_timeout: float | None = 30.0,
@@ -275,15 +278,22 @@ async def open_node(
     ``node.cast``, ``node.whereis``, ``node.spawn``, ``await node.call(...)``,
     ``await node.run(fn, ...)``, and ``node.from_thread`` for other threads.
 
+    With ``apps`` (and ``config``, as ``tether.run`` takes them), the
+    applications are started, as ``permanent``, before the block runs.
+
     Leaving the block stops the node gracefully, as ``tether.run`` does on
     SIGTERM: link trees newest first, supervisors stop their children in order
-    with their shutdown timeouts, ``terminate`` runs.  The host program keeps
-    its own signal handling.
+    with their shutdown timeouts, ``terminate`` runs, applications stop newest
+    first.  The host program keeps its own signal handling.
 
     Raises:
         RuntimeError: no running event loop, or a node already runs in this OS
             process (tether runs one node per OS process; ``tether.peer`` starts
             more, each in its own OS process).
+        ExitError: one of ``apps`` failed to start (``("application_start_failure",
+            app, reason)``), or, when the block ends, the node had stopped because
+            of a reason (a permanent application's exit:
+            ``("application_terminated", app, reason)``).
     """
     dist_options = _api.check_node_options(
         "tether.open_node",
@@ -299,6 +309,9 @@ async def open_node(
         dist_buf_busy_limit=dist_buf_busy_limit,
         dist_input_limit=dist_input_limit,
     )
+    boot = None
+    if apps is not None or config is not None:
+        boot = application.boot("tether.open_node", apps, config)
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
@@ -323,8 +336,10 @@ async def open_node(
         if dist_options is not None:
             node.dist = await _remote.start(node, **dist_options)
         pid, _ = node.spawn(None, _bridge_body, (), what="tether.open_node")
-        bridge = node.table[pid]
-        yield RunningNode(node, bridge)
+        running = RunningNode(node, node.table[pid])
+        if boot is not None:
+            await running.run(boot)
+        yield running
     finally:
         try:
             _lifecycle.request_stop(node, "exit")
@@ -338,3 +353,5 @@ async def open_node(
             _n.set_node(_n.NO_NODE)
             if handler is not None:
                 _api._remove_default_handler(handler)
+    if node.stopping == "stop":  # the block ended; the node had stopped for a reason
+        raise exit_error(node.stop_reason)

@@ -373,20 +373,36 @@ def alias_of_tag(tag: Any) -> Ref | None:
     return None
 
 
-def node_state(key: str, factory: Callable[[], T]) -> T:
+def node_state(key: str, factory: Callable[[], T], what: str = "node_state") -> T:
     """The running node's value for ``key``, made by ``factory()`` on first use.
 
     Runtime state that is not a process's (a Registry's table, a process group
-    scope) lives here, so it belongs to one node and goes with it: the next node
-    started in this OS process starts empty.  Call from inside a process.
+    scope, the applications) lives here, so it belongs to one node and goes with
+    it: the next node started in this OS process starts empty.  Call from inside a
+    process; ``what`` names the caller in the error raised outside one.
     """
-    _cur("node_state")
+    _cur(what)
     ext = _node().ext
     try:
         return cast(T, ext[key])
     except KeyError:
         value = ext[key] = factory()
         return value
+
+
+def stop_node(reason: Any) -> None:
+    """Stop the running node gracefully, as Erlang's ``init:stop/0`` does, because
+    of ``reason`` (see ``docs/failure.md``).
+
+    What the application controller does when a permanent application exits.
+    The stop begins once the caller yields; once the node has stopped,
+    ``tether.run`` raises ``ProcessExit(reason)`` (``reason`` itself when it is an
+    exception) and the block of ``tether.open_node`` ends with
+    ``tether.ExitError(reason)``.  A stop already under way (SIGTERM, an earlier
+    call) keeps its own reason.  Call from inside a process.
+    """
+    _cur("stop_node")
+    _lifecycle.request_stop(_node(), "stop", reason)
 
 
 _PID_TEXT = re.compile(r"^(?:#PID<)?(\d+)\.(\d+)\.(\d+)>?$")
@@ -453,9 +469,34 @@ def _remove_default_handler(handler: logging.Handler) -> None:
     logging.getLogger("tether").removeHandler(handler)
 
 
+# tether.run(apps=...) starts applications (tether._behaviours.application),
+# which sit above the runtime: the runtime never imports them.  That module,
+# imported by ``import tether``, installs here the function that checks ``apps``
+# and ``config`` (raising TypeError/ValueError before the node starts), reads
+# the configuration, and returns the coroutine function that the root process
+# awaits before ``main``.
+boot_applications: Callable[[str, Any, Any], Callable[[], Coroutine[Any, Any, None]]] | None = None
+
+
+async def _boot_then_main(
+    boot: Callable[[], Coroutine[Any, Any, None]],
+    main: Callable[..., Coroutine[Any, Any, Any]] | None,
+    args: tuple[Any, ...],
+) -> Any:
+    """The root process of ``tether.run(main, apps=...)``: start the applications,
+    then run ``main``, or without one wait until the node is stopped."""
+    await boot()
+    if main is None:
+        await _sleep(None)  # until a signal ends it
+        return None
+    return await main(*args)
+
+
 def run(
-    main: Callable[..., Coroutine[Any, Any, T]],
+    main: Callable[..., Coroutine[Any, Any, T]] | None = None,
     *args: Any,
+    apps: list[Any] | tuple[Any, ...] | None = None,
+    config: Any = None,
     name: str | None = None,
     cookie: str | None = None,
     hog_threshold: float | None = 0.1,
@@ -476,6 +517,15 @@ def run(
     ``main`` crashes, its exception is raised here; any other abnormal exit
     raises ``tether.ProcessExit(reason)``.
 
+    With ``apps``, the first process starts those applications (and the ones
+    they depend on) as ``permanent`` before ``main``, as ``mix run`` does; with
+    no ``main`` the node then runs until it is stopped (``mix run --no-halt``),
+    so ``run`` never returns.  A permanent application that exits stops the node
+    gracefully: ``run`` raises ``tether.ProcessExit(("application_terminated",
+    app, reason))``, or ``("application_start_failure", app, reason)`` when one
+    of ``apps`` fails to start (and ``main`` is not run).  See
+    ``docs/application.md``.
+
     Run from the main thread, the node owns SIGINT and SIGTERM while it runs:
     SIGTERM or the first Ctrl-C stops it gracefully, as Erlang's ``init:stop``
     (link trees newest first, each from its oldest process with the exit signal
@@ -485,6 +535,13 @@ def run(
     Ctrl-C stops at once.  See ``docs/failure.md``.
 
     Args:
+        apps: applications to start before ``main``: ``tether.Application``
+            subclasses or their names.
+        config: the applications' configuration: a TOML file's path (``[apps.NAME]``
+            tables; ``[tool.tether.apps.NAME]`` in a ``pyproject.toml``), or a
+            dict ``{app: {key: value}}``.  Default, when ``apps`` is given:
+            ``./tether.toml``, else ``./pyproject.toml``'s ``[tool.tether]``, if
+            there is one.
         hog_threshold: a process that runs this many seconds without awaiting is
             a hog: logged on ``"tether"``, and ended under ``hog_policy="kill"``;
             ``None`` turns the check off.
@@ -519,9 +576,17 @@ def run(
     Raises:
         RuntimeError: a node is already running in this OS process, or an asyncio
             loop is running in this thread.
+        TypeError / ValueError: a bad option, ``apps`` entry or configuration
+            (nothing started).
         KeyboardInterrupt: Ctrl-C stopped the node.
         SystemExit: SIGTERM stopped the node (status 0).
+        ProcessExit: ``main`` exited abnormally, or the node was stopped because
+            of a reason (``stop_node``: a permanent application's exit).
     """
+    if main is None and apps is None:
+        raise TypeError("tether.run: give main (an async def function), apps=[...], or both")
+    if main is None and args:
+        raise TypeError("tether.run: arguments were given for main, but no main")
     dist_options = check_node_options(
         "tether.run",
         name=name,
@@ -547,8 +612,12 @@ def run(
             "tether.run cannot be called from a running asyncio event loop; "
             "call it from synchronous code (it runs its own loop)"
         )
-    if not _n.is_async_callable(main):
+    if main is not None and not _n.is_async_callable(main):
         _n._start_coroutine(main, (), "tether.run")  # raises the TypeError that says why
+    boot = None
+    if apps is not None or config is not None:
+        assert boot_applications is not None, "tether._behaviours.application installs it"
+        boot = boot_applications("tether.run", apps, config)
     loop = loop_factory() if loop_factory is not None else asyncio.new_event_loop()
     node = _n.Node(loop)
     node.shutdown_timeout = shutdown_timeout
@@ -561,13 +630,22 @@ def run(
         node.done = loop.create_future()
         if dist_options is not None:
             node.dist = loop.run_until_complete(_remote.start(node, **dist_options))
-        main_pid, _ = node.spawn(None, main, args, what="tether.run")
+        if boot is not None:
+            root_args: tuple[Any, ...] = (boot, main, args)
+            main_pid, _ = node.spawn(None, _boot_then_main, root_args, what="tether.run")
+        else:
+            assert main is not None  # checked above: no apps, no config, so a main
+            main_pid, _ = node.spawn(None, main, args, what="tether.run")
         node.root = node.table[main_pid]
         loop.run_until_complete(node.done)
         if node.stopping == "sigint":
             raise KeyboardInterrupt
         if node.stopping == "sigterm":
             raise SystemExit(0)
+        if node.stopping == "stop":
+            if isinstance(node.stop_reason, BaseException):
+                raise node.stop_reason
+            raise ProcessExit(node.stop_reason)
         root = node.root
         reason = root.reason
         if _n.is_normal(reason):

@@ -87,11 +87,13 @@ class Signals:
         self.node.preempt_here(frame)
 
 
-def request_stop(node: _n.Node, why: str) -> None:
-    """Begin a graceful stop of ``node`` (thread-safe; once)."""
+def request_stop(node: _n.Node, why: str, reason: Any = None) -> None:
+    """Begin a graceful stop of ``node`` (thread-safe; once: the first ``why`` and
+    ``reason`` stay)."""
     if node.stopping is not None:
         return
     node.stopping = why
+    node.stop_reason = reason
     node.loop.call_soon_threadsafe(_start_stopper, node)
 
 

@@ -445,6 +445,7 @@ class Node:
         "shutdown_timeout",
         "spawns",
         "steps",
+        "stop_reason",
         "stopping",
         "table",
         "thread_exits",
@@ -489,8 +490,11 @@ class Node:
         self.preempt_request: tuple[Process, int, Any, Pid | None] | None = None
         self.thread_exits: deque[tuple[Pid, Any, Pid | None]] = deque()
         self.watchdog: Watchdog | None = None
-        # Graceful stop (init:stop): None, or why ("sigterm", "sigint", "stop").
+        # Graceful stop (init:stop): None, or why ("sigterm", "sigint", "exit":
+        # open_node's block ended, "stop": _api.stop_node, whose reason is
+        # stop_reason: what tether.run raises once the node has stopped).
         self.stopping: str | None = None
+        self.stop_reason: Any = None
         self.shutdown_timeout: float | None = 30.0
         # The rest of the world (_remote.Remote: distribution) once the node has a
         # name; the core calls it only for signals whose target lives elsewhere.
