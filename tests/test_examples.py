@@ -2,10 +2,12 @@
 
 Two homes: ``tether.demo`` (the article *Elixir Processes: Linking and Monitoring*,
 one module per interaction, shipped in the package so ``tether demo`` plays it from
-an installed wheel) and ``examples/`` (one file per supervisor strategy).  Each runs
-in a fresh node on the virtual clock; its output must equal the transcript committed
-beside it (``NAME.out``), with references and file paths normalised.  Regenerate a
-transcript with ``python tests/test_examples.py NAME``.
+an installed wheel) and ``examples/`` (one file per supervisor strategy, and more).
+Each runs in a fresh node on the virtual clock; its output must equal the transcript
+committed beside it (``NAME.out``), with references and file paths normalised.
+examples/application runs as a command, ``tether run --app shop``, and its
+transcript is ``run.out``.  Regenerate a transcript with ``python
+tests/test_examples.py NAME`` (``application`` for that one).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -61,6 +65,32 @@ def test_example_prints_its_transcript(name: str) -> None:
     assert run_example(name) == transcript(name).read_text()
 
 
+APPLICATION = EXAMPLES / "application"
+
+
+def run_application_example() -> tuple[str, int]:
+    """``tether run --app shop`` in examples/application (its tether.toml is the
+    configuration): stdout and stderr as one stream, and the exit status."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    out = subprocess.run(
+        [sys.executable, "-m", "tether", "run", "--app", "shop"],
+        cwd=APPLICATION,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return out.stdout, out.returncode
+
+
+def test_tether_run_app_starts_the_example_application_and_prints_its_transcript() -> None:
+    text, status = run_application_example()
+    assert text == (APPLICATION / "run.out").read_text()
+    assert status == 1  # the permanent shop application exited: the node stopped
+
+
 def test_every_interaction_of_the_article_and_every_strategy_has_an_example() -> None:
     # The demo plays every module of tether.demo that has a transcript, in order.
     shipped = sorted(p.stem for p in DEMO.glob("a*.py"))
@@ -74,6 +104,9 @@ def test_every_interaction_of_the_article_and_every_strategy_has_an_example() ->
 
 
 if __name__ == "__main__":
-    for n in sys.argv[1:] or [*tether.demo.NAMES, *NAMES]:
-        transcript(n).write_text(run_example(n))
+    for n in sys.argv[1:] or [*tether.demo.NAMES, *NAMES, "application"]:
+        if n == "application":
+            (APPLICATION / "run.out").write_text(run_application_example()[0])
+        else:
+            transcript(n).write_text(run_example(n))
         print("wrote", n)
