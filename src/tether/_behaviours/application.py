@@ -1076,16 +1076,14 @@ def boot(what: str, apps: Any, config: Any) -> Callable[[], Coroutine[Any, Any, 
     ``ensure_all_started(app, "permanent")``.  A failure exits the calling
     process with ``("application_start_failure", app, reason)``, the reason the
     controller stops the node with."""
-    if apps is None:
-        apps = []
-    if type(apps) not in (list, tuple):
+    if apps is not None and type(apps) not in (list, tuple):
         raise TypeError(
             f"{what}: apps must be a list of Application subclasses or names, got {apps!r}"
         )
-    for app in apps:
+    todo = [] if apps is None else list(apps)
+    for app in todo:
         _name_of(app, f"{what}: apps")
-    conf = _config_option(what, config, discover=bool(apps))
-    todo = list(apps)
+    conf = _config_option(what, config, discover=apps is not None)
 
     async def start_applications() -> None:
         if conf:
