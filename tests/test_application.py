@@ -310,6 +310,30 @@ def test_an_exit_that_stops_the_node_stops_the_others_newest_first(
     assert app_reports(reports) == [(f"Application t_db exited: {text}", reason, restart_type)]
 
 
+async def test_an_exited_application_starts_again_but_its_dependents_cannot_meanwhile(
+    reports: pytest.LogCaptureFixture,
+) -> None:
+    # OTP: started, not running -> {error, {not_running, App}} for a dependent, unreported.
+    await Application.start("t_db")
+    await Supervisor.stop("t_db_sup", "shutdown")
+    await wait_all_blocked()
+    assert await Application.start("t_web") == ("error", ("not_running", "t_db"))
+    assert Application.format_error(("not_running", "t_db")) == "not running application t_db"
+    assert await Application.start("t_db") == "ok"
+    assert await Application.start("t_web") == "ok"
+    assert [text for text, _, _ in app_reports(reports)] == ["Application t_db exited: shutdown"]
+
+
+async def test_stop_of_a_permanent_application_leaves_the_node_running() -> None:
+    # Elixir: "it is always possible to stop an application explicitly ... no other
+    # applications will be affected", whatever its type.
+    assert await Application.start("t_db", "permanent") == "ok"
+    assert await Application.stop("t_db") == "ok"
+    await wait_all_blocked()
+    assert Application.started_applications() == []
+    assert await Application.start("t_db", "permanent") == "ok"
+
+
 def test_a_permanent_dependency_started_by_ensure_all_started_stops_the_node_too() -> None:
     async def main() -> None:
         await Application.ensure_all_started("t_web", "permanent")
