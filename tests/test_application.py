@@ -761,10 +761,8 @@ def test_open_node_raises_when_its_apps_fail_or_a_permanent_one_stops_the_node(
     async def stops() -> None:
         async with tether.open_node(apps=[Db]) as node:
             node.exit(await node.run(_db_sup), "kill")
-            # Until the node's own stop has stopped the controller (a condition,
-            # polled; not a timing).
-            while node.whereis("application_controller") is not None:
-                await asyncio.sleep(0.01)
+            with pytest.raises(ExitError):  # the node's own stop ends this process
+                await node.run(_sleep_forever)
 
     with pytest.raises(ExitError) as info:
         asyncio.run(stops())
@@ -773,6 +771,10 @@ def test_open_node_raises_when_its_apps_fail_or_a_permanent_one_stops_the_node(
 
 async def _db_sup() -> Any:
     return Process.whereis("t_db_sup")
+
+
+async def _sleep_forever() -> None:
+    await Process.sleep(None)
 
 
 # -- arguments ---------------------------------------------------------------------------

@@ -57,10 +57,17 @@ class CliDb(CliBase, name="cli_db"):
 
 _WEB = """
 from cli_apps_db import CliBase
+from tether import Application, Supervisor
 
 
 class CliWeb(CliBase, name="cli_web", applications=["cli_db"]):
     pass
+
+
+class CliReady(Application, name="cli_ready", applications=["cli_web"]):
+    async def start(self, start_type, args):
+        print("ready", flush=True)  # cli_db and cli_web are running now
+        return await Supervisor.start_link([])
 """
 
 
@@ -88,7 +95,7 @@ def test_run_app_starts_the_applications_then_the_file_main_with_the_config(
         "    print(sys.argv[1:], Application.get_env('cli_web', 'greeting'))\n"
         "    print(Application.started_applications())\n"
     )
-    assert main(["run", "--app", "cli_apps_web", "script.py", "a", "b"]) == 0
+    assert main(["run", "--app", "cli_apps_web:CliWeb", "script.py", "a", "b"]) == 0
     assert capsys.readouterr().out == (
         "cli_db: started\n"
         "cli_web: started\n"
@@ -101,7 +108,7 @@ def test_run_app_starts_the_applications_then_the_file_main_with_the_config(
     ("spec", "error"),
     [
         ("cli_nosuch", "cannot import cli_nosuch: No module named 'cli_nosuch'"),
-        ("cli_apps_db", "cli_apps_db defines 2 Application subclasses; name one: "),
+        ("cli_apps_web", "cli_apps_web defines 2 Application subclasses; name one: "),
         ("cli_db", "cli_db defines no Application subclass"),
         ("cli_apps_db:Application", "cli_apps_db.Application is not an Application subclass"),
     ],
@@ -126,7 +133,7 @@ def test_run_app_without_a_file_runs_until_sigterm_then_stops_the_apps_newest_fi
     import signal
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tether", "run", "--app", "cli_apps_web:CliWeb"],
+        [sys.executable, "-m", "tether", "run", "--app", "cli_apps_web:CliReady"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -134,6 +141,7 @@ def test_run_app_without_a_file_runs_until_sigterm_then_stops_the_apps_newest_fi
     assert proc.stdout is not None
     assert proc.stdout.readline() == "cli_db: started\n"
     assert proc.stdout.readline() == "cli_web: started\n"
+    assert proc.stdout.readline() == "ready\n"
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert out == "cli_web: stopped\ncli_db: stopped\n"
