@@ -73,7 +73,8 @@ class CliReady(Application, name="cli_ready", applications=["cli_web"]):
 
 @pytest.fixture
 def app_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A project folder with two applications (cli_db, cli_web needing it)."""
+    """A project folder with applications: cli_db, cli_web (needs cli_db), cli_ready
+    (needs cli_web)."""
     (tmp_path / "cli_apps_db.py").write_text(_APPS)
     (tmp_path / "cli_apps_web.py").write_text(_WEB)
     # cli_web needs "cli_db": a module of that name defines it.
