@@ -153,3 +153,18 @@ def test_a_burst_of_messages_and_a_large_one_arrive_whole_and_in_order(twin: Twi
         return len(got), got == payloads
 
     assert run_node(main) == (5001, True)
+
+
+def test_send_after_to_a_pid_or_a_name_on_another_node_fires_there(twin: Twin) -> None:
+    async def main() -> list[Any]:
+        me = tether.self()
+        Process.register(me, "inbox")
+        echo = await Node.spawn(twin.name, "pool", "echo", [])
+        # The echo sends each payload back: to our pid, and to our name on our node.
+        Process.send_after(echo, (me, "by pid"), 0.05)
+        Process.send_after(echo, (("inbox", str(tether.node())), "to our name"), 0.05)
+        got = sorted([await receive(timeout=30), await receive(timeout=30)])
+        tether.send(echo, "stop")
+        return got
+
+    assert run_node(main) == ["by pid", "to our name"]

@@ -392,6 +392,10 @@ def dist_tls(
         if cafile is not None:
             ctx.load_verify_locations(cafile)
         ctx.verify_mode = ssl.CERT_REQUIRED if verify else ssl.CERT_NONE
+        # Python 3.13 verifies certificates strictly by default (RFC 5280: a CA
+        # without keyUsage is refused); Erlang's ssl does not.  Certificates that
+        # an Erlang cluster accepts must be accepted here too.
+        ctx.verify_flags &= ~getattr(ssl, "VERIFY_X509_STRICT", 0)
     return server, client
 
 

@@ -1464,11 +1464,13 @@ class Node:
             # Dropped: an inert timer that never fires and cannot be cancelled.
             object.__setattr__(tref, "_when", self.loop.time() + seconds)
             return tref
-        handle = self.loop.call_later(seconds, self._fire_timer, tref, dest, msg)
+        # The caller is the timer's sender for a destination on another node.
+        sender = self.current.pid if self.current is not None else None
+        handle = self.loop.call_later(seconds, self._fire_timer, tref, dest, msg, sender)
         object.__setattr__(tref, "_handle", handle)
         object.__setattr__(tref, "_when", handle.when())
         self.timers[tref] = dest
-        if type(dest) is Pid:
+        if type(dest) is Pid and dest.node is None:
             t = self.table.get(dest)
             if t is None:
                 handle.cancel()
@@ -1479,20 +1481,33 @@ class Node:
                 t.timers.add(tref)
         return tref
 
-    def _fire_timer(self, tref: TimerRef, dest: Any, msg: Any) -> None:
+    def _fire_timer(self, tref: TimerRef, dest: Any, msg: Any, sender: Pid | None) -> None:
         if self.timers.pop(tref, None) is None:
             return
+        dist = self.dist
         if type(dest) is Pid:
+            if dest.node is not None:
+                if dist is not None and sender is not None:
+                    self._remote_timer_send(dist.send, sender, dest, msg)
+                return
             t = self.table.get(dest)
             if t is not None:
                 if t.timers is not None:
                     t.timers.discard(tref)
                 self.deliver(t, msg)
-        else:
-            name = dest if isinstance(dest, str) else dest[0]
-            t = self.names.get(name)
+        elif isinstance(dest, str) or dest[1] == self.name:
+            t = self.names.get(dest if isinstance(dest, str) else dest[0])
             if t is not None:
                 self.deliver(t, msg)
+        elif dist is not None and sender is not None:
+            self._remote_timer_send(dist.reg_send, sender, dest[0], dest[1], msg)
+
+    @staticmethod
+    def _remote_timer_send(send: Callable[..., Any], *args: Any) -> None:
+        try:
+            send(*args)
+        except Exception as e:  # a message with no term: nobody to raise it to
+            logger.warning("tether: a timer's message could not be sent: %s", inspect_reason(e))
 
     def cancel_timer(self, tref: TimerRef) -> float | bool:
         if self._caller_dead():
