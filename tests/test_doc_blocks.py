@@ -83,8 +83,8 @@ def python_pages() -> list[str]:
     ]
 
 
-def _run_testing(main: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> Any:
-    return tether.testing.run(main, *args)
+def _run_testing(main: Callable[..., Coroutine[Any, Any, Any]], *args: Any, **kw: Any) -> Any:
+    return tether.testing.run(main, *args, **kw)
 
 
 def run_block(block: Block, ns: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> str:

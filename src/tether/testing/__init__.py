@@ -31,13 +31,19 @@ def run(
     main: Callable[..., Coroutine[Any, Any, T]],
     *args: Any,
     idle_timeout: float | None = 5.0,
+    **options: Any,
 ) -> T:
-    """Run ``main`` like :func:`tether.run`, on a fresh :class:`VirtualClockLoop`."""
+    """Run ``main`` like :func:`tether.run`, on a fresh :class:`VirtualClockLoop`.
+
+    Other keyword options (``apps=``, ``config=``, ``shutdown_timeout=``, ...) are
+    ``tether.run``'s; the hog check is off (virtual time).
+    """
     return _run(
         main,
         *args,
         hog_threshold=None,
         loop_factory=lambda: VirtualClockLoop(idle_timeout=idle_timeout),
+        **options,
     )
 
 
