@@ -49,7 +49,7 @@ def _run_file(path: str, args: list[str], dist: dict[str, Any] | None = None) ->
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tether`` command."""
-    parser = argparse.ArgumentParser(prog="tether", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="tether", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"tether {tether.__version__}")
     parser.add_argument("--name", help="distributed node name, e.g. py@127.0.0.1 (iex --name)")
     parser.add_argument("--sname", help="short node name, e.g. py (iex --sname)")
