@@ -49,7 +49,7 @@ async def main() -> None:
     )
 
     # PubSub: each subscriber registers under the topic; dispatch sends to them all.
-    pids = {}
+    pids: dict[str, tether.Pid] = {}
     for tag in ("a", "b", "c"):
         pids[tag] = spawn(subscriber, self(), "news", tag)
         await receive(("subscribed", tag))

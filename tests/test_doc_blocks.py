@@ -6,8 +6,11 @@ How a page's ```` ```python ```` blocks run: in page order, in one namespace per
 * A block that calls ``tether.run(...)`` is a whole program: it runs as written,
   except that ``tether.run`` is ``tether.testing.run`` for the occasion (a fresh node
   on the virtual clock: no real waiting, the same pids every time).
-* A block that defines ``async def main()`` and does not run it: it is defined, then
-  ``main`` runs as the first process of a fresh node (``tether.testing.run``).
+* A block that defines ``async def main()`` and does not run it (with ``tether.run``
+  or ``asyncio.run``): it is defined, then ``main`` runs as the first process of a
+  fresh node (``tether.testing.run``).
+* A block that calls ``asyncio.run(...)`` (a program with its own event loop, which
+  may embed a node with ``tether.open_node``) runs as written, on the real clock.
 * A block with a top-level ``await`` (a shell-like session) runs inside a process
   of a fresh node.
 * Any other block is executed as it is.
@@ -110,6 +113,7 @@ def run_block(block: Block, ns: dict[str, Any], monkeypatch: pytest.MonkeyPatch)
             if (
                 re.search(r"^async def main\(", block.code, re.M)
                 and "tether.run(" not in block.code
+                and "asyncio.run(" not in block.code
             ):
                 tether.testing.run(ns["main"])
     return out.getvalue()
@@ -175,3 +179,18 @@ def test_a_block_that_fails_fails_the_page(monkeypatch: pytest.MonkeyPatch) -> N
         "",
     )
     assert re.fullmatch(r"#PID<0\.\d+\.0>\n", run_block(program, ns, monkeypatch))
+
+
+def test_an_asyncio_run_program_runs_once_on_its_own_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Its main is not also run as a process: it prints once, with no node around it.
+    program = Block(
+        "x.md",
+        1,
+        "python",
+        "import asyncio\nimport tether\nasync def main():\n"
+        "    async with tether.open_node() as node:\n        print(node.name)\n"
+        "asyncio.run(main())\n",
+        None,
+        "",
+    )
+    assert run_block(program, {}, monkeypatch) == "nonode@nohost\n"

@@ -32,7 +32,7 @@ import asyncio
 import functools
 import itertools
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -154,7 +154,7 @@ async def start_tree() -> Any:
 
 
 @asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+async def lifespan(app: FastAPI) -> AsyncGenerator[None]:
     async with tether.open_node() as node:
         started = await node.run(start_tree)
         assert started[0] == "ok", started

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import logging
 import os
 import runpy
@@ -123,7 +122,7 @@ def _run_file(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tether`` command."""
-    parser = argparse.ArgumentParser(prog="tether", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="tether", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"tether {tether.__version__}")
     parser.add_argument("--name", help="distributed node name, e.g. py@127.0.0.1 (iex --name)")
     parser.add_argument("--sname", help="short node name, e.g. py (iex --sname)")

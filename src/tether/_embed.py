@@ -35,8 +35,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import AsyncGenerator, Callable, Coroutine
+from typing import Any, TypeVar, TypeVarTuple
 
 from ._behaviours import application
 from ._behaviours.gen_server import GenServer
@@ -55,6 +55,7 @@ from ._runtime._validate import check_timeout
 __all__ = ["FromThread", "RunningNode", "exit_error", "open_node"]
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")  # a function's arguments, checked as spawn checks them
 
 
 def exit_error(reason: Any) -> BaseException:
@@ -161,7 +162,7 @@ class RunningNode:
         """``GenServer.whereis(name)``: the pid registered as ``name``, or ``None``."""
         return self._as_bridge("whereis", GenServer.whereis, name)
 
-    def spawn(self, fun: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> Pid:
+    def spawn(self, fun: Callable[[*Ts], Coroutine[Any, Any, Any]], *args: *Ts) -> Pid:
         """``tether.spawn(fun, *args)``: start an unlinked process; return its pid."""
         return self._as_bridge("spawn", _api.spawn, fun, *args)
 
@@ -171,7 +172,7 @@ class RunningNode:
 
     # -- calls that may wait: short-lived processes ------------------------------
 
-    async def run(self, fn: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
+    async def run(self, fn: Callable[[*Ts], Coroutine[Any, Any, T]], *args: *Ts) -> T:
         """Run ``await fn(*args)`` as a process of the node; return its result.
 
         If the process crashes, its exception is raised here; if it exits with
@@ -229,7 +230,7 @@ class FromThread:
         """``await node.call(...)``, from another thread."""
         return self._submit("call", self._node.call(server, request, timeout))
 
-    def run(self, fn: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
+    def run(self, fn: Callable[[*Ts], Coroutine[Any, Any, T]], *args: *Ts) -> T:
         """``await node.run(fn, *args)``, from another thread."""
         return self._submit("run", self._node.run(fn, *args))
 
@@ -269,7 +270,7 @@ async def open_node(
     binaries: str = "str",
     dist_buf_busy_limit: int = 1 << 20,
     dist_input_limit: int | None = 16 << 20,
-) -> AsyncIterator[RunningNode]:
+) -> AsyncGenerator[RunningNode, None]:
     """Start a node on the running asyncio loop: ``async with tether.open_node() as node``.
 
     For programs that already have an event loop (a FastAPI/Starlette lifespan,
@@ -343,7 +344,7 @@ async def open_node(
     finally:
         try:
             _lifecycle.request_stop(node, "exit")
-            await asyncio.shield(done)
+            await asyncio.shield(done)  # pyright: ignore[reportPossiblyUnboundVariable] - the try's first line sets it
         finally:
             watchdog.close()
             signals.restore()

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tether._runtime._api import Process
-from tether._runtime._types import Atom
+from tether._runtime._types import Atom, OnStart
 
 from .gen_server import Error, GenServer, NoReply, Ok, Reply, _maybe_await
 
@@ -72,7 +72,7 @@ class Agent:
         raise TypeError("Agent is a namespace of functions; start one with Agent.start_link")
 
     @classmethod
-    def child_spec(cls, arg: Any) -> dict[str, Any]:
+    def child_spec(cls, arg: Any, /) -> dict[str, Any]:
         """A child spec that starts an agent: Elixir's ``Agent.child_spec/1``.
 
         ``(Agent, fun)`` in a supervisor's children list (Elixir's ``{Agent,
@@ -92,7 +92,7 @@ class Agent:
     @staticmethod
     async def start_link(
         fun: Callable[[], Any], *, name: Any = None, timeout: float | None = None
-    ) -> Any:
+    ) -> OnStart:
         """Start an agent linked to the caller with state ``fun()``: ``("ok", pid)``."""
         _check_fun(fun, "Agent.start_link")
         return await _AgentServer.start_link(fun, name=name, timeout=timeout)
@@ -100,7 +100,7 @@ class Agent:
     @staticmethod
     async def start(
         fun: Callable[[], Any], *, name: Any = None, timeout: float | None = None
-    ) -> Any:
+    ) -> OnStart:
         """Like :meth:`start_link`, without the link."""
         _check_fun(fun, "Agent.start")
         return await _AgentServer.start(fun, name=name, timeout=timeout)

@@ -36,7 +36,7 @@ from typing import Any, ClassVar, Final
 
 from tether._runtime._api import Process
 from tether._runtime._api import self as self_pid
-from tether._runtime._types import Atom, Exit, Pid, ProcessExit
+from tether._runtime._types import Atom, Exit, OnStart, Pid, ProcessExit
 from tether._runtime._validate import check_int, check_pid, check_timeout
 
 from .gen_server import GenServer, Ignore, NoReply, Ok, Reply, Stop, _is_quiet, _maybe_await
@@ -151,7 +151,7 @@ class DynamicSupervisor:
         super().__init_subclass__()
         _subclass_overrides(cls, "DynamicSupervisor", overrides)
 
-    def init(self, arg: Any) -> Any:
+    def init(self, arg: Any, /) -> Any:
         """The callback of a module-based dynamic supervisor.
 
         Returns ``DynamicSupervisor.init_spec(**flags)``, i.e. ``("ok", flags)``
@@ -186,7 +186,7 @@ class DynamicSupervisor:
         return (OK, _flags_arg("DynamicSupervisor.init_spec", options))
 
     @classmethod
-    async def start_link(cls, arg: Any = None, *, name: Any = None, **options: Any) -> Any:
+    async def start_link(cls, arg: Any = None, *, name: Any = None, **options: Any) -> OnStart:
         """Elixir's ``DynamicSupervisor.start_link/1,3``: start a dynamic supervisor
         linked to the caller.
 
@@ -206,7 +206,7 @@ class DynamicSupervisor:
         return await cls._start(arg, name, options, link=True)
 
     @classmethod
-    async def start(cls, arg: Any = None, *, name: Any = None, **options: Any) -> Any:
+    async def start(cls, arg: Any = None, *, name: Any = None, **options: Any) -> OnStart:
         """Like :meth:`start_link`, without the link."""
         return await cls._start(arg, name, options, link=False)
 
@@ -233,7 +233,7 @@ class DynamicSupervisor:
         return await server(init_arg, name=name)
 
     @classmethod
-    def child_spec(cls, arg: Any = None) -> dict[str, Any]:
+    def child_spec(cls, arg: Any = None, /) -> dict[str, Any]:
         """Elixir's ``DynamicSupervisor.child_spec/1``: a child spec to put a dynamic
         supervisor in a supervision tree.
 

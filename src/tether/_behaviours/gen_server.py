@@ -73,7 +73,7 @@ from tether._runtime._api import (
 )
 from tether._runtime._api import self as self_pid
 from tether._runtime._format import crash_head, inspect, inspect_name
-from tether._runtime._types import ANY, Atom, Down, Exit, Pid, ProcessExit, Ref
+from tether._runtime._types import ANY, Atom, Down, Exit, OnStart, Pid, ProcessExit, Ref
 from tether._runtime._validate import check_timeout, is_number
 
 __all__ = [
@@ -348,7 +348,9 @@ class GenServer:
     # -- starting ----------------------------------------------------------
 
     @classmethod
-    async def start_link(cls, *args: Any, name: Any = None, timeout: float | None = None) -> Any:
+    async def start_link(
+        cls, *args: Any, name: Any = None, timeout: float | None = None
+    ) -> OnStart:
         """Start a server linked to the caller; wait for ``init`` (G-1).
 
         ``MyServer.start_link(arg)``, or ``GenServer.start_link(MyServer, arg)`` as
@@ -366,13 +368,13 @@ class GenServer:
         return await GenServer._start(module, arg, name, timeout, True, "GenServer.start_link")
 
     @classmethod
-    async def start(cls, *args: Any, name: Any = None, timeout: float | None = None) -> Any:
+    async def start(cls, *args: Any, name: Any = None, timeout: float | None = None) -> OnStart:
         """Like :meth:`start_link`, without the link: Elixir's ``GenServer.start/3``."""
         module, arg = _module_and_arg(cls, args, "start")
         return await GenServer._start(module, arg, name, timeout, False, "GenServer.start")
 
     @classmethod
-    def child_spec(cls, arg: Any = None) -> dict[str, Any]:
+    def child_spec(cls, arg: Any = None, /) -> dict[str, Any]:
         """The child spec ``use GenServer`` generates: id the class, start
         ``(cls.start_link, (arg,))``, restart and shutdown from the class; the
         class keyword arguments (``class W(GenServer, restart="transient")``)
@@ -388,7 +390,12 @@ class GenServer:
 
     @staticmethod
     async def _start(
-        cls: type[GenServer], arg: Any, name: Any, timeout: Any, link: bool, what: str
+        cls: type[GenServer],  # pyright: ignore[reportSelfClsParameterName] - the server class
+        arg: Any,
+        name: Any,
+        timeout: Any,
+        link: bool,
+        what: str,
     ) -> Any:
         _check_name(name, what)
         wait = check_timeout(timeout, what)
@@ -611,7 +618,7 @@ def _module_and_arg(cls: type[GenServer], args: tuple[Any, ...], fn: str) -> tup
     if (
         not args
         or len(args) > 2
-        or not (isinstance(args[0], type) and issubclass(args[0], GenServer))
+        or not (isinstance(args[0], type) and issubclass(args[0], GenServer))  # pyright: ignore[reportGeneralTypeIssues] - not empty here
     ):
         got = args[0] if args else "nothing"
         raise TypeError(
@@ -619,7 +626,7 @@ def _module_and_arg(cls: type[GenServer], args: tuple[Any, ...], fn: str) -> tup
             f"subclass), got {got!r}; write MyServer.{fn}(arg) or "
             f"GenServer.{fn}(MyServer, arg)"
         )
-    return args[0], (args[1] if len(args) == 2 else None)
+    return args[0], (args[1] if len(args) == 2 else None)  # pyright: ignore[reportGeneralTypeIssues] - not empty here
 
 
 def _check_name(name: Any, what: str) -> None:

@@ -78,7 +78,17 @@ from tether._runtime._api import (
 )
 from tether._runtime._api import self as self_pid
 from tether._runtime._format import crash_head, inspect
-from tether._runtime._types import ANY, Atom, Down, Exit, Pid, ProcessExit, Ref, TimerRef
+from tether._runtime._types import (
+    ANY,
+    Atom,
+    Down,
+    Exit,
+    OnStart,
+    Pid,
+    ProcessExit,
+    Ref,
+    TimerRef,
+)
 from tether._runtime._validate import check_timeout, is_number
 
 from .gen_server import (
@@ -418,26 +428,26 @@ class GenStateMachine:
 
     # -- callbacks -------------------------------------------------------------
 
-    def init(self, arg: Any) -> Any:
+    def init(self, arg: Any, /) -> Any:
         """Set up the machine.  Returns ``NextState(state, data[, actions])``,
         ``Ignore()``, ``Stop(reason)`` or ``Error(reason)``.  Default: ``arg`` is
         ``(state, data)``, as in the gen_state_machine package."""
         state, data = arg
         return NextState(state, data)
 
-    def handle_event(self, event_type: Any, content: Any, state: Any, data: Any) -> Any:
+    def handle_event(self, event_type: Any, content: Any, state: Any, data: Any, /) -> Any:
         """Handle an event in ``"handle_event_function"`` mode (every return is
         listed on the class).  Default: ``Stop("bad_event")``, as the
         gen_state_machine package does."""
         return Stop(Atom("bad_event"))
 
-    def terminate(self, reason: Any, state: Any, data: Any) -> Any:
+    def terminate(self, reason: Any, state: Any, data: Any, /) -> Any:
         """Clean up before the machine exits (when a callback stops or crashes,
         on :meth:`stop`, or on an exit signal from the parent while trapping
         exits).  The result is ignored.  Default: nothing."""
         return None
 
-    def format_status(self, status: dict[str, Any]) -> dict[str, Any]:
+    def format_status(self, status: dict[str, Any], /) -> dict[str, Any]:
         """What a crash report shows: gen_statem's ``format_status/1``.
 
         ``status`` has the keys ``"state"``, ``"data"``, ``"reason"``,
@@ -453,7 +463,7 @@ class GenStateMachine:
     @classmethod
     async def start_link(
         cls, arg: Any = None, *, name: Any = None, timeout: float | None = None
-    ) -> Any:
+    ) -> OnStart:
         """Start a machine linked to the caller and wait for ``init``:
         ``gen_statem:start_link``.
 
@@ -469,12 +479,14 @@ class GenStateMachine:
         return await _start(cls, arg, name, timeout, link=True, what="start_link")
 
     @classmethod
-    async def start(cls, arg: Any = None, *, name: Any = None, timeout: float | None = None) -> Any:
+    async def start(
+        cls, arg: Any = None, *, name: Any = None, timeout: float | None = None
+    ) -> OnStart:
         """Like :meth:`start_link`, without the link: ``gen_statem:start``."""
         return await _start(cls, arg, name, timeout, link=False, what="start")
 
     @classmethod
-    def child_spec(cls, arg: Any = None) -> dict[str, Any]:
+    def child_spec(cls, arg: Any = None, /) -> dict[str, Any]:
         """The child spec ``use GenStateMachine`` generates: id the class, start
         ``start_link(arg)``; class attributes ``restart``/``shutdown`` override."""
         return {

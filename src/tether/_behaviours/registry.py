@@ -131,7 +131,7 @@ def _same(a: Any, b: Any) -> bool:
     if (isinstance(a, tuple) and isinstance(b, tuple)) or (ta is list and tb is list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     if ta is dict and tb is dict:
-        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
+        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())  # pyright: ignore[reportAttributeAccessIssue] - dicts: ta is dict
     return bool(a == b)
 
 

@@ -71,7 +71,17 @@ from tether._runtime._format import (
     inspect_name,
     inspect_reason,
 )
-from tether._runtime._types import ANY, Atom, Down, Exit, ExitSignal, Pid, ProcessExit, Ref
+from tether._runtime._types import (
+    ANY,
+    Atom,
+    Down,
+    Exit,
+    ExitSignal,
+    OnStart,
+    Pid,
+    ProcessExit,
+    Ref,
+)
 from tether._runtime._validate import check_int, check_timeout, is_number
 
 from .gen_server import GenServer, Ignore, NoReply, Ok, Reply, Stop, _is_quiet, _maybe_await
@@ -636,7 +646,7 @@ class Supervisor:
         super().__init_subclass__()
         _subclass_overrides(cls, "Supervisor", overrides)
 
-    def init(self, arg: Any) -> Any:
+    def init(self, arg: Any, /) -> Any:
         """The callback of a module-based supervisor.
 
         Returns ``Supervisor.init_spec(children, **flags)``, i.e. ``("ok", (flags,
@@ -671,7 +681,7 @@ class Supervisor:
         )
 
     @classmethod
-    async def start_link(cls, arg: Any = None, *, name: Any = None, **flags: Any) -> Any:
+    async def start_link(cls, arg: Any = None, *, name: Any = None, **flags: Any) -> OnStart:
         """Start a supervisor linked to the caller: Elixir's ``Supervisor.start_link``.
 
         On ``Supervisor`` itself ``arg`` is the list of children and ``flags`` are
@@ -690,7 +700,7 @@ class Supervisor:
         return await cls._start(arg, name, flags, link=True)
 
     @classmethod
-    async def start(cls, arg: Any = None, *, name: Any = None, **flags: Any) -> Any:
+    async def start(cls, arg: Any = None, *, name: Any = None, **flags: Any) -> OnStart:
         """Like :meth:`start_link`, without the link: Elixir's ``GenServer.start/3``
         for a supervisor (``supervisor:start/3`` does not exist; tether keeps it)."""
         return await cls._start(arg, name, flags, link=False)
@@ -722,7 +732,7 @@ class Supervisor:
         return await server(init_arg, name=name)
 
     @classmethod
-    def child_spec(cls, arg: Any = None) -> dict[str, Any]:
+    def child_spec(cls, arg: Any = None, /) -> dict[str, Any]:
         """The child spec ``use Supervisor`` generates: ``{"id": Cls, "start":
         (Cls.start_link, (arg,)), "type": "supervisor"}`` with the class keyword
         overrides applied (a supervisor's shutdown defaults to ``"infinity"``)."""

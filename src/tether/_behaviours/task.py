@@ -873,9 +873,9 @@ class _StreamRun:
             return
         self._input_done = True
         if hasattr(it, "aclose"):
-            await it.aclose()
+            await it.aclose()  # pyright: ignore[reportAttributeAccessIssue] - hasattr above
         elif hasattr(it, "close"):
-            it.close()
+            it.close()  # pyright: ignore[reportAttributeAccessIssue] - hasattr above
 
     async def __aenter__(self) -> _StreamRun:
         return self
@@ -1007,8 +1007,8 @@ async def _coordinator(owner: Pid, trap: bool, callers: list[Pid], job: _StreamJ
             else:
                 ready.append(result)
             answer()
-        elif type(tag) is str and tag == _TIMED_OUT and isinstance(msg[1], Ref):
-            slot = running.get(msg[1])
+        elif type(tag) is str and tag == _TIMED_OUT and isinstance(msg[1], Ref):  # pyright: ignore[reportIndexIssue] - a tuple: tag is set
+            slot = running.get(msg[1])  # pyright: ignore[reportIndexIssue] - a tuple: tag is set
             if slot is not None and slot.reply is None and not slot.timed_out:
                 # Unlink first so the kill does not reach us through the link.
                 Process.unlink(slot.pid)

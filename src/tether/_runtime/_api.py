@@ -18,7 +18,18 @@ import threading
 import types
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Final, NoReturn, Protocol, TypeVar, cast
+from typing import (
+    Any,
+    Final,
+    Literal,
+    NoReturn,
+    Protocol,
+    TypeGuard,
+    TypeVar,
+    TypeVarTuple,
+    cast,
+    overload,
+)
 
 from . import _lifecycle, _remote
 from . import _node as _n
@@ -29,6 +40,7 @@ from ._types import (
     SHUTDOWN,
     Atom,
     Down,
+    Exit,
     ExitSignal,
     ImproperList,
     Pid,
@@ -55,6 +67,13 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+T2 = TypeVar("T2")
+# The arguments of spawn(fun, *args) and friends, checked against fun's parameters
+# (as typeshed types loop.call_soon).  Not a ParamSpec: that needs **kwargs too,
+# and a process function takes positional arguments only.  mypy (2.4) does not see
+# that an implementation taking ``*args: Any`` accepts an overload's ``*args: *Ts``
+# (it says "does not accept all possible parameters"): hence its ignores below.
+Ts = TypeVarTuple("Ts")
 
 _NEVER: Final = Matcher(lambda _m: False, None, False)
 _DEAD: Final = _n.DEAD
@@ -92,7 +111,11 @@ def _resolve(fun: Any, args: tuple[Any, ...], what: str) -> tuple[Any, tuple[Any
     return fun, args
 
 
-def spawn(fun: Callable[..., Coroutine[Any, Any, Any]] | Any, *args: Any) -> Pid:
+@overload
+def spawn(fun: Callable[[*Ts], Coroutine[Any, Any, Any]], /, *args: *Ts) -> Pid: ...
+@overload
+def spawn(module: object, fun: str, args: list[Any], /) -> Pid: ...
+def spawn(fun: Any, /, *args: Any) -> Pid:  # type: ignore[misc]  # mypy: see Ts
     """Start a new process running ``await fun(*args)``; return its pid.
 
     Elixir's ``spawn/1`` and ``spawn/3``: ``spawn(Mod, "fun", [args])`` calls the
@@ -108,7 +131,11 @@ def spawn(fun: Callable[..., Coroutine[Any, Any, Any]] | Any, *args: Any) -> Pid
     return _node().spawn(p, fun, args, what="spawn")[0]
 
 
-def spawn_link(fun: Callable[..., Coroutine[Any, Any, Any]] | Any, *args: Any) -> Pid:
+@overload
+def spawn_link(fun: Callable[[*Ts], Coroutine[Any, Any, Any]], /, *args: *Ts) -> Pid: ...
+@overload
+def spawn_link(module: object, fun: str, args: list[Any], /) -> Pid: ...
+def spawn_link(fun: Any, /, *args: Any) -> Pid:  # type: ignore[misc]  # mypy: see Ts
     """Like :func:`spawn`, and link the child to the caller atomically (L-3).
 
     Elixir's ``spawn_link/1,3``.  If either side dies abnormally, the other gets an
@@ -119,9 +146,13 @@ def spawn_link(fun: Callable[..., Coroutine[Any, Any, Any]] | Any, *args: Any) -
     return _node().spawn(p, fun, args, link=True, what="spawn_link")[0]
 
 
+@overload
 def spawn_monitor(
-    fun: Callable[..., Coroutine[Any, Any, Any]] | Any, *args: Any
-) -> tuple[Pid, Ref]:
+    fun: Callable[[*Ts], Coroutine[Any, Any, Any]], /, *args: *Ts
+) -> tuple[Pid, Ref]: ...
+@overload
+def spawn_monitor(module: object, fun: str, args: list[Any], /) -> tuple[Pid, Ref]: ...
+def spawn_monitor(fun: Any, /, *args: Any) -> tuple[Pid, Ref]:  # type: ignore[misc]  # mypy: see Ts
     """Like :func:`spawn`, and monitor the child atomically; return ``(pid, ref)`` (M-14).
 
     Elixir's ``spawn_monitor/1,3``.  When the child exits, the caller gets
@@ -192,6 +223,39 @@ def send(dest: Pid | Ref | str | tuple[str, str], msg: T) -> T:
 
 
 class _Receive(Protocol):
+    # What a type checker sees of receive: the message's type follows from the
+    # filters where it can (one or two classes, a Down or Exit pattern, a
+    # TypeGuard predicate); otherwise Any.  tuple, list and dict get their Any
+    # forms, not tuple[Unknown, ...].
+    @overload
+    def __call__(self, *, timeout: float | None = None) -> Awaitable[Any]: ...
+    @overload
+    def __call__(
+        self, f: type[tuple[Any, ...]], /, *, timeout: float | None = None
+    ) -> Awaitable[tuple[Any, ...]]: ...
+    @overload
+    def __call__(
+        self, f: type[list[Any]], /, *, timeout: float | None = None
+    ) -> Awaitable[list[Any]]: ...
+    @overload
+    def __call__(
+        self, f: type[dict[Any, Any]], /, *, timeout: float | None = None
+    ) -> Awaitable[dict[Any, Any]]: ...
+    @overload
+    def __call__(self, f: type[T], /, *, timeout: float | None = None) -> Awaitable[T]: ...
+    @overload
+    def __call__(
+        self, f: type[T], g: type[T2], /, *, timeout: float | None = None
+    ) -> Awaitable[T | T2]: ...
+    @overload
+    def __call__(self, f: Down, /, *, timeout: float | None = None) -> Awaitable[Down]: ...
+    @overload
+    def __call__(self, f: Exit, /, *, timeout: float | None = None) -> Awaitable[Exit]: ...
+    @overload
+    def __call__(
+        self, f: Callable[[Any], TypeGuard[T]], /, *, timeout: float | None = None
+    ) -> Awaitable[T]: ...
+    @overload
     def __call__(self, *filters: Any, timeout: float | None = None) -> Awaitable[Any]: ...
 
 
@@ -465,7 +529,9 @@ async def _wait_cancelled(tasks: list[asyncio.Task[Any]]) -> None:
     await asyncio.sleep(0)
 
 
-def _remove_default_handler(handler: logging.Handler) -> None:
+def _remove_default_handler(  # pyright: ignore[reportUnusedFunction] - _embed.py uses it
+    handler: logging.Handler,
+) -> None:
     logging.getLogger("tether").removeHandler(handler)
 
 
@@ -493,8 +559,8 @@ async def _boot_then_main(
 
 
 def run(
-    main: Callable[..., Coroutine[Any, Any, T]] | None = None,
-    *args: Any,
+    main: Callable[[*Ts], Coroutine[Any, Any, T]] | None = None,
+    *args: *Ts,
     apps: list[Any] | tuple[Any, ...] | None = None,
     config: Any = None,
     name: str | None = None,
@@ -1084,6 +1150,19 @@ class Process:
         # unknown ref gives false even with flush.
         return found if info else True
 
+    # The flag names are literals, so a type checker catches a misspelt flag or a
+    # value the flag does not take; the checks below still run (untyped callers).
+    @overload
+    @staticmethod
+    def flag(flag: Literal["trap_exit", "sensitive"], value: bool) -> bool: ...
+    @overload
+    @staticmethod
+    def flag(flag: Literal["priority"], value: Literal["low", "normal", "high", "max"]) -> Atom: ...
+    @overload
+    @staticmethod
+    def flag(
+        flag: Literal["message_queue_data"], value: Literal["on_heap", "off_heap"]
+    ) -> Atom: ...
     @staticmethod
     def flag(flag: str, value: Any) -> Any:
         """Set one of the caller's process flags; return its old value (E-7).

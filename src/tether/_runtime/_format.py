@@ -304,7 +304,11 @@ def _seq(
 ) -> None:
     out.put(open_)
     n = _items(
-        out, (list.__iter__ if isinstance(v, list) else tuple.__iter__)(v), depth, active, write
+        out,
+        (list.__iter__ if isinstance(v, list) else tuple.__iter__)(v),  # pyright: ignore[reportArgumentType] - a list or a tuple
+        depth,
+        active,
+        write,
     )
     if n == 1:
         out.put(one)

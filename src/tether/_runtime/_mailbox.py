@@ -249,7 +249,7 @@ def compile_filters(filters: tuple[Any, ...]) -> Matcher | None:
             elif keys is not None:
                 keys.add(k)
         elif callable(f):
-            tests.append(f)
+            tests.append(f)  # pyright: ignore[reportArgumentType] - a predicate: its truth counts
             keys = None
             needs_context = True
         else:
@@ -266,8 +266,10 @@ def compile_filters(filters: tuple[Any, ...]) -> Matcher | None:
     else:
         all_tests = tuple(tests)
 
-        def match(m: Any) -> bool:
+        def match_any(m: Any) -> bool:
             return any(t(m) for t in all_tests)
+
+        match = match_any
 
     return Matcher(match, frozenset(keys) if keys is not None else None, needs_context)
 

@@ -1664,7 +1664,7 @@ NODE: Node | _NoNode = NO_NODE
 
 def set_node(node: Node | _NoNode) -> None:
     global NODE
-    NODE = node
+    NODE = node  # pyright: ignore[reportConstantRedefinition] - the one place that sets it
 
 
 def outside_error(what: str) -> RuntimeError:

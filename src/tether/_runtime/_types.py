@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 import random
 import re
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, Literal, TypeAlias
 
 __all__ = [
     "ANY",
@@ -34,6 +34,7 @@ __all__ = [
     "ExitSignal",
     "ImproperList",
     "NoProcError",
+    "OnStart",
     "Pid",
     "ProcessExit",
     "Ref",
@@ -462,3 +463,15 @@ class NoProcError(ExitError, LookupError):
 
     def __init__(self, message: str, reason: Any = NOPROC) -> None:
         super().__init__(reason, message)
+
+
+# The last member, Any, stands for "ignore": typeshed's "Any trick".  With
+# Literal["ignore"] there instead, mypy refuses `_ok, pid = await X.start_link()`
+# (it will not unpack a str) and pyright types that pid as `Pid | Any | str`, which
+# no function taking a Pid accepts; Any keeps the idiom checked where it can be.
+#: What ``start_link`` and ``start`` return (Elixir's ``GenServer.on_start``):
+#: ``("ok", pid)``, ``("error", reason)``, or ``"ignore"`` (when ``init`` returned
+#: ``Ignore()``).  For a type checker, ``_ok, pid = await Server.start_link()``
+#: makes ``pid`` a ``Pid | Any`` (an editor completes it as a :class:`Pid`).  At run
+#: time the tags are :class:`Atom`\ s, equal to these strings.
+OnStart: TypeAlias = tuple[Literal["ok"], Pid] | tuple[Literal["error"], Any] | Any

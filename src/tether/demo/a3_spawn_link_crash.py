@@ -11,7 +11,7 @@ from ._iex import session, show
 async def crashy() -> None:
     match await receive():
         case "crash":
-            1 / 0  # noqa: B018 - the crash is the point
+            1 / 0  # noqa: B018  # pyright: ignore[reportUnusedExpression] - the crash is the point
 
 
 class Crashy:
@@ -19,7 +19,7 @@ class Crashy:
     async def run() -> None:
         match await receive():
             case "crash":
-                1 / 0  # noqa: B018 - the crash is the point
+                1 / 0  # noqa: B018  # pyright: ignore[reportUnusedExpression] - the crash is the point
 
 
 async def with_fun(env: dict[str, Any]) -> None:
