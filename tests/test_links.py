@@ -92,7 +92,9 @@ async def test_l5_link_to_self_is_a_no_op_returning_true() -> None:
 
 
 async def test_l6_link_to_a_non_pid_raises_type_error_naming_the_argument() -> None:
-    with pytest.raises(TypeError, match=r"Process.link: pid must be a tether.Pid, got 'x'"):
+    with pytest.raises(
+        TypeError, match=r"Process.link: pid must be a tether.Pid or a tether.Port, got 'x'"
+    ):
         Process.link("x")  # type: ignore[arg-type]
 
 

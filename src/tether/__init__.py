@@ -72,6 +72,7 @@ from ._runtime._api import (
     spawn_monitor,
 )
 from ._runtime._format import format_exit
+from ._runtime._ports import System
 from ._runtime._types import (
     ANY,
     Atom,
@@ -83,6 +84,7 @@ from ._runtime._types import (
     NoProcError,
     OnStart,
     Pid,
+    Port,
     ProcessExit,
     Ref,
     TimerRef,
@@ -120,6 +122,7 @@ __all__ = [
     "Ok",
     "OnStart",
     "Pid",
+    "Port",
     "Postpone",
     "Process",
     "ProcessExit",
@@ -134,6 +137,7 @@ __all__ = [
     "Stop",
     "StopAndReply",
     "Supervisor",
+    "System",
     "Task",
     "TaskSupervisor",
     "TimerRef",

@@ -98,7 +98,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
 
 from .._runtime import _remote
-from .._runtime._types import NOCONNECTION, NOPROC, Atom, ImproperList, Pid, Ref
+from .._runtime._types import NOCONNECTION, NOPROC, Atom, ImproperList, Pid, Port, Ref
 from . import epmd as _epmd
 from .etf import MAX_DEPTH, Codec, DecodeError, EncodeError
 from .rpc import _exception_term, spawn_target

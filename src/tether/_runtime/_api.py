@@ -36,6 +36,7 @@ from . import _node as _n
 from ._mailbox import MISSING, Matcher, compile_filters
 from ._types import (
     ANY,
+    PORT,
     PROCESS,
     SHUTDOWN,
     Atom,
@@ -44,12 +45,21 @@ from ._types import (
     ExitSignal,
     ImproperList,
     Pid,
+    Port,
     ProcessExit,
     Ref,
     TimerRef,
     _node_numbers,
 )
-from ._validate import check_bool, check_int, check_pid, check_seconds, check_timeout, is_number
+from ._validate import (
+    check_bool,
+    check_int,
+    check_pid,
+    check_seconds,
+    check_target,
+    check_timeout,
+    is_number,
+)
 
 __all__ = [
     "Process",
@@ -168,11 +178,14 @@ def spawn_monitor(fun: Any, /, *args: Any) -> tuple[Pid, Ref]:  # type: ignore[m
 # -- messages -----------------------------------------------------------------
 
 
-def send(dest: Pid | Ref | str | tuple[str, str], msg: T) -> T:
+def send(dest: Pid | Ref | str | tuple[str, str] | Port, msg: T) -> T:
     """Send ``msg`` to ``dest``; return ``msg`` (S-7).
 
     Elixir's ``send/2``.  ``dest`` is a :class:`Pid`, an alias (a :class:`Ref`
-    from :meth:`Process.alias`), a registered name, or ``(name, node)``.  Sending
+    from :meth:`Process.alias`), a registered name, or ``(name, node)``; or a
+    :class:`Port`, which takes the BEAM's port messages (``(owner, ("command",
+    data))``, ``(owner, "close")``, ``(owner, ("connect", pid))``; see
+    ``docs/ports.md``).  Sending
     to a dead pid, an inactive alias, or ``(name, node())`` with no such name does
     nothing; sending to a local name that is not registered raises
     ``ValueError`` (the BEAM's badarg).  Never blocks.
@@ -217,8 +230,14 @@ def send(dest: Pid | Ref | str | tuple[str, str], msg: T) -> T:
         elif node.dist is not None and p.state != _n.DEAD:
             node.dist.reg_send(p.pid, dest[0], dest[1], msg)
         return msg
+    if type(dest) is Port:
+        t = node.table.get(dest)
+        if t is not None and p.state != _n.DEAD:
+            node.deliver(t, msg)
+        return msg
     raise TypeError(
-        f"send: dest must be a Pid, an alias Ref, a registered name or (name, node), got {dest!r}"
+        "send: dest must be a Pid, an alias Ref, a registered name, (name, node) or a "
+        f"Port, got {dest!r}"
     )
 
 
@@ -946,7 +965,9 @@ def _info_item(node: _n.Node, p: _n.Process, item: str) -> Any:
     if item == "links":
         return list(p.links) if p.links else []
     if item == "monitors":
-        return [(PROCESS, obj) for (_t, obj) in p.monitors.values()] if p.monitors else []
+        if not p.monitors:
+            return []
+        return [(PORT if type(obj) is Port else PROCESS, obj) for (_t, obj) in p.monitors.values()]
     if item == "monitored_by":
         return list(p.monitored_by.values()) if p.monitored_by else []
     if item == "messages":
@@ -1046,18 +1067,19 @@ class Process:
         raise TypeError("Process is a namespace of functions; it has no instances")
 
     @staticmethod
-    def exit(pid: Pid, reason: Any) -> bool:
-        """Send an exit signal to ``pid``; return ``True`` (E-4).
+    def exit(pid: Pid | Port, reason: Any) -> bool:
+        """Send an exit signal to ``pid`` (a process or a port); return ``True`` (E-4).
 
         Elixir's ``Process.exit/2``; the outcome is §1.1's table: ``"kill"`` ends
         the target unconditionally with ``:killed``; ``"normal"`` is dropped unless
         the target traps exits (then ``Exit(self(), :normal)``) or is the caller
         (then it ends); any other reason ends a non-trapping target or becomes an
         ``Exit`` message for a trapping one.  When the signal ends the caller
-        itself, this does not return.
+        itself, this does not return.  A port closes on any exit signal, ``"normal"``
+        included, with the signal's reason (``"killed"`` for ``"kill"``).
         """
         p = _cur("Process.exit")
-        check_pid(pid, "Process.exit")
+        check_target(pid, "Process.exit")
         node = _node()
         node.exit_signal(p, pid, reason)
         if p.state == _n.DEAD and p is node.current:
@@ -1065,16 +1087,16 @@ class Process:
         return True
 
     @staticmethod
-    def link(pid: Pid) -> bool:
-        """Link the caller and ``pid``; return ``True`` (L-1, L-2, L-5).
+    def link(pid: Pid | Port) -> bool:
+        """Link the caller and ``pid`` (a process or a port); return ``True`` (L-1, L-2, L-5).
 
         Raises:
             tether.NoProcError: ``pid`` is dead and the caller does not trap exits
                 (a trapping caller gets ``Exit(pid, :noproc)`` instead; L-4).
-            TypeError: ``pid`` is not a Pid (L-6).
+            TypeError: ``pid`` is not a Pid or a Port (L-6).
         """
         p = _cur("Process.link")
-        check_pid(pid, "Process.link")
+        check_target(pid, "Process.link")
         node = _node()
         node.link(p, pid)
         if p.state == _n.DEAD:
@@ -1082,7 +1104,7 @@ class Process:
         return True
 
     @staticmethod
-    def unlink(pid: Pid) -> bool:
+    def unlink(pid: Pid | Port) -> bool:
         """Remove the link between the caller and ``pid``; return ``True`` (L-7).
 
         Once it returns, the link can no longer affect the caller (L-8); an
@@ -1090,17 +1112,19 @@ class Process:
         ``receive(Exit(pid, ANY), timeout=0)``.
         """
         p = _cur("Process.unlink")
-        check_pid(pid, "Process.unlink")
+        check_target(pid, "Process.unlink")
         _node().unlink(p, pid)
         return True
 
     @staticmethod
-    def monitor(target: Pid | str | tuple[str, str], alias: bool = False) -> Ref:
+    def monitor(target: Pid | Port | str | tuple[str, str], alias: bool = False) -> Ref:
         """Monitor a pid or a registered name; return the monitor's ref (M-1…M-4, M-11).
 
         When the target exits the caller gets ``Down(ref, :process, object, reason)``
         where ``object`` is the pid, or ``(name, node)`` for a name.  A dead target
         gives ``:noproc`` at once; ``monitor(self())`` creates nothing (M-12).
+        A port's monitor delivers ``Down(ref, "port", port, reason)`` (Erlang's
+        ``monitor(port, Port)``).
 
         With ``alias=True`` (Elixir's ``alias: :demonitor``, M-16) the ref is also
         an alias of the caller until the monitor is removed: replies sent to it
@@ -1110,7 +1134,7 @@ class Process:
         if not isinstance(alias, bool):
             raise TypeError(f"Process.monitor: alias must be bool, got {alias!r}")
         node = _node()
-        if type(target) is Pid:
+        if type(target) is Pid or type(target) is Port:
             return node.monitor_pid(p, target, alias)
         if isinstance(target, str):
             return node.monitor_name(p, target, node.name, alias)
@@ -1122,8 +1146,8 @@ class Process:
         ):
             return node.monitor_name(p, target[0], target[1], alias)
         raise TypeError(
-            f"Process.monitor: target must be a Pid, a registered name or (name, node), "
-            f"got {target!r}"
+            f"Process.monitor: target must be a Pid, a Port, a registered name or "
+            f"(name, node), got {target!r}"
         )
 
     @staticmethod
@@ -1229,6 +1253,11 @@ class Process:
             TypeError: ``pid`` is not a Pid.
         """
         _cur("Process.info")
+        if _n.is_port(pid):
+            raise TypeError(
+                f"Process.info: {pid!r} is a port, not a process; use Port.info(port) "
+                "(Erlang's erlang:port_info/1,2)"
+            )
         check_pid(pid, "Process.info")
         if pid.node is not None:
             raise ValueError("Process.info: pid belongs to another node; ask that node")
@@ -1319,9 +1348,10 @@ class Process:
 
     @staticmethod
     def list() -> list[Pid]:
-        """The pids of every live process, in the order they were spawned."""
+        """The pids of every live process, in the order they were spawned (ports,
+        which share the process table, are in :meth:`tether.Port.list`)."""
         _cur("Process.list")
-        return [*_node().table]
+        return [pid for pid in _node().table if type(pid) is Pid]
 
     @staticmethod
     def sleep(seconds: float | None) -> Awaitable[None]:
@@ -1492,17 +1522,19 @@ async def graceful_stop(node: _n.Node, timeout: float | None) -> None:
             node.done.set_result(None)
 
 
-def _link_trees(node: _n.Node, me: Pid) -> list[list[Pid]]:
+def _link_trees(node: _n.Node, me: Pid) -> list[list[Pid | Port]]:
     """The live local processes (but ``me``) grouped by links, each group in start
-    order, the group whose oldest member is newest first."""
-    seen: set[Pid] = {me}
-    trees: list[list[Pid]] = []
+    order, the group whose oldest member is newest first.  Ports are members like
+    processes; numbered after the process that opened them, they are never the
+    root of their owner's tree."""
+    seen: set[Pid | Port] = {me}
+    trees: list[list[Pid | Port]] = []
     table = node.table
     for pid in table:  # start order
         if pid in seen:
             continue
         seen.add(pid)
-        tree = [pid]
+        tree: list[Pid | Port] = [pid]
         todo = [pid]
         while todo:
             p = table.get(todo.pop())
@@ -1534,7 +1566,7 @@ def _parent_of(node: _n.Node, p: _n.Process) -> Pid | None:
     return None
 
 
-async def _stop_tree(node: _n.Node, tree: list[Pid], timeout: float | None) -> None:
+async def _stop_tree(node: _n.Node, tree: list[Pid | Port], timeout: float | None) -> None:
     refs = {Process.monitor(pid): pid for pid in tree if pid in node.table}
     if not refs:
         return

@@ -52,6 +52,18 @@ Invariants
 * Links are symmetric among live processes: ``b in a.links`` iff ``a in b.links``.
 * For every monitor ``ref``: ``watcher.monitors[ref] = (target_pid, object)`` iff
   ``target.monitored_by[ref] = watcher_pid``, while both are alive.
+
+Ports
+-----
+A port (``tether.Port``, ``_ports.py``) is a process record whose id is a
+``Port`` instead of a ``Pid``: the table, links, monitors, exit signals and
+unwinding treat it as any process, and its body is a coroutine driving an OS
+program.  What a port changes here is confined to three places, none on the
+message path: a ``normal`` exit signal (``Process.exit(port, "normal")``)
+closes a port, where a non-trapping process ignores it (``receive_exit2``);
+a monitor of a port delivers ``Down(ref, "port", port, reason)``
+(``fire_monitor``, ``monitor_pid``); ports take their numbers from the same
+counter as pids, so a port sorts after the process that opened it.
 """
 
 from __future__ import annotations
@@ -81,6 +93,7 @@ from ._types import (
     NONODE,
     NOPROC,
     NORMAL,
+    PORT,
     PROCESS,
     Atom,
     Down,
@@ -88,6 +101,7 @@ from ._types import (
     ExitSignal,
     NoProcError,
     Pid,
+    Port,
     ProcessExit,
     Ref,
     TimerRef,
@@ -145,6 +159,11 @@ def is_normal(reason: Any) -> bool:
     return isinstance(reason, str) and reason == "normal"
 
 
+def is_port(ident: object) -> bool:
+    """Whether a process record's id (or a link, a monitor's object) is a Port."""
+    return type(ident) is Port
+
+
 class Process:
     """The runtime's record of one process (private; users see only its ``Pid``).
 
@@ -184,6 +203,8 @@ class Process:
     )
 
     def __init__(self, pid: Pid, coro: Coroutine[Any, Any, Any] | None, initial_call: Any) -> None:
+        # A port's record holds its Port here (typed Pid for the many places that
+        # handle processes only; _ports.py is the one place that makes one).
         self.pid = pid
         self.coro: Any = coro  # a coroutine, or a _ThrowOnce standing in for one
         self.initial_call = initial_call
@@ -193,9 +214,9 @@ class Process:
         self.matcher: Matcher | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.future: asyncio.Future[Any] | None = None
-        self.links: set[Pid] | None = None
-        self.monitors: dict[Ref, tuple[Pid | None, Any]] | None = None
-        self.monitored_by: dict[Ref, Pid] | None = None
+        self.links: set[Pid | Port] | None = None
+        self.monitors: dict[Ref, tuple[Pid | Port | None, Any]] | None = None
+        self.monitored_by: dict[Ref, Pid | Port] | None = None
         self.trap_exit = False
         self.name: str | None = None
         self.dictionary: dict[Any, Any] | None = None
@@ -442,6 +463,7 @@ class Node:
         "root_result",
         "runq",
         "scheduled",
+        "shutdown_hooks",
         "shutdown_timeout",
         "spawns",
         "steps",
@@ -459,7 +481,7 @@ class Node:
         self.current: Process | None = None
         self.runq: deque[Process] = deque()
         self.scheduled = False
-        self.table: dict[Pid, Process] = {}
+        self.table: dict[Pid | Port, Process] = {}
         self.names: dict[str, Process] = {}
         self.timers: dict[TimerRef, Pid | str | tuple[Any, Any]] = {}
         # M-16: alias -> (owner, one-shot).  A message sent to an alias that is
@@ -501,6 +523,11 @@ class Node:
         self.dist: Remote | None = None
         # State owned by this node that is not a process's (see _api.node_state).
         self.ext: dict[str, Any] = {}
+        # Called once by shutdown(), after every process is closed: what runs
+        # outside the node for its processes (ports' OS programs, thread
+        # workers' threads) is stopped there, even for a process whose coroutine
+        # never started (its finally never runs).
+        self.shutdown_hooks: list[Callable[[], object]] = []
 
     # -- scheduling --------------------------------------------------------
 
@@ -902,7 +929,7 @@ class Node:
 
     # -- exit signals --------------------------------------------------------
 
-    def exit_signal(self, sender: Process, target: Pid, reason: Any) -> None:
+    def exit_signal(self, sender: Process, target: Pid | Port, reason: Any) -> None:
         """``Process.exit(target, reason)`` from ``sender``: the table of §1.1, rows 1–7."""
         if sender.state == DEAD:
             return
@@ -916,7 +943,7 @@ class Node:
             return
         self.receive_exit2(t, sender.pid, reason)
 
-    def receive_exit2(self, t: Process, sender: Pid, reason: Any) -> None:
+    def receive_exit2(self, t: Process, sender: Pid | Port, reason: Any) -> None:
         """An exit/2 signal from ``sender`` (of this node or another) reaching ``t``."""
         if is_kill(reason):
             self.terminate(t, KILLED)  # row 5: untrappable, becomes :killed (E-2)
@@ -924,9 +951,11 @@ class Node:
             self.deliver(t, Exit(sender, reason))  # rows 2, 4, 7
         elif not is_normal(reason):
             self.terminate(t, reason)  # row 6
+        elif is_port(t.pid):
+            self.terminate(t, NORMAL)  # a port closes on any exit/2 signal (OTP 25)
         # row 1: a normal signal to a non-trapping process is dropped
 
-    def link_signal(self, r: Process, sender: Pid, reason: Any) -> None:
+    def link_signal(self, r: Process, sender: Pid | Port, reason: Any) -> None:
         """One link exit signal from ``sender`` (dead, or its node lost) reaching ``r``."""
         work: list[Any] = []
         self._link_signal(r, sender, reason, work)
@@ -941,9 +970,10 @@ class Node:
         if entry is not None:
             if w.aliases and ref in w.aliases:
                 self._drop_alias(w, ref)
-            self.deliver(w, Down(ref, PROCESS, entry[1], reason))
+            obj = entry[1]
+            self.deliver(w, Down(ref, PORT if is_port(obj) else PROCESS, obj, reason))
 
-    def _link_signal(self, r: Process, sender: Pid, reason: Any, work: list[Any]) -> None:
+    def _link_signal(self, r: Process, sender: Pid | Port, reason: Any, work: list[Any]) -> None:
         """A link exit signal from ``sender`` (which died) to ``r``: §1.1 rows 9–14."""
         if r.trap_exit:
             self.deliver(r, Exit(sender, reason))  # rows 10, 12, 14 (link :kill trappable)
@@ -1272,7 +1302,7 @@ class Node:
 
     # -- links and monitors --------------------------------------------------
 
-    def link(self, p: Process, target: Pid) -> None:
+    def link(self, p: Process, target: Pid | Port) -> None:
         if p.state == DEAD or target == p.pid:
             return  # L-5: link(self()) is a no-op
         if target.node is not None and self.dist is not None:
@@ -1304,7 +1334,7 @@ class Node:
         else:
             t.links.add(p.pid)
 
-    def unlink(self, p: Process, target: Pid) -> None:
+    def unlink(self, p: Process, target: Pid | Port) -> None:
         # L-7, L-8: removes both sides at once; nothing can arrive later because of it.
         if target.node is not None and self.dist is not None:
             # UNLINK_ID: an exit signal already on its way is ignored until the ack.
@@ -1318,7 +1348,7 @@ class Node:
         if t is not None and t.links is not None:
             t.links.discard(p.pid)
 
-    def monitor_pid(self, p: Process, target: Pid, alias: bool = False) -> Ref:
+    def monitor_pid(self, p: Process, target: Pid | Port, alias: bool = False) -> Ref:
         ref = Ref()
         if p.state == DEAD or target == p.pid:
             return ref  # M-12: monitor(self()) creates nothing
@@ -1335,7 +1365,8 @@ class Node:
             return ref
         t = self.table.get(target)
         if t is None:
-            self.deliver(p, Down(ref, PROCESS, target, NOPROC))  # M-4
+            kind = PORT if is_port(target) else PROCESS
+            self.deliver(p, Down(ref, kind, target, NOPROC))  # M-4
             return ref
         self._add_monitor(p, t, ref, target)
         return ref
@@ -1364,7 +1395,7 @@ class Node:
         return ref
 
     @staticmethod
-    def _add_remote_monitor(p: Process, ref: Ref, target: Pid | None, obj: Any) -> None:
+    def _add_remote_monitor(p: Process, ref: Ref, target: Pid | Port | None, obj: Any) -> None:
         """Record ``p``'s monitor of a remote target; its node holds the other side."""
         if p.monitors is None:
             p.monitors = {ref: (target, obj)}
@@ -1552,6 +1583,12 @@ class Node:
                 self._close(p)
         self.runq.clear()
         self.aliases.clear()
+        hooks, self.shutdown_hooks = self.shutdown_hooks, []
+        for hook in hooks:
+            try:
+                hook()
+            except Exception:  # a hook's failure must not stop the others
+                logger.exception("tether: a shutdown hook failed: %r", hook)
 
 
 _STEP_CODE: Final = Node.step.__code__

@@ -19,6 +19,7 @@ Design notes
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import random
 import re
@@ -36,6 +37,7 @@ __all__ = [
     "NoProcError",
     "OnStart",
     "Pid",
+    "Port",
     "ProcessExit",
     "Ref",
     "TimerRef",
@@ -69,6 +71,7 @@ NOCONNECTION: Final = Atom("noconnection")
 SHUTDOWN: Final = Atom("shutdown")
 PROCESS: Final = Atom("process")
 NONODE: Final = Atom("nonode@nohost")
+PORT: Final = Atom("port")
 
 
 class _AnyType:
@@ -183,6 +186,228 @@ _set_pid_serial = Pid.__dict__["serial"].__set__
 _set_pid_node = Pid.__dict__["node"].__set__
 _set_pid_creation = Pid.__dict__["creation"].__set__
 _set_pid_hash = Pid.__dict__["_hash"].__set__
+
+
+class Port:
+    """A port: an OS program run as a process of the node, printed ``#Port<0.N>``.
+
+    Elixir's port() values and its ``Port`` module in one name, as Elixir spells
+    both ``Port``: a ``Port`` value is an immutable, hashable identifier like
+    :class:`Pid` (a port links, monitors and exits like a process), and the
+    static methods are the module's functions: :meth:`open`, :meth:`command`,
+    :meth:`close`, :meth:`connect`, :meth:`info`, :meth:`list`.  The engine is
+    ``tether._runtime._ports`` (imported on first use: this module holds values
+    only).  ``docs/ports.md`` tells the whole story.
+    """
+
+    __slots__ = ("_hash", "creation", "id", "node")
+
+    id: int
+    node: str | None
+    creation: int
+    _hash: int
+
+    def __init__(self, id: int, node: str | None = None, creation: int = 0) -> None:
+        _set_port_id(self, id)
+        _set_port_node(self, node)
+        _set_port_creation(self, creation)
+        _set_port_hash(self, hash(("port", id, node, creation)))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Port is immutable")
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if type(other) is not Port:
+            return NotImplemented
+        return self.id == other.id and self.node == other.node and self.creation == other.creation
+
+    def __lt__(self, other: Port) -> bool:
+        if type(other) is not Port:
+            return NotImplemented
+        mine = (self.node or "", self.creation, self.id)
+        return mine < (other.node or "", other.creation, other.id)
+
+    def __repr__(self) -> str:
+        num = 0 if self.node is None else _node_number(self.node)
+        return f"#Port<{num}.{self.id}>"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> tuple[type[Port], tuple[int, str | None, int]]:
+        return (Port, (self.id, self.node, self.creation))
+
+    # -- Elixir's Port module (the engine is tether._runtime._ports) ----------
+
+    @staticmethod
+    def open(
+        argv: Any,
+        *,
+        packet: int | None = None,
+        line: int | None = None,
+        exit_status: bool = False,
+        eof: bool = False,
+        stderr_to_stdout: bool = False,
+        cd: Any = None,
+        env: Any = None,
+        kill_timeout: float = 5.0,
+        max_queue: int = 1000,
+    ) -> Port:
+        """Start the OS program ``argv`` as a port owned (and linked) by the caller.
+
+        Elixir's ``Port.open({:spawn_executable, path}, [:binary, args: ...])``
+        (Erlang's ``open_port/2``).  ``argv`` is a list: the program (looked up on
+        ``PATH`` when it has no ``/``), then its arguments; no shell is involved
+        (give ``["sh", "-c", command]`` for one).  The program's standard output
+        comes to the owner as ``(port, ("data", data))`` messages, ``data`` being
+        ``bytes``; :meth:`command` writes to its standard input.  The port
+        closes, with reason ``"normal"``, when the program closes its output
+        (unless ``eof``), when :meth:`close` is called, and when its owner
+        exits (with the owner's reason); an exit signal closes it with the
+        signal's reason.  On closing, the program's standard input is closed
+        and its process group gets SIGTERM, then SIGKILL after ``kill_timeout``
+        seconds (see ``docs/ports.md``).
+
+        Args:
+            packet: ``1``, ``2`` or ``4``: every message each way is preceded by
+                its length in that many bytes, big-endian (Erlang's ``{packet,
+                N}``); the messages carry the payloads.
+            line: a positive int L: output comes a line at a time, as
+                ``("data", ("eol", line))`` without the newline, and in pieces
+                of L bytes as ``("data", ("noeol", piece))`` when longer
+                (Erlang's ``{line, L}``).  Not with ``packet``.
+            exit_status: send ``(port, ("exit_status", n))`` when the program
+                has exited (``128 + signal`` if a signal ended it).
+            eof: when the program closes its output, send ``(port, "eof")``
+                and keep the port open (Erlang's ``eof``).
+            stderr_to_stdout: the program's standard error goes to the port
+                too (by default it goes where this process's goes).
+            cd: the program's working directory.
+            env: ``{name: value}`` added to this process's environment; a value
+                of ``None`` removes that name.
+            kill_timeout: seconds between SIGTERM and SIGKILL when the port
+                closes with the program still running.
+            max_queue: the port stops reading the program's output while its
+                owner has this many messages queued, and resumes when the queue
+                is down to half (back-pressure: the program then blocks on its
+                full pipe).
+
+        Returns:
+            The new port.
+
+        Raises:
+            OSError: the program cannot be started (``FileNotFoundError`` is
+                Erlang's ``enoent``, ``PermissionError`` its ``eacces``).
+            TypeError, ValueError: a bad argument (nothing is started).
+        """
+        from ._ports import open_port
+
+        return open_port(
+            argv,
+            packet=packet,
+            line=line,
+            exit_status=exit_status,
+            eof=eof,
+            stderr_to_stdout=stderr_to_stdout,
+            cd=cd,
+            env=env,
+            kill_timeout=kill_timeout,
+            max_queue=max_queue,
+        )
+
+    @staticmethod
+    def command(port: Port, data: Any) -> bool:
+        """Write ``data`` to the program's standard input; return ``True``.
+
+        Elixir's ``Port.command/2`` (``port_command/2``).  ``data`` is ``bytes``
+        (or ``bytearray``, ``memoryview``), a ``str`` (sent as UTF-8), or a list
+        of these (Erlang's iodata); with ``packet`` it goes as one message, its
+        length in front.  Any process may call it.  Never blocks: what the
+        program has not read yet waits in the port's buffer.
+
+        A message too long for its ``packet`` header closes the port with
+        ``"einval"``, and writing to a program that closed its input closes it
+        with ``"epipe"``, as on the BEAM (the port's links get the exit signal).
+
+        Raises:
+            ValueError: the port is not open (Elixir's ``ArgumentError``).
+            TypeError: ``port`` is not a Port, or ``data`` is not bytes, str or
+                a list of them.
+        """
+        from ._ports import command
+
+        return command(port, data)
+
+    @staticmethod
+    def close(port: Port) -> bool:
+        """Close the port; return ``True``: Elixir's ``Port.close/1`` (``port_close/1``).
+
+        The port exits with ``"normal"`` (a trapping owner gets ``Exit(port,
+        "normal")``, monitors a ``Down``); the program's input is closed and it
+        is terminated (SIGTERM, then SIGKILL after the port's
+        ``kill_timeout``).  Any process may call it.
+
+        Raises:
+            ValueError: the port is not open (Elixir's ``ArgumentError``).
+            TypeError: ``port`` is not a Port.
+        """
+        from ._ports import close
+
+        return close(port)
+
+    @staticmethod
+    def connect(port: Port, pid: Pid) -> bool:
+        """Make ``pid`` the port's owner (its connected process); return ``True``.
+
+        Elixir's ``Port.connect/2``: the port's output goes to ``pid`` from now
+        on, ``pid`` is linked to the port, and the port closes when ``pid``
+        exits.  The old owner stays linked: it may ``Process.unlink(port)``.
+        Any process may call it.
+
+        Raises:
+            ValueError: the port is not open, or ``pid`` is not a live local
+                process (Elixir's ``ArgumentError``).
+            TypeError: a bad argument type.
+        """
+        from ._ports import connect
+
+        return connect(port, pid)
+
+    @staticmethod
+    def info(port: Port, item: str | None = None) -> Any:
+        """Information about an open port; ``None`` once it is closed.
+
+        Elixir's ``Port.info/1,2``.  ``info(port)`` is a dict of ``name`` (the
+        program), ``links``, ``id``, ``connected`` (the owner), ``input`` and
+        ``output`` (bytes read from and written to the program) and
+        ``os_pid``; ``info(port, item)`` is one of these (or ``monitors``,
+        ``monitored_by``, ``queue_size``: bytes waiting to be written).
+
+        Raises:
+            ValueError: an unknown item.
+            TypeError: ``port`` is not a Port.
+        """
+        from ._ports import info
+
+        return info(port, item)
+
+    @staticmethod
+    def list() -> builtins.list[Port]:
+        """Every open port of the node, oldest first: Elixir's ``Port.list/0``."""
+        from ._ports import list_ports
+
+        return list_ports()
+
+
+_set_port_id = Port.__dict__["id"].__set__
+_set_port_node = Port.__dict__["node"].__set__
+_set_port_creation = Port.__dict__["creation"].__set__
+_set_port_hash = Port.__dict__["_hash"].__set__
+
 
 # Reference words: random high words per OS process, a counter in the low word,
 # so refs look like the BEAM's (#Reference<0.3864886318.2185232385.215284>) and are

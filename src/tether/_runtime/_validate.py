@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._node import is_async_callable
-from ._types import Pid
+from ._types import Pid, Port
 
 __all__ = [
     "check_async_fun",
@@ -23,6 +23,7 @@ __all__ = [
     "check_int",
     "check_pid",
     "check_seconds",
+    "check_target",
     "check_timeout",
     "is_number",
 ]
@@ -51,7 +52,20 @@ def check_async_fun(value: Any, what: str, arg: str = "fun") -> Any:
 def check_pid(value: Any, what: str, arg: str = "pid") -> Pid:
     """``value`` if it is a :class:`Pid`, else ``TypeError``."""
     if type(value) is not Pid:
+        if type(value) is Port:
+            raise TypeError(
+                f"{what}: {arg} must be a tether.Pid, got the port {value!r}; "
+                "ask about a port with Port.info(port)"
+            )
         raise TypeError(f"{what}: {arg} must be a tether.Pid, got {value!r}")
+    return value
+
+
+def check_target(value: Any, what: str, arg: str = "pid") -> Pid | Port:
+    """``value`` if it is a :class:`Pid` or a :class:`Port` (what links, monitors
+    and exit signals take), else ``TypeError``."""
+    if type(value) is not Pid and type(value) is not Port:
+        raise TypeError(f"{what}: {arg} must be a tether.Pid or a tether.Port, got {value!r}")
     return value
 
 
