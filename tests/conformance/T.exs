@@ -5,7 +5,7 @@
 :logger.set_primary_config(:level, :none)
 
 defmodule T do
-  def fmt(x) when is_pid(x) or is_reference(x), do: inspect(x)
+  def fmt(x) when is_pid(x) or is_reference(x) or is_port(x), do: inspect(x)
   def fmt(%Task{}), do: "<task>"
   def fmt(f) when is_function(f), do: "<fun>"
   def fmt(nil), do: "nil"

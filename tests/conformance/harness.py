@@ -40,7 +40,8 @@ def run_tether(name: str) -> str:
             trace.out("main_exit", down.reason)
         await Trace.settle()
 
-    tether.testing.run(main)
+    # Ports wait for OS programs in real time: a loaded machine gets a minute.
+    tether.testing.run(main, idle_timeout=60)
     return normalize("\n".join(trace.lines))
 
 

@@ -1,4 +1,4 @@
-"""Normalise a trace: pids and refs named by order of first appearance."""
+"""Normalise a trace: pids, refs and ports named by order of first appearance."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import re
 
 _PID = re.compile(r"#PID<\d+\.\d+\.\d+>")
 _REF = re.compile(r"#Reference<[\d.]+>")
+_PORT = re.compile(r"#Port<\d+\.\d+>")
 
 
 def normalize(text: str) -> str:
@@ -24,4 +25,5 @@ def normalize(text: str) -> str:
 
     text = _PID.sub(name("pid"), text)  # type: ignore[arg-type]
     text = _REF.sub(name("ref"), text)  # type: ignore[arg-type]
+    text = _PORT.sub(name("port"), text)  # type: ignore[arg-type]
     return "\n".join(line.rstrip() for line in text.strip().splitlines()) + "\n"

@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import tether
-from tether import Atom, Down, Exit, NoProcError, Pid, Process, Ref, receive
+from tether import Atom, Down, Exit, NoProcError, Pid, Port, Process, Ref, receive
 
 # Behaviour exit reasons name the call as ("GenServer.call", server, request, timeout);
 # Elixir's is {GenServer, :call, [server, request, timeout_ms]}.
@@ -26,8 +26,10 @@ def _timeout_ms(t: Any) -> Any:
 
 
 def fmt(x: Any) -> str:
-    if isinstance(x, Pid | Ref):
+    if isinstance(x, Pid | Ref | Port):
         return repr(x)
+    if isinstance(x, bytes):
+        return json.dumps(x.decode())  # a binary, as inspect shows a printable one
     if isinstance(x, tether.Task):
         return "<task>"
     if isinstance(x, types.FunctionType | types.MethodType):

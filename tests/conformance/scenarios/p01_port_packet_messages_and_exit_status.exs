@@ -1,0 +1,23 @@
+Code.require_file("../T.exs", __DIR__)
+prog = Path.expand("../programs/packets.py", __DIR__)
+python = System.find_executable("python3")
+
+T.run(fn ->
+  Process.flag(:trap_exit, true)
+  port = Port.open({:spawn_executable, python}, [:binary, :exit_status, {:packet, 2}, args: [prog, "2"]])
+  ref = :erlang.monitor(:port, port)
+  T.out("port", port)
+  T.out("ref", ref)
+  for _ <- 1..3, do: receive(do: (m -> T.out("msg", m)))
+  T.out("command", Port.command(port, "ab"))
+  receive do: (m -> T.out("msg", m))
+  Port.command(port, ["c", "d"])
+  receive do: (m -> T.out("msg", m))
+  T.out("connected", Port.info(port, :connected) == {:connected, self()})
+  Port.command(port, "quit")
+  for _ <- 1..4, do: receive(do: (m -> T.out("msg", m)))
+  T.out("info", Port.info(port))
+  T.out("list", Enum.member?(Port.list(), port))
+end)
+
+T.done()
