@@ -73,6 +73,7 @@ from ._runtime._api import (
 )
 from ._runtime._format import format_exit
 from ._runtime._ports import System
+from ._runtime._threads import ThreadWorker
 from ._runtime._types import (
     ANY,
     Atom,
@@ -140,6 +141,7 @@ __all__ = [
     "System",
     "Task",
     "TaskSupervisor",
+    "ThreadWorker",
     "TimerRef",
     "dist_tls",
     "etf",
