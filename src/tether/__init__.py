@@ -90,6 +90,7 @@ from ._runtime._types import (
     Ref,
     TimerRef,
 )
+from ._workers import CpuPool
 
 __version__ = "0.1.0"
 
@@ -101,6 +102,7 @@ __all__ = [
     "Atom",
     "CallTimeoutError",
     "Continue",
+    "CpuPool",
     "Down",
     "DynamicSupervisor",
     "Error",
