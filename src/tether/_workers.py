@@ -38,15 +38,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import multiprocessing
 import os
 import signal
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from ._behaviours.gen_server import GenServer, NoReply, Ok, Reply
 from ._behaviours.task import Task, TaskStream
@@ -54,6 +51,9 @@ from ._runtime._api import Process, exit, make_ref, receive, send, spawn_link
 from ._runtime._api import self as self_pid
 from ._runtime._types import ANY, Atom, Down, Exit, ExitSignal, Pid, Ref, TimerRef
 from ._runtime._validate import check_int, check_timeout
+
+if TYPE_CHECKING:
+    from concurrent.futures.process import BrokenProcessPool
 
 __all__ = ["CpuPool"]
 
@@ -70,12 +70,17 @@ WORKER_START_FAILED: Final = Atom("cpu_worker_start_failed")
 
 
 def _context() -> Any:
+    import multiprocessing  # here: ``import tether`` does not pay for it
+
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
 async def _slot(pool: Pid) -> None:
     """One OS worker: submit each job to it, await the future, report to the pool."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     executor = ProcessPoolExecutor(max_workers=1, mp_context=_context())
     os_pid: int | None = None
     try:
@@ -85,7 +90,7 @@ async def _slot(pool: Pid) -> None:
         os_pid = await asyncio.wrap_future(first)
         send(pool, (_READY, self_pid(), os_pid))
         while True:
-            _, ref, fun, args = await receive((_JOB, ANY, ANY, ANY))
+            _, ref, from_, fun, args = await receive((_JOB, ANY, ANY, ANY, ANY))
             try:
                 value = await asyncio.wrap_future(executor.submit(fun, *args))
             except (asyncio.CancelledError, ExitSignal, GeneratorExit):
@@ -96,9 +101,14 @@ async def _slot(pool: Pid) -> None:
                 # exits, and puts a fresh one in its place.
                 exit((WORKER_EXITED, os_pid))
             except BaseException as e:  # the job raised: it comes back as it is
-                send(pool, (_DONE, self_pid(), ref, (_RAISE, e)))
+                outcome: tuple[str, Any] = (_RAISE, e)
             else:
-                send(pool, (_DONE, self_pid(), ref, (_VALUE, value)))
+                outcome = (_VALUE, value)
+            # The answer goes straight to the caller (one hop less); if the pool
+            # answered first (a timeout), the caller's call is over and this
+            # reply is dropped (its alias is gone, M-16).
+            GenServer.reply(from_, outcome)
+            send(pool, (_DONE, self_pid(), ref))
     finally:
         if os_pid is not None:
             with contextlib.suppress(ProcessLookupError):
@@ -164,11 +174,10 @@ class _Pool(GenServer):
 
     def handle_info(self, msg: Any, st: _PoolState, /) -> Any:
         if type(msg) is tuple and msg and msg[0] == _DONE:
-            _, slot, ref, outcome = msg
+            _, slot, ref = msg
             job = st.running.pop(ref, None)
             if job is not None:
                 self._forget(st, job)
-                GenServer.reply(job.from_, outcome)
             if slot in st.slots and slot not in st.idle and not self._slot_busy(st, slot):
                 st.idle.append(slot)
             self._dispatch(st)
@@ -235,7 +244,7 @@ class _Pool(GenServer):
             job = st.queue.popleft()
             job.slot = slot
             st.running[job.ref] = job
-            send(slot, (_JOB, job.ref, job.fun, job.args))
+            send(slot, (_JOB, job.ref, job.from_, job.fun, job.args))
 
     @staticmethod
     def _forget(st: _PoolState, job: _Job) -> None:
@@ -260,7 +269,9 @@ class _Pool(GenServer):
                 GenServer.reply(job.from_, answer)
 
 
-def _worker_gone(reason: Any) -> BaseException:
+def _worker_gone(reason: Any) -> BrokenProcessPool:
+    from concurrent.futures.process import BrokenProcessPool
+
     return BrokenProcessPool(f"the CPU worker running the job exited ({reason!r})")
 
 
