@@ -45,3 +45,32 @@ def test_quick_bench_runs_every_contender_on_every_row_it_supports() -> None:
     for w in ("ping_pong", "counting", "thread_ring", "spawn_exit_down"):
         assert all(med[w][c] is not None for c in actors), (w, med[w])
     assert "| ping_pong | µs |" in out.stdout
+
+
+@pytest.mark.timeout(600)
+def test_the_cpu_bench_runs_the_pools_and_peers_and_they_agree() -> None:
+    # bench/cpu.py checks that every contender counts the same primes.
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.cpu", "--quick", "--reps", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = [line.split(" | ")[0] for line in out.stdout.splitlines() if line.startswith("| ")]
+    assert rows == [
+        "| contender",
+        "| one process, no pool",
+        "| ProcessPoolExecutor",
+        "| tether CpuPool",
+        "| tether.peer nodes (rpc)",
+    ]
+    res = json.loads((ROOT / "bench" / "out" / "cpu.json").read_text())
+    assert {name: len(runs) for name, runs in res["runs"].items()} == {
+        "serial": 1,
+        "executor": 1,
+        "cpu_pool": 1,
+        "peers": 1,
+    }

@@ -971,7 +971,7 @@ class Node:
             if w.aliases and ref in w.aliases:
                 self._drop_alias(w, ref)
             obj = entry[1]
-            self.deliver(w, Down(ref, PORT if is_port(obj) else PROCESS, obj, reason))
+            self.deliver(w, Down(ref, PORT if type(obj) is Port else PROCESS, obj, reason))
 
     def _link_signal(self, r: Process, sender: Pid | Port, reason: Any, work: list[Any]) -> None:
         """A link exit signal from ``sender`` (which died) to ``r``: §1.1 rows 9–14."""
@@ -1365,7 +1365,7 @@ class Node:
             return ref
         t = self.table.get(target)
         if t is None:
-            kind = PORT if is_port(target) else PROCESS
+            kind = PORT if type(target) is Port else PROCESS
             self.deliver(p, Down(ref, kind, target, NOPROC))  # M-4
             return ref
         self._add_monitor(p, t, ref, target)
