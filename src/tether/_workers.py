@@ -136,6 +136,7 @@ class _PoolState:
     queue: deque[_Job] = field(default_factory=deque)
     running: dict[Ref, _Job] = field(default_factory=dict)
     by_monitor: dict[Ref, _Job] = field(default_factory=dict)
+    killed: set[Pid] = field(default_factory=set)  # slots whose worker the pool killed
     replaced: int = 0
 
 
@@ -151,13 +152,14 @@ class _Pool(GenServer):
 
     def handle_call(self, request: Any, from_: Any, st: _PoolState, /) -> Any:
         if request == "info":
+            live = [p for s, p in st.slots.items() if p is not None and s not in st.killed]
             return Reply(
                 {
                     "size": st.size,
-                    "ready": sum(1 for p in st.slots.values() if p is not None),
+                    "ready": len(live),
                     "busy": len(st.running),
                     "waiting": len(st.queue),
-                    "os_pids": sorted(p for p in st.slots.values() if p is not None),
+                    "os_pids": sorted(live),
                     "replaced": st.replaced,
                 },
                 st,
@@ -215,6 +217,7 @@ class _Pool(GenServer):
             if msg.pid in st.slots:
                 # A slot ended (its OS worker was killed, or died): replace it.
                 del st.slots[msg.pid]
+                st.killed.discard(msg.pid)
                 with contextlib.suppress(ValueError):
                     st.idle.remove(msg.pid)
                 for job in [j for j in st.running.values() if j.slot == msg.pid]:
@@ -257,7 +260,8 @@ class _Pool(GenServer):
     @staticmethod
     def _kill_worker(st: _PoolState, job: _Job) -> None:
         os_pid = st.slots.get(job.slot) if job.slot is not None else None
-        if os_pid is not None:
+        if os_pid is not None and job.slot is not None:
+            st.killed.add(job.slot)  # its slot exits when it sees the worker gone
             with contextlib.suppress(ProcessLookupError):
                 os.kill(os_pid, signal.SIGKILL)
 
