@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import os
 import signal
 from collections import deque
@@ -282,7 +283,7 @@ def _worker_gone(reason: Any) -> BrokenProcessPool:
 def _check_fun(fun: Any, what: str) -> None:
     if not callable(fun):
         raise TypeError(f"{what}: fun must be a picklable plain function, got {fun!r}")
-    if asyncio.iscoroutinefunction(fun):
+    if inspect.iscoroutinefunction(fun):
         raise TypeError(
             f"{what}: {fun!r} is an async function; a CPU worker runs a plain function "
             "(in another OS process)"

@@ -1250,7 +1250,7 @@ class Dist:
         conn.send(frame)
         return self._hold(conn, sender)
 
-    def exit2(self, sender: Pid, to: Pid, reason: Any) -> asyncio.Future[None] | None:
+    def exit2(self, sender: Pid, to: Pid | Port, reason: Any) -> asyncio.Future[None] | None:
         assert to.node is not None
         frame = self._reason_frame((PAYLOAD_EXIT2, sender, to), reason)
         conn = self.connection(to.node)
@@ -1259,7 +1259,7 @@ class Dist:
         conn.send(frame)
         return self._hold(conn, sender)
 
-    def link(self, p: Process, to: Pid) -> None:
+    def link(self, p: Process, to: Pid | Port) -> None:
         assert to.node is not None
         conn = self.connection(to.node)
         if conn is None:
@@ -1268,7 +1268,9 @@ class Dist:
         conn.send(self._frame_for((LINK, p.pid, to)))
         self._hold(conn, p.pid)
 
-    def unlink(self, p: Process, to: Pid) -> None:
+    def unlink(self, p: Process, to: Pid | Port) -> None:
+        if type(to) is not Pid:  # ports of other nodes: not in tether's distribution
+            return
         assert to.node is not None
         conn = self._existing(to.node)
         if conn is None:
@@ -1278,9 +1280,11 @@ class Dist:
         conn.unlinking[(p.pid, to)] = uid
         conn.send(self._frame_for((UNLINK_ID_OP, uid, p.pid, to)))
 
-    def link_exit(self, sender: Pid, to: Pid, reason: Any) -> None:
+    def link_exit(self, sender: Pid | Port, to: Pid | Port, reason: Any) -> None:
         """A local process linked to ``to`` died with ``reason`` (forced: never held)."""
         try:
+            if type(to) is not Pid or type(sender) is not Pid:
+                return  # ports of other nodes: not in tether's distribution
             assert to.node is not None
             conn = self._existing(to.node)
             if conn is not None:
@@ -1289,12 +1293,14 @@ class Dist:
         except Exception:  # never into the core's terminate
             logger.exception("the exit signal from %r to %r was lost", sender, to)
 
-    def monitor(self, p: Process, target: Pid | tuple[str, str], ref: Ref) -> None:
+    def monitor(self, p: Process, target: Pid | Port | tuple[str, str], ref: Ref) -> None:
         proc: Pid | Atom
         if isinstance(target, Pid):
             node, proc = target.node, target
-        else:
+        elif isinstance(target, tuple):
             node, proc = target[1], Atom(target[0])
+        else:
+            return  # ports of other nodes: not in tether's distribution
         assert node is not None
         try:
             frame = self._frame_for((MONITOR_P, p.pid, proc, ref))
@@ -1330,7 +1336,7 @@ class Dist:
         except Exception:  # never into the core's terminate
             logger.exception("the demonitor of %r by %r was lost", ref, p.pid)
 
-    def monitor_exit(self, target: Process, ref: Ref, watcher: Pid, reason: Any) -> None:
+    def monitor_exit(self, target: Process, ref: Ref, watcher: Pid | Port, reason: Any) -> None:
         """A local process that a remote one monitors died (forced: never held)."""
         try:
             entry = self.in_monitors.pop(ref, None)

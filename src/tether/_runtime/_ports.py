@@ -82,6 +82,7 @@ from collections.abc import Callable
 from typing import Any, Final, cast
 
 from . import _node as _n
+from . import _types
 from ._api import _cur, _node, receive
 from ._types import ANY, NORMAL, Atom, Down, ExitSignal, Pid, Port, ProcessExit
 from ._validate import check_bool, check_int, check_seconds, check_timeout
@@ -1031,3 +1032,6 @@ class System:
             rec = node.table.get(port)
             if rec is not None:
                 node.terminate(rec, NORMAL)
+
+
+_types._PORTS = sys.modules[__name__]  # the Port functions call into this module

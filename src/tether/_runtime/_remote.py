@@ -28,7 +28,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from ._types import NOCONNECTION, Atom, Pid, Ref
+from ._types import NOCONNECTION, Atom, Pid, Port, Ref
 
 if TYPE_CHECKING:
     import asyncio
@@ -66,19 +66,19 @@ class Remote(Protocol):
         """A send to an alias of another node (M-16)."""
         ...
 
-    def exit2(self, sender: Pid, to: Pid, reason: Any) -> asyncio.Future[None] | None:
+    def exit2(self, sender: Pid, to: Pid | Port, reason: Any) -> asyncio.Future[None] | None:
         """``Process.exit(pid, reason)`` to a pid of another node."""
         ...
 
-    def link(self, p: Process, to: Pid) -> None:
+    def link(self, p: Process, to: Pid | Port) -> None:
         """``p`` linked itself to ``to`` (the core has recorded its side)."""
         ...
 
-    def unlink(self, p: Process, to: Pid) -> None:
+    def unlink(self, p: Process, to: Pid | Port) -> None:
         """``p`` unlinked itself from ``to`` (the core has removed its side)."""
         ...
 
-    def monitor(self, p: Process, target: Pid | tuple[str, str], ref: Ref) -> None:
+    def monitor(self, p: Process, target: Pid | Port | tuple[str, str], ref: Ref) -> None:
         """``p`` monitors a pid or a ``(name, node)`` of another node with ``ref``."""
         ...
 
@@ -87,11 +87,11 @@ class Remote(Protocol):
         monitor's entry in ``p.monitors`` (see :func:`monitor_node`)."""
         ...
 
-    def link_exit(self, sender: Pid, to: Pid, reason: Any) -> None:
+    def link_exit(self, sender: Pid | Port, to: Pid | Port, reason: Any) -> None:
         """Local process ``sender``, linked to ``to``, died with ``reason`` (L-1)."""
         ...
 
-    def monitor_exit(self, target: Process, ref: Ref, watcher: Pid, reason: Any) -> None:
+    def monitor_exit(self, target: Process, ref: Ref, watcher: Pid | Port, reason: Any) -> None:
         """Local process ``target``, monitored by ``watcher`` with ``ref``, died (M-1)."""
         ...
 
@@ -150,7 +150,7 @@ def node_down(node: Node, name: str) -> None:
     tables raise while being scanned is logged and skipped, so one bad entry can
     never leave the rest of the node with links to a node that is gone.
     """
-    dying: list[tuple[Process, Pid]] = []
+    dying: list[tuple[Process, Pid | Port]] = []
     for p in list(node.table.values()):
         try:
             if p.monitored_by:

@@ -188,6 +188,17 @@ _set_pid_creation = Pid.__dict__["creation"].__set__
 _set_pid_hash = Pid.__dict__["_hash"].__set__
 
 
+# The engine behind the Port functions, ``tether._runtime._ports``, installs itself
+# here when it is imported (``tether`` imports it): this module imports nothing.
+_PORTS: Any = None
+
+
+def _port_engine() -> Any:
+    if _PORTS is None:
+        raise RuntimeError("the port engine (tether._runtime._ports) is not loaded; import tether")
+    return _PORTS
+
+
 class Port:
     """A port: an OS program run as a process of the node, printed ``#Port<0.N>``.
 
@@ -304,9 +315,7 @@ class Port:
                 Erlang's ``enoent``, ``PermissionError`` its ``eacces``).
             TypeError, ValueError: a bad argument (nothing is started).
         """
-        from ._ports import open_port
-
-        return open_port(
+        result: Port = _port_engine().open_port(
             argv,
             packet=packet,
             line=line,
@@ -318,6 +327,7 @@ class Port:
             kill_timeout=kill_timeout,
             max_queue=max_queue,
         )
+        return result
 
     @staticmethod
     def command(port: Port, data: Any) -> bool:
@@ -338,9 +348,8 @@ class Port:
             TypeError: ``port`` is not a Port, or ``data`` is not bytes, str or
                 a list of them.
         """
-        from ._ports import command
-
-        return command(port, data)
+        result: bool = _port_engine().command(port, data)
+        return result
 
     @staticmethod
     def close(port: Port) -> bool:
@@ -355,9 +364,8 @@ class Port:
             ValueError: the port is not open (Elixir's ``ArgumentError``).
             TypeError: ``port`` is not a Port.
         """
-        from ._ports import close
-
-        return close(port)
+        result: bool = _port_engine().close(port)
+        return result
 
     @staticmethod
     def connect(port: Port, pid: Pid) -> bool:
@@ -373,9 +381,8 @@ class Port:
                 process (Elixir's ``ArgumentError``).
             TypeError: a bad argument type.
         """
-        from ._ports import connect
-
-        return connect(port, pid)
+        result: bool = _port_engine().connect(port, pid)
+        return result
 
     @staticmethod
     def info(port: Port, item: str | None = None) -> Any:
@@ -391,16 +398,13 @@ class Port:
             ValueError: an unknown item.
             TypeError: ``port`` is not a Port.
         """
-        from ._ports import info
-
-        return info(port, item)
+        return _port_engine().info(port, item)
 
     @staticmethod
     def list() -> builtins.list[Port]:
         """Every open port of the node, oldest first: Elixir's ``Port.list/0``."""
-        from ._ports import list_ports
-
-        return list_ports()
+        result: list[Port] = _port_engine().list_ports()
+        return result
 
 
 _set_port_id = Port.__dict__["id"].__set__
