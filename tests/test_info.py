@@ -34,6 +34,7 @@ async def test_info1_has_the_beam_keys_in_order_registered_name_first() -> None:
         "links",
         "dictionary",
         "trap_exit",
+        "reductions",
     ]
     Process.register(self(), "named")
     assert next(iter(Process.info(self()))) == "registered_name"

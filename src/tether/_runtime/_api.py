@@ -844,6 +844,8 @@ _INFO_ITEMS: Final = (
     "memory",
     "priority",
     "message_queue_data",
+    "reductions",
+    "messages_received",
 )
 # Process.info/1's items, in the BEAM's order (registered_name first when named).
 _INFO_DEFAULT: Final = (
@@ -854,6 +856,7 @@ _INFO_DEFAULT: Final = (
     "links",
     "dictionary",
     "trap_exit",
+    "reductions",
 )
 
 _NO_DEFAULT: Final = object()
@@ -1007,6 +1010,10 @@ def _info_item(node: _n.Node, p: _n.Process, item: str) -> Any:
         ]
     if item == "memory":
         return _memory(p)
+    if item == "reductions":
+        return int(p.reductions)
+    if item == "messages_received":
+        return int(p.received)
     raise AssertionError(item)
 
 
@@ -1245,8 +1252,12 @@ class Process:
         item's value.  ``info(pid, ["links", "status"])``: a dict in the asked order.
         Items: registered_name, current_function, current_stacktrace, initial_call,
         status, message_queue_len, messages, links, monitors, monitored_by,
-        dictionary, trap_exit, memory, priority, message_queue_data.  ``current_function`` is
-        ``(module, qualname, line)`` of the innermost frame outside tether.
+        dictionary, trap_exit, memory, priority, message_queue_data, reductions,
+        messages_received.  ``current_function`` is ``(module, qualname, line)`` of
+        the innermost frame outside tether.  ``reductions`` counts the process's
+        scheduler steps (each resume of its coroutine: the BEAM counts work, tether
+        counts turns); ``messages_received`` (tether's own) counts the messages
+        ever delivered to it, signals turned into messages included.
 
         Raises:
             ValueError: an unknown item, or a pid of another node.
