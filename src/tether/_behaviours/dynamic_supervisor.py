@@ -473,6 +473,24 @@ class _DynServer(GenServer):
         st.children.clear()
         await terminate_children([_shown(c) for c in children], st.name)
 
+    def format_status(self, status: dict[str, Any]) -> dict[str, Any]:
+        """The state ``GenServer.get_status`` (and the observer) shows: the flags,
+        the restart stamps in the current period and the children's pids."""
+        st = status["state"]
+        if not isinstance(st, _DynState):
+            return status
+        return {
+            "state": {
+                "name": st.name,
+                "strategy": Atom("one_for_one"),
+                "intensity": st.intensity,
+                "period": st.period,
+                "max_children": st.max_children,
+                "restarts": list(st.restarts),
+                "children": list(st.children),
+            }
+        }
+
 
 def _shown(child: _Child) -> _Child:
     """The child as its reports show it: a dynamic child's id is ``"undefined"``."""

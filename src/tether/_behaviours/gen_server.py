@@ -11,6 +11,7 @@ Caller → callback map (as ``gen_server.erl`` documents it)::
     any other message                        ->  handle_info(msg, state)
     an action Continue(arg)                  ->  handle_continue(arg, state)
     GenServer.stop / Stop / crash            ->  terminate(reason, state)
+    GenServer.get_status (sys:get_status)    ->  format_status(status)
 
 Design notes
 ------------
@@ -41,6 +42,12 @@ Design notes
   to ``terminate``, and then the process exits with the exception as its reason
   via ``exit`` — so the runtime's plain "Process raised" log (LOG-1) is not
   written twice.
+* The server loop answers ``sys``'s system messages (``{system, From, Request}``,
+  the shape ``sys:get_state/get_status`` send, so an Erlang node's ``:sys`` calls
+  work too): ``get_state`` and ``get_status``, the state passing through
+  ``format_status`` as in OTP 25; any other request gets ``("error",
+  ("unknown_system_msg", request))`` (no suspend, no code change).  What the
+  observer shows of a server's state comes from here.
 
 Layers: nothing here imports distribution; remote servers are reached through
 the runtime API (``send``, ``reply_to``, ``is_alive``, ``nodes``).
@@ -106,6 +113,9 @@ BAD_RETURN_VALUE: Final = Atom("bad_return_value")
 _CALL: Final = Atom("$gen_call")
 _CAST: Final = Atom("$gen_cast")
 _STOP: Final = "$gen_stop"
+SYSTEM: Final = Atom("system")
+GET_STATE: Final = Atom("get_state")
+GET_STATUS: Final = Atom("get_status")
 
 _RESTARTS: Final = ("permanent", "transient", "temporary")
 _VIA_FUNCTIONS: Final = ("register_name", "unregister_name", "whereis_name", "send")
@@ -345,6 +355,18 @@ class GenServer:
         ignored.  Default: nothing."""
         return None
 
+    def format_status(self, status: dict[str, Any], /) -> dict[str, Any]:
+        """What :meth:`get_status` (and so the observer) and crash reports show:
+        gen_server's ``format_status/1`` (OTP 25).  Not ``async``.
+
+        ``status`` has the keys ``"state"`` and ``"log"`` (for ``get_status``),
+        and also ``"message"`` and ``"reason"`` (for a crash report); return a
+        dict with (some of) those keys changed, e.g. a password masked.  If it
+        raises or returns anything else, the state shows as
+        ``"<Class>.format_status failed"``.  Default: ``status`` unchanged.
+        """
+        return status
+
     # -- starting ----------------------------------------------------------
 
     @classmethod
@@ -549,6 +571,41 @@ class GenServer:
         return server[1].whereis_name(server[2])
 
     @staticmethod
+    async def get_state(server: Any, timeout: float | None = 5.0) -> Any:
+        """The server's state, as it is between two messages: Erlang's
+        ``sys:get_state/2`` (``:sys.get_state`` in Elixir).  Debugging only.
+
+        ``server`` is anything :meth:`call` takes; it may be any process that
+        answers ``sys`` requests (a GenServer, a Supervisor, a GenStateMachine,
+        whose state is ``(state, data)``, or an OTP process on another node).
+        Exits as :meth:`call` does, with ``(reason, ("sys.get_state", server,
+        timeout))``.  A bad ``server`` or ``timeout`` raises before anything is sent.
+        """
+        wait = check_timeout(timeout, "GenServer.get_state")
+        _check_server(server, "GenServer.get_state")
+        return await _system_call(server, GET_STATE, wait, ("sys.get_state", server, timeout))
+
+    @staticmethod
+    async def get_status(server: Any, timeout: float | None = 5.0) -> Any:
+        """The server's status, as Erlang's ``sys:get_status/2`` gives it::
+
+            ("status", pid, ("module", "gen_server"),
+             [pdict, "running", parent, [], [("header", "Status for generic server NAME"),
+                                             ("data", [("Status", "running"),
+                                                       ("Parent", parent),
+                                                       ("Logged events", [])]),
+                                             ("data", [("State", state)])]])
+
+        ``state`` is what :meth:`format_status` made of it; ``pdict`` the
+        process dictionary as ``(key, value)`` pairs.  A GenStateMachine answers
+        with ``("module", "gen_statem")`` and ``("State", (state, data))``.
+        Exits as :meth:`get_state` does (``"sys.get_status"``).
+        """
+        wait = check_timeout(timeout, "GenServer.get_status")
+        _check_server(server, "GenServer.get_status")
+        return await _system_call(server, GET_STATUS, wait, ("sys.get_status", server, timeout))
+
+    @staticmethod
     def abcast(name: str, request: Any, *, nodes: list[str] | None = None) -> Atom:
         """Cast ``request`` to the server registered as ``name`` on each of
         ``nodes`` (default: this node and every connected node); returns
@@ -721,6 +778,81 @@ async def _await_reply(mon: Ref, timeout: float | None, mfa: Any, where: str | N
     return msg[1]
 
 
+async def _system_call(server: Any, request: Any, wait: float | None, mfa: Any) -> Any:
+    """``gen:call(server, system, request)``: what ``sys`` sends (SYSTEM's label)."""
+    pid = server if type(server) is Pid else GenServer.whereis(server)
+    if type(pid) is tuple and Node.alive():
+        mon = Process.monitor(pid, alias=True)
+        send(pid, (SYSTEM, (self_pid(), mon), request))
+        return await _await_reply(mon, wait, mfa, pid[1])
+    if not isinstance(pid, Pid):
+        _exit_with(NOPROC if pid is None else (NODEDOWN, Atom(pid[1])), mfa)
+    me = self()
+    if pid == me:
+        _exit_with(CALLING_SELF, mfa)
+    mon = Process.monitor(pid, alias=True)
+    send(pid, (SYSTEM, (me, mon), request))
+    return await _await_reply(mon, wait, mfa, pid.node)
+
+
+def answer_system(
+    from_: Any, request: Any, module: str, header: str, parent: Pid, state: Any, status: Any
+) -> None:
+    """Answer one ``sys`` request (``get_state``, ``get_status``) in the server loop.
+
+    ``state`` is what ``get_state`` returns; ``status`` is the formatted state
+    ``get_status`` shows (a ``format_status`` failure text, or the state).  The
+    reply is OTP's term, so Erlang's ``sys`` understands it.
+    """
+    try:
+        if request == GET_STATE:
+            _reply(from_, state)
+        elif request == GET_STATUS:
+            me = self()
+            pdict = list(Process.get().items())
+            data = [
+                ("Status", RUNNING),
+                ("Parent", parent),
+                ("Logged events", []),
+            ]
+            items = [(HEADER, header), (DATA, data), (DATA, [("State", status)])]
+            _reply(from_, (STATUS, me, (MODULE, Atom(module)), [pdict, RUNNING, parent, [], items]))
+        else:
+            _reply(from_, (ERROR, (Atom("unknown_system_msg"), request)))
+    except (TypeError, ValueError):
+        pass  # a from_ that is no (pid, tag): nobody to answer
+
+
+STATUS: Final = Atom("status")
+RUNNING: Final = Atom("running")
+MODULE: Final = Atom("module")
+HEADER: Final = Atom("header")
+DATA: Final = Atom("data")
+
+
+def format_status_of(impl: Any, status: dict[str, Any]) -> dict[str, Any]:
+    """gen:format_status for a ``format_status/1`` callback: merge its answer in.
+
+    If it raises, or returns anything but a dict of known keys, the result has
+    a ``"format_status"`` key with the failure text, for the caller to show
+    instead of the state.
+    """
+    try:
+        new = impl.format_status(dict(status))
+    except Exception:
+        new = None
+    if not isinstance(new, dict) or not set(new) <= set(status):
+        failed = dict(status)
+        failed["format_status"] = f"{type(impl).__qualname__}.format_status failed"
+        return failed
+    return {**status, **new}
+
+
+def _shown_state(status: dict[str, Any]) -> Any:
+    """The state a status shows: the callback's, or its failure text."""
+    return status["format_status"] if "format_status" in status else status["state"]
+
+
 def _self_or_none() -> Pid | None:
     try:
         return self()
@@ -851,6 +983,9 @@ async def _loop(s: _State, action: Action) -> None:
         elif isinstance(msg, Exit) and msg.pid == s.parent:
             # G-15: only reaches here when trapping; terminate with the parent's reason.
             await _terminate(s, msg.reason, report=not _is_quiet(msg.reason))
+        elif type(msg) is tuple and len(msg) == 3 and msg[0] == SYSTEM:
+            # sys:get_state / sys:get_status; the server goes on as it was.
+            _answer_server_system(s, msg[1], msg[2])
         else:
             action = await _dispatch(s, impl.handle_info, msg, s.state, None)
 
@@ -911,23 +1046,40 @@ async def _terminate(
     exit(reason)
 
 
+def _answer_server_system(s: _State, from_: Any, request: Any) -> None:
+    status = {"state": s.state, "log": []}
+    if request == GET_STATUS:
+        status = format_status_of(s.impl, status)
+    name = s.name if isinstance(s.name, str) else repr(self())
+    header = f"Status for generic server {name}"
+    answer_system(from_, request, "gen_server", header, s.parent, s.state, _shown_state(status))
+
+
 def _report(s: _State, reason: Any, from_: Any) -> None:
     """LOG-3: ``GenServer #PID<…> terminating`` with the reason, last message and
-    state, and for a call the client (as Elixir's Logger translator writes it)."""
+    state, and for a call the client (as Elixir's Logger translator writes it).
+    The state, message and reason go through ``format_status`` first (OTP 25)."""
     me = self()
+    status = {"state": s.state, "message": s.last, "reason": reason, "log": []}
+    status = format_status_of(s.impl, status)
+    reason, last, state = status["reason"], status["message"], _shown_state(status)
     head, exc_info = crash_head(reason)
     who = inspect_name(s.name) if isinstance(s.name, str) else repr(me)
     lines = [f"GenServer {who} terminating", head]
     client = from_[0] if type(from_) is tuple and len(from_) == 2 else None
     if isinstance(client, Pid):
-        lines.append(f"Last message (from {client!r}): {inspect(s.last)}")
-        lines.append(f"State: {inspect(s.state)}")
+        lines.append(f"Last message (from {client!r}): {inspect(last)}")
+        lines.append(f"State: {_shown(state, status)}")
         if type(client) is Pid and client.node is not None:
             lines.append(f"Client {client!r} is remote on node {inspect_name(client.node)}")
         else:
             alive = "is alive" if Process.alive(client) else "is dead"
             lines.append(f"Client {client!r} {alive}")
     else:
-        lines.append(f"Last message: {inspect(s.last)}")
-        lines.append(f"State: {inspect(s.state)}")
+        lines.append(f"Last message: {inspect(last)}")
+        lines.append(f"State: {_shown(state, status)}")
     logger.error("\n".join(lines), exc_info=exc_info, extra={"tether_pid": me})
+
+
+def _shown(state: Any, status: dict[str, Any]) -> str:
+    return str(state) if "format_status" in status else inspect(state)

@@ -96,7 +96,9 @@ from .gen_server import (
     _CAST,
     _NO_REPLY,
     _STOP,
+    GET_STATUS,
     HIBERNATE,
+    SYSTEM,
     Error,
     GenServer,
     Ignore,
@@ -107,6 +109,8 @@ from .gen_server import (
     _is_quiet,
     _maybe_await,
     _register,
+    answer_system,
+    format_status_of,
 )
 
 __all__ = [
@@ -448,10 +452,12 @@ class GenStateMachine:
         return None
 
     def format_status(self, status: dict[str, Any], /) -> dict[str, Any]:
-        """What a crash report shows: gen_statem's ``format_status/1``.
+        """What a crash report and ``GenServer.get_status`` (so the observer)
+        show: gen_statem's ``format_status/1``.
 
         ``status`` has the keys ``"state"``, ``"data"``, ``"reason"``,
-        ``"queue"``, ``"postponed"``, ``"timeouts"`` and ``"log"``; return a dict
+        ``"queue"``, ``"postponed"``, ``"timeouts"`` and ``"log"`` (no
+        ``"reason"`` nor ``"queue"`` for ``get_status``); return a dict
         with (some of) those keys changed, e.g. secrets masked.  If it raises or
         returns anything else, the report shows neither state nor data.
         Default: ``status`` unchanged.
@@ -984,7 +990,7 @@ class _Machine:
             "timeouts": [(_atom(k), t.content) for k, t in self.timers.items()],
             "log": [],
         }
-        status = _format_status(self.impl, status)
+        status = format_status_of(self.impl, status)
         head, exc_info = crash_head(status["reason"])
         lines = [f"GenStateMachine {me!r} terminating", head]
         if status["queue"]:
@@ -1027,19 +1033,6 @@ def _seconds(time: Any) -> float | None:
     except OverflowError:
         return None
     return None if seconds in (math.inf, -math.inf) else seconds
-
-
-def _format_status(impl: GenStateMachine, status: dict[str, Any]) -> dict[str, Any]:
-    """gen:format_status/4 for ``format_status/1``: merge the callback's answer in."""
-    try:
-        new = impl.format_status(dict(status))
-    except Exception:
-        new = None
-    if not isinstance(new, dict) or not set(new) <= set(status):
-        failed = dict(status)
-        failed["format_status"] = f"{type(impl).__qualname__}.format_status failed"
-        return failed
-    return {**status, **new}
 
 
 async def _machine_main(
@@ -1111,7 +1104,11 @@ async def _loop(m: _Machine, state: Any, data: Any, actions: Any) -> NoReturn:
                 key = m.t0q.pop(0)
                 event = (key, m.timers.pop(key).content)
             else:
-                event = _classify(m, await receive())
+                msg = await receive()
+                if type(msg) is tuple and len(msg) == 3 and msg[0] == SYSTEM:
+                    _answer_system(m, msg[1], msg[2])  # sys:get_state / get_status
+                    continue
+                event = _classify(m, msg)
             await m.handle(event)
             budget -= 1
             if budget == 0:
@@ -1119,6 +1116,23 @@ async def _loop(m: _Machine, state: Any, data: Any, actions: Any) -> NoReturn:
                 await Process.sleep(0)  # see the module notes: never starve the node
     except _Stopping as stop:
         await _terminate(m, stop.reason)
+
+
+def _answer_system(m: _Machine, from_: Any, request: Any) -> None:
+    """``sys`` requests: the state is ``(state, data)``, through ``format_status``."""
+    shown: Any = (m.state, m.data)
+    if request == GET_STATUS:
+        status = {
+            "state": m.state,
+            "data": m.data,
+            "postponed": [_typed(e) for e in m.postponed],
+            "timeouts": [(_atom(k), t.content) for k, t in m.timers.items()],
+            "log": [],
+        }
+        status = format_status_of(m.impl, status)
+        shown = status.get("format_status", (status["state"], status["data"]))
+    header = f"Status for state machine {self_pid()!r}"
+    answer_system(from_, request, "gen_statem", header, m.parent, (m.state, m.data), shown)
 
 
 def _classify(m: _Machine, msg: Any) -> tuple[Any, Any]:

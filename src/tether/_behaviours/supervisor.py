@@ -1145,6 +1145,25 @@ class _SupervisorServer(GenServer):
     async def terminate(self, reason: Any, st: _SupState) -> Any:
         await _stop_all(st)
 
+    def format_status(self, status: dict[str, Any]) -> dict[str, Any]:
+        """The state ``GenServer.get_status`` (and the observer) shows: the flags,
+        the restart stamps in the current period (whole seconds of loop time, as
+        ``add_restart`` counts them) and the children, oldest first."""
+        st = status["state"]
+        if not isinstance(st, _SupState):
+            return status
+        return {
+            "state": {
+                "name": st.name,
+                "strategy": Atom(st.strategy),
+                "intensity": st.intensity,
+                "period": st.period,
+                "auto_shutdown": Atom(st.auto_shutdown),
+                "restarts": list(st.restarts),
+                "children": [(c.id, c.pid) for c in st.children],
+            }
+        }
+
 
 async def _try_again(key: Any) -> None:
     """OTP's ``try_again_restart``: retry through the mailbox, so that requests that
