@@ -21,6 +21,7 @@ exit signals and ``trap_exit``, on an asyncio event loop.  Start with
 
 import logging as _logging
 
+from . import _introspect as _introspect  # the observer's rpc calls (read-only)
 from . import etf, peer, rpc
 from ._behaviours.agent import Agent
 from ._behaviours.application import Application
