@@ -12,6 +12,9 @@
   ``[tool.tether]``.  A permanent application's exit stops the node (exit code 1).
 * ``tether demo``: replay the linking-and-monitoring tutorial (``tether.demo``,
   shipped inside the package).
+* ``tether observer [--connect NODE --cookie C]``: the web observer of this
+  node, or of another node, tether's or an Erlang/Elixir one (prints its URL);
+  ``tether top [--connect NODE]``: the same in the terminal (docs/observer.md).
 * ``tether --version``.
 * ``--name NAME@HOST`` / ``--sname NAME`` and ``--cookie C`` (before the command)
   make the node distributed, as ``iex --name``: ``tether --sname py``.
@@ -120,6 +123,62 @@ def _run_file(
     return result if isinstance(result, int) and not isinstance(result, bool) else 0
 
 
+def _observer_name(target: str) -> str:
+    """A hidden node's name for observing ``target``, on the same kind of host
+    (a long name for a dotted host or an address, else a short one)."""
+    import os
+
+    return f"tether_observer_{os.getpid()}@{target.partition('@')[2]}"
+
+
+def _observe(ns: argparse.Namespace, name: str | None, cookie: str | None) -> int:
+    target = ns.connect
+    if target is not None and "@" not in target:
+        print(f"tether {ns.cmd}: --connect takes a node name like name@host", file=sys.stderr)
+        return 2
+    if ns.interval <= 0:
+        print(f"tether {ns.cmd}: --interval must be > 0 seconds", file=sys.stderr)
+        return 2
+    if target is not None and name is None:
+        name = _observer_name(target)
+    dist: dict[str, Any] = {"name": name, "cookie": cookie} if name else {}
+    try:
+        import tether.observer as observer
+    except ImportError as e:  # pragma: no cover - the extra is installed in tests
+        print(f"tether {ns.cmd}: {e}; install tether[observer]", file=sys.stderr)
+        return 2
+
+    if ns.cmd == "top":
+        from tether.observer._top import top_main
+
+        return int(tether.run(top_main, target, ns.interval, ns.sort, ns.view, ns.once, **dist))
+
+    async def serve() -> int:
+        try:
+            url = await observer.start(
+                port=ns.port,
+                host=ns.host,
+                node=target,
+                actions=not ns.read_only,
+                interval=ns.interval,
+            )
+        except (RuntimeError, ValueError) as e:
+            print(e, file=sys.stderr)
+            return 1
+        print(f"tether observer: {url}", flush=True)
+        if ns.open:
+            import webbrowser
+
+            webbrowser.open(url)
+        await tether.Process.sleep(None)
+        return 0
+
+    try:
+        return int(tether.run(serve, **dist))
+    except KeyboardInterrupt:
+        return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tether`` command."""
     parser = argparse.ArgumentParser(prog="tether", description=(__doc__ or "").split("\n\n")[0])
@@ -151,6 +210,21 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("file", nargs="?")
     run.add_argument("args", nargs=argparse.REMAINDER)
     sub.add_parser("demo", help="replay the linking-and-monitoring tutorial")
+    obs = sub.add_parser("observer", help="the web observer of a node (needs tether[observer])")
+    top = sub.add_parser("top", help="the observer in the terminal (needs tether[observer])")
+    for p in (obs, top):
+        p.add_argument("--connect", metavar="NODE", help="observe NODE (tether, Erlang or Elixir)")
+        p.add_argument("--cookie", dest="sub_cookie", help="the cookie of NODE")
+        p.add_argument("--interval", type=float, default=1.0, help="seconds between samples")
+    obs.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
+    obs.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback)")
+    obs.add_argument("--read-only", action="store_true", help="no exit/send buttons")
+    obs.add_argument("--open", action="store_true", help="open the page in a browser")
+    top.add_argument(
+        "--sort", default="reductions", choices=["reductions", "memory", "message_queue_len"]
+    )
+    top.add_argument("--view", default="processes", choices=["processes", "tree", "log"])
+    top.add_argument("--once", action="store_true", help="print one screen and exit")
     ns = parser.parse_args(argv)
     if ns.name and ns.sname:
         parser.error("give --name or --sname, not both")
@@ -168,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         from tether.demo import play
 
         return play()
+    if ns.cmd in ("observer", "top"):
+        return _observe(ns, name, ns.sub_cookie or ns.cookie)
     from tether.shell import main as shell
 
     return shell(**dist)
