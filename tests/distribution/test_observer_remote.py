@@ -29,12 +29,12 @@ DEMO = Path(__file__).resolve().parent.parent / "observer" / "demo_node.py"
 # A small supervision tree on the Elixir node, under no application (as a script
 # starts one), and a process whose messages stay queued.
 ELIXIR_TREE = """
+leaf = %{id: :leaf, start: {Agent, :start_link, [fn -> :leaf end]}}
+inner_opts = [strategy: :rest_for_one, max_restarts: 7, max_seconds: 9]
 children = [
   %{id: :worker_a, start: {Agent, :start_link, [fn -> %{hits: 0} end, [name: :worker_a]]}},
   %{id: :worker_b, start: {Agent, :start_link, [fn -> 1 end]}},
-  %{id: :inner_sup, type: :supervisor,
-    start: {Supervisor, :start_link, [[%{id: :leaf, start: {Agent, :start_link, [fn -> :leaf end]}}],
-                                      [strategy: :rest_for_one, max_restarts: 7, max_seconds: 9]]}}
+  %{id: :inner_sup, type: :supervisor, start: {Supervisor, :start_link, [[leaf], inner_opts]}}
 ]
 {:ok, sup} = Supervisor.start_link(children, strategy: :one_for_one, name: :demo_sup)
 Process.unlink(sup)
