@@ -18,6 +18,9 @@ from typing import Any
 
 import pytest
 
+# The live Elixir node and its epmd, for test_browser_elixir.py.
+from tests.distribution.conftest import epmd_port, own_ex  # noqa: F401
+
 HERE = Path(__file__).parent
 CHROMIUM_FLAGS = [
     "--headless",

@@ -55,17 +55,21 @@ STATIC: Final = Path(__file__).parent / "static"
 _TOKEN_HEADER: Final = "X-Tether-Token"
 
 
-def to_json(value: Any) -> Any:
-    """Terms as JSON: pids as ``#PID<a.b.c>``, atoms and strings as strings,
-    tuples as lists, anything else rendered with ``inspect``."""
+def to_json(value: Any, pids: dict[str, Pid] | None = None) -> Any:
+    """Terms as JSON: pids as ``#PID<a.b.c>`` (noted in ``pids``, text to pid),
+    atoms and strings as strings, tuples as lists, anything else rendered with
+    ``inspect``."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, Pid):
-        return repr(value)
+        text = repr(value)
+        if pids is not None:
+            pids[text] = value
+        return text
     if isinstance(value, dict):
-        return {str(k): to_json(v) for k, v in value.items()}
+        return {str(k): to_json(v, pids) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [to_json(v) for v in value]
+        return [to_json(v, pids) for v in value]
     return inspect(value)
 
 
@@ -86,6 +90,9 @@ class Observer:
         self.interval = interval
         self.sockets: set[web.WebSocketResponse] = set()
         self.bridge: RunningNode | None = None
+        # The pids the page was shown, by their text: a remote pid's text lacks
+        # its node's creation, so the page's pid is looked up here, not parsed.
+        self.pids: dict[str, Pid] = {}
 
     # -- the app ------------------------------------------------------------------
 
@@ -119,6 +126,8 @@ class Observer:
 
     def snapshot(self, since: int = 0) -> dict[str, Any]:
         m = self.model
+        if len(self.pids) > 200_000:
+            self.pids.clear()
         data: dict[str, Any] = to_json(
             {
                 "type": "snapshot",
@@ -131,7 +140,8 @@ class Observer:
                 "tree": m.tree,
                 "events": m.events_since(since),
                 "time": time.time(),
-            }
+            },
+            self.pids,
         )
         return data
 
@@ -161,18 +171,21 @@ class Observer:
         page = await self._in_node(self.source.process, pid)
         if page is None:
             raise web.HTTPNotFound(text=f"{pid!r} is not alive")
-        return web.json_response(to_json(page))
+        return web.json_response(to_json(page, self.pids))
 
     async def _graph(self, request: web.Request) -> web.StreamResponse:
         pid = self._pid(request)
         graph = await self._in_node(self.source.graph, pid)
         if graph is None:
             raise web.HTTPNotFound(text=f"{pid!r} is not alive")
-        return web.json_response(to_json(graph))
+        return web.json_response(to_json(graph, self.pids))
 
     def _pid(self, request: web.Request) -> Pid:
+        text = request.match_info["pid"]
+        if text in self.pids:
+            return self.pids[text]
         try:
-            return _pid_of(request.match_info["pid"])
+            return _pid_of(text)
         except (TypeError, ValueError) as e:
             raise web.HTTPBadRequest(text=str(e)) from None
 
