@@ -262,7 +262,9 @@ async def observer_main(
     assert isinstance(node_, _n.Node)
     bridge = spawn_link(_bridge_body)
     obs.bridge = RunningNode(node_, node_.table[bridge])
-    runner = web.AppRunner(obs.app(), access_log=None)
+    # A short shutdown: the process unwinds within the runtime's grace period
+    # (UNWIND_GRACE), and an open page's requests need not be waited for.
+    runner = web.AppRunner(obs.app(), access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)
