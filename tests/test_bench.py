@@ -74,3 +74,20 @@ def test_the_cpu_bench_runs_the_pools_and_peers_and_they_agree() -> None:
         "cpu_pool": 1,
         "peers": 1,
     }
+
+
+def test_the_instruction_count_program_runs_each_row_it_measures() -> None:
+    # bench/instructions.py runs these under valgrind; here, once each, small and
+    # without valgrind, so the measured program cannot rot unnoticed.
+    from bench.instructions import ROWS
+
+    for row in ROWS:
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.instructions", "--run", row, "50"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert out.returncode == 0, (row, out.stderr[-2000:])

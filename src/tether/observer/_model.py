@@ -75,7 +75,10 @@ class Model:
             "spawns_rate": _rate(now, before, "spawns", dt),
             "reductions_rate": _rate(now, before, "reductions", dt),
             "utilisation": None if utilisation is None else min(1.0, utilisation),
-            "longest_step": (now.get("longest_step") or {}).get("seconds"),
+            # 0 when the node watches for long steps and saw none; None on the BEAM.
+            "longest_step": (now.get("longest_step") or {}).get("seconds")
+            if now.get("longest_step_ever") is not None and now.get("longest_step")
+            else (None if now.get("longest_step_ever") is None else 0.0),
         }
         rates: dict[str, Any] = {}
         before_conns = {c["node"]: c for c in (before or {}).get("connections", [])}

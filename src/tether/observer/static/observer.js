@@ -121,7 +121,7 @@ const CHARTS = [
   ["processes", "Processes", (v) => fmtNum(v)],
   ["memory", "Memory", fmtBytes],
   ["messages_rate", "Messages /s", (v) => fmtNum(v, 1)],
-  ["utilisation", "Scheduler use", (v) => v == null ? "–" : `${(v * 100).toFixed(0)} %`],
+  ["utilisation", "Scheduler use", (v) => v == null ? "–" : `${(v * 100).toFixed(1)} %`],
   ["run_queue", "Run queue", (v) => fmtNum(v)],
   ["longest_step", "Longest step (s)", (v) => fmtSecs(v)],
 ];
