@@ -83,6 +83,9 @@ def test_a_remote_tether_node_answers_the_observer_read_only_calls(demo_node: st
         o = await source.overview()
         assert (o["kind"], o["node"], o["actions"]) == ("tether", demo_node, True)
         assert o["processes"] >= 8 and o["spawns"] >= 8 and o["messages"] > 0
+        # Its connection to us, with the kernel's byte counters (Linux).
+        [conn] = [c for c in o["connections"] if c["node"] == str(tether.node())]
+        assert conn["up"] is True and conn["sent"] > 0 and conn["received"] > 0
         rows = (await source.processes("message_queue_len", 5))["rows"]
         assert rows[0]["name"] == "inbox" and rows[0]["message_queue_len"] == 3
         inbox: Pid = rows[0]["pid"]

@@ -89,8 +89,11 @@ def demo() -> Iterator[DemoNode]:
         node.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module.  Not longer: while Playwright's sync API is
+    open it keeps an asyncio loop running in this thread, where tether.run (and
+    so every later test) refuses to start."""
     exe = chromium_path()
     from playwright.sync_api import sync_playwright
 
