@@ -18,11 +18,11 @@ import pexpect
 import pytest
 
 import tether
-from tether import Pid, rpc
+from tether import GenServer, Ok, Pid, rpc
 from tether.observer._model import Model
 from tether.observer._source import BeamSource, TetherSource, connect
 
-from .conftest import COOKIE, Peer, Twin, ev, run_node, unique
+from .conftest import COOKIE, Peer, Twin, ev, ev_arg, run_node, unique
 
 DEMO = Path(__file__).resolve().parent.parent / "observer" / "demo_node.py"
 
@@ -216,3 +216,34 @@ def test_tether_top_draws_the_remote_node_and_refreshes_through_a_pty(
     finally:
         child.close()
     assert child.exitstatus == 0
+
+
+class Store(GenServer):
+    def init(self, arg: Any, /) -> Any:
+        return Ok({"items": arg, "token": "s3cret"})
+
+    def format_status(self, status: dict[str, Any], /) -> dict[str, Any]:
+        return {"state": {**status["state"], "token": "***"}}
+
+
+def test_elixirs_sys_get_state_and_get_status_work_on_a_tether_server(ex: Peer) -> None:
+    async def main() -> None:
+        _, pid = await Store.start_link([1, 2])
+        state = await ev_arg(ex, ":sys.get_state(arg)", pid)
+        assert state == {"items": [1, 2], "token": "s3cret"}
+        status = await ev_arg(
+            ex,
+            "{:status, p, mod, [_pdict, sys_state, parent, _debug, items]} = "
+            ':sys.get_status(arg); [_header, _data, {:data, [{"State", st}]}] = items; '
+            "{p, mod, sys_state, parent, st}",
+            pid,
+        )
+        assert status == (
+            pid,
+            ("module", "gen_server"),
+            "running",
+            tether.self(),
+            {"items": [1, 2], "token": "***"},
+        )
+
+    run_node(main)
