@@ -598,8 +598,9 @@ class GenServer:
 
         ``state`` is what :meth:`format_status` made of it; ``pdict`` the
         process dictionary as ``(key, value)`` pairs.  The labels (``"State"``...)
-        are ``str``, so binaries for an Erlang caller, where OTP's are charlists.  A GenStateMachine answers
-        with ``("module", "gen_statem")`` and ``("State", (state, data))``.
+        are ``str``, so binaries for an Erlang caller, where OTP's are charlists.
+        A GenStateMachine answers with ``("module", "gen_statem")`` and
+        ``("State", (state, data))``.
         Exits as :meth:`get_state` does (``"sys.get_status"``).
         """
         wait = check_timeout(timeout, "GenServer.get_status")
