@@ -783,7 +783,7 @@ async def _await_reply(mon: Ref, timeout: float | None, mfa: Any, where: str | N
 async def _system_call(server: Any, request: Any, wait: float | None, mfa: Any) -> Any:
     """``gen:call(server, system, request)``: what ``sys`` sends (SYSTEM's label)."""
     pid = server if type(server) is Pid else GenServer.whereis(server)
-    if type(pid) is tuple and Node.alive():
+    if type(pid) is tuple and is_alive():
         mon = Process.monitor(pid, alias=True)
         send(pid, (SYSTEM, (self_pid(), mon), request))
         return await _await_reply(mon, wait, mfa, pid[1])
