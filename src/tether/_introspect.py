@@ -131,7 +131,9 @@ def _connections(node: _n.Node) -> list[dict[str, Any]]:
     """Each distribution connection: up, hidden, bytes sent/received (from the
     kernel's TCP counters, Linux; None elsewhere), the write buffer and the frames
     waiting for the handshake."""
-    dist = node.dist
+    # The distribution's own connection table (tether._dist.node.Dist): the
+    # observer reads what the core's Remote interface does not carry.
+    dist: Any = node.dist
     if dist is None:
         return []
     out = []
@@ -493,25 +495,25 @@ class _Capture(logging.Handler):
         )
 
 
-_CAPTURE: _Capture | None = None
+_capture: _Capture | None = None
 _LOGGERS: Final = ("tether", "tether.sasl")
 
 
 def capture_logs() -> None:
     """Start keeping the crash and supervisor reports (from now on; idempotent)."""
-    global _CAPTURE
-    if _CAPTURE is None:
-        _CAPTURE = _Capture()
+    global _capture
+    if _capture is None:
+        _capture = _Capture()
         for name in _LOGGERS:
-            logging.getLogger(name).addHandler(_CAPTURE)
+            logging.getLogger(name).addHandler(_capture)
 
 
 def stop_capturing_logs() -> None:
-    global _CAPTURE
-    if _CAPTURE is not None:
+    global _capture
+    if _capture is not None:
         for name in _LOGGERS:
-            logging.getLogger(name).removeHandler(_CAPTURE)
-        _CAPTURE = None
+            logging.getLogger(name).removeHandler(_capture)
+        _capture = None
 
 
 def logs(since: int = 0) -> dict[str, Any]:
@@ -519,9 +521,9 @@ def logs(since: int = 0) -> dict[str, Any]:
     ``since``: ``{"next": n, "entries": [{"seq", "time", "level", "logger",
     "pid", "text"}]}`` (pass ``next`` as ``since`` to get only what is new)."""
     capture_logs()
-    assert _CAPTURE is not None
-    entries = [e for e in list(_CAPTURE.entries) if e["seq"] > since]
-    return {"next": _CAPTURE.seq, "entries": entries}
+    assert _capture is not None
+    entries = [e for e in list(_capture.entries) if e["seq"] > since]
+    return {"next": _capture.seq, "entries": entries}
 
 
 # -- actions (opt-in) ------------------------------------------------------------------------
