@@ -1921,9 +1921,11 @@ def current_frames(p: Process) -> list[types.FrameType]:
     else:
         c: Any = p.coro
         outer: list[types.FrameType] = []
-        while c is not None:
+        # Bounded: an awaitable whose __getattr__ answers anything must not
+        # make the observer (or a crash report) walk forever.
+        while c is not None and len(outer) < 512:
             fr = getattr(c, "cr_frame", None) or getattr(c, "gi_frame", None)
-            if fr is None:
+            if not isinstance(fr, types.FrameType):
                 break
             outer.append(fr)
             c = getattr(c, "cr_await", None) or getattr(c, "gi_yieldfrom", None)
