@@ -109,7 +109,11 @@ def test_the_wheel_carries_the_license_the_demo_and_its_metadata(dist: Path) -> 
     assert not any(n.startswith(("tests/", "bench/", "examples/")) for n in names)
     assert meta["License-Expression"] == "Apache-2.0"
     assert meta["Requires-Python"] == ">=3.11"
-    assert meta.get_all("Requires-Dist") is None
+    # tether alone needs nothing; the observer's web and terminal views are an extra.
+    assert meta.get_all("Requires-Dist") == [
+        "aiohttp>=3.9; extra == 'observer'",
+        "rich>=13.7; extra == 'observer'",
+    ]
     versions = sorted(
         c.rsplit(" ", 1)[1]
         for c in meta.get_all("Classifier", [])
