@@ -85,7 +85,7 @@ class Recorder(GenStateMachine):
 async def test_start_link_checks_every_argument_before_spawning() -> None:
     before = Process.list()
     with pytest.raises(ValueError, match=r"GenStateMachine.start_link: name must be"):
-        await Recorder.start_link(name=("global", "x"))
+        await Recorder.start_link(name=("local", "x"))
     with pytest.raises(TypeError, match=r"GenStateMachine.start_link: timeout must be"):
         await Recorder.start_link(timeout="soon")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"GenStateMachine.start: timeout must be >= 0"):

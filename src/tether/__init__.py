@@ -22,7 +22,7 @@ exit signals and ``trap_exit``, on an asyncio event loop.  Start with
 import logging as _logging
 
 from . import _introspect as _introspect  # the observer's rpc calls (read-only)
-from . import etf, peer, rpc
+from . import etf, global_, peer, pg, rpc
 from ._behaviours.agent import Agent
 from ._behaviours.application import Application
 from ._behaviours.dynamic_supervisor import DynamicSupervisor
@@ -150,10 +150,12 @@ __all__ = [
     "etf",
     "exit",
     "format_exit",
+    "global_",
     "make_ref",
     "node",
     "open_node",
     "peer",
+    "pg",
     "pid",
     "receive",
     "rpc",

@@ -193,8 +193,8 @@ class DynamicSupervisor:
         On ``DynamicSupervisor`` itself the options are keyword arguments
         (``strategy``, ``max_restarts``, ``max_seconds``, ``max_children``,
         ``extra_arguments``) or a dict in ``arg`` (what ``child_spec`` passes), checked
-        here; on a subclass ``arg`` goes to ``init``.  ``name``: a str or ``("via",
-        registry, key)``.
+        here; on a subclass ``arg`` goes to ``init``.  ``name``: a str,
+        ``("global", name)`` or ``("via", registry, key)``.
 
         Returns ``("ok", pid)``, ``"ignore"``, or ``("error", reason)``:
         ``("already_started", pid)``, ``("supervisor_data", err)``, ``("bad_return",
@@ -259,8 +259,8 @@ class DynamicSupervisor:
             )
         options = dict(arg or {})
         name = options.get("name")
-        if isinstance(name, tuple) and len(name) == 3:
-            cid: Any = name[2]  # ("via", registry, key): the key
+        if isinstance(name, tuple) and len(name) in (2, 3):
+            cid: Any = name[-1]  # ("global", name) or ("via", registry, key): the key
         else:
             cid = DynamicSupervisor if name is None else name
         return {

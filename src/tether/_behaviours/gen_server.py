@@ -77,6 +77,7 @@ from tether._runtime._api import (
     send,
     spawn,
     spawn_link,
+    via_of,
 )
 from tether._runtime._api import self as self_pid
 from tether._runtime._format import crash_head, inspect, inspect_name
@@ -377,7 +378,8 @@ class GenServer:
 
         ``MyServer.start_link(arg)``, or ``GenServer.start_link(MyServer, arg)`` as
         Elixir writes it (``arg`` defaults to ``None``).  ``name`` is ``None``, a
-        ``str`` (a local name) or ``("via", registry, key)``; ``timeout`` is how
+        ``str`` (a local name), ``("global", name)`` (a cluster-wide name,
+        ``tether.global_``) or ``("via", registry, key)``; ``timeout`` is how
         long ``init`` may take, in seconds (``None``: forever).
 
         Returns ``("ok", pid)``, ``"ignore"`` or ``("error", reason)``:
@@ -459,8 +461,9 @@ class GenServer:
     async def call(server: Any, request: Any, timeout: float | None = 5.0) -> Any:
         """Send ``request`` and wait for the reply (G-7 … G-9).
 
-        ``server`` is a pid, a registered name, ``(name, node)`` or
-        ``("via", registry, key)``; ``timeout`` is in seconds (``None``: forever).
+        ``server`` is a pid, a registered name, ``(name, node)``,
+        ``("global", name)`` or ``("via", registry, key)``; ``timeout`` is in
+        seconds (``None``: forever).
         The caller exits (``tether.ProcessExit``) with
         ``(reason, ("GenServer.call", server, request, timeout))``: ``"noproc"``
         for no such server, ``"calling_self"``, ``"timeout"`` (a late reply is
@@ -495,8 +498,9 @@ class GenServer:
         msg = (_CAST, request)
         # gen_server:cast catches every failure to deliver (do_send, Mod:send).
         with contextlib.suppress(Exception):
-            if type(server) is tuple and len(server) == 3:
-                server[1].send(server[2], msg)
+            via = via_of(server)
+            if via is not None:
+                via[0].send(via[1], msg)
             elif isinstance(server, str):
                 pid = Process.whereis(server)
                 if pid is not None:
@@ -563,12 +567,13 @@ class GenServer:
             return server
         if isinstance(server, str):
             return Process.whereis(server)
-        if len(server) == 2:
-            name, where = server
-            if where == node():
-                return Process.whereis(name)
-            return server
-        return server[1].whereis_name(server[2])
+        via = via_of(server)
+        if via is not None:
+            return via[0].whereis_name(via[1])
+        name, where = server
+        if where == node():
+            return Process.whereis(name)
+        return server
 
     @staticmethod
     async def get_state(server: Any, timeout: float | None = 5.0) -> Any:
@@ -689,8 +694,9 @@ def _module_and_arg(cls: type[GenServer], args: tuple[Any, ...], fn: str) -> tup
 
 
 def _check_name(name: Any, what: str) -> None:
-    """G-17: ``None``, a non-empty ``str``, or ``("via", registry, key)`` where the
-    registry has the via functions (gen.erl raises ``undef`` in the caller)."""
+    """G-17: ``None``, a non-empty ``str``, ``("global", name)``, or ``("via",
+    registry, key)`` where the registry has the via functions (gen.erl raises
+    ``undef`` in the caller)."""
     if name is None:
         return
     if isinstance(name, str):
@@ -699,6 +705,8 @@ def _check_name(name: Any, what: str) -> None:
                 f"{what}: name must not be empty; give a name such as 'my_server', "
                 "or name=None for none"
             )
+        return
+    if type(name) is tuple and len(name) == 2 and name[0] == "global":
         return
     if type(name) is tuple and len(name) == 3 and name[0] == "via":
         missing = [f for f in _VIA_FUNCTIONS if not callable(getattr(name[1], f, None))]
@@ -709,22 +717,26 @@ def _check_name(name: Any, what: str) -> None:
             )
         return
     raise TypeError(
-        f"{what}: expected name= to be one of: None, a str, or ('via', registry, key); got {name!r}"
+        f"{what}: expected name= to be one of: None, a str, ('global', name) or ('via', "
+        f"registry, key); got {name!r}"
     )
 
 
 def _check_server(server: Any, what: str) -> None:
-    """A pid, a name, ``(name, node)``, ``("via", registry, key)`` or ``None``."""
+    """A pid, a name, ``(name, node)``, ``("global", name)``, ``("via", registry,
+    key)`` or ``None``."""
     if server is None or isinstance(server, Pid | str):
         return
     if type(server) is tuple:
+        if len(server) == 2 and server[0] == "global":
+            return
         if len(server) == 2 and isinstance(server[0], str) and isinstance(server[1], str):
             return
         if len(server) == 3 and server[0] == "via":
             return
     raise TypeError(
-        f"{what}: server must be a Pid, a name, (name, node) or ('via', registry, key), "
-        f"got {server!r}"
+        f"{what}: server must be a Pid, a name, (name, node), ('global', name) or ('via', "
+        f"registry, key), got {server!r}"
     )
 
 
@@ -899,7 +911,7 @@ async def _server_main(
     Process.put("$ancestors", ancestors)
     if name is not None:
         try:
-            taken = _register(name)
+            taken = await _register(name)
         except Exception as e:  # a via registry that fails: {error, {E, stack}}
             _init_fail(parent, tag, linked, (ERROR, e), e)
         if taken is not None:
@@ -937,20 +949,29 @@ def _init_fail(parent: Pid, tag: Ref, linked: bool, answer: Any, reason: Any) ->
     exit(reason)
 
 
-def _register(name: Any) -> Pid | None:
-    """Register ``name`` for the caller; return the holder's pid if it is taken."""
+async def _register(name: Any) -> Any:
+    """Register ``name`` for the caller; return the holder's pid if it is taken.
+
+    gen.erl's ``register_name``: a name service's ``register_name`` may wait (the
+    global one sets a cluster-wide lock), so an awaitable answer is awaited; its
+    ``"no"`` with no holder left is ``"undefined"``, as gen.erl's ``where/1``.
+    """
     if isinstance(name, str):
         holder = Process.whereis(name)
         if holder is not None:
             return holder
         Process.register(self(), name)
         return None
-    registry, key = name[1], name[2]
+    via = via_of(name)
+    assert via is not None  # _check_name let nothing else through
+    registry, key = via
     holder = registry.whereis_name(key)
     if holder is not None:
-        return holder  # type: ignore[no-any-return]
-    if registry.register_name(key, self()) != "yes":
-        return registry.whereis_name(key)  # type: ignore[no-any-return]
+        return holder
+    answer = await _maybe_await(registry.register_name(key, self()))
+    if answer != "yes":
+        holder = registry.whereis_name(key)
+        return Atom("undefined") if holder is None else holder
     return None
 
 

@@ -477,7 +477,7 @@ class GenStateMachine:
         ``("error", ("already_started", pid))`` for a taken name,
         ``("error", "timeout")`` when ``init`` outlasts ``timeout`` seconds,
         ``("error", exception)`` when ``init`` raises.  ``name`` is ``None``, a
-        ``str`` or ``("via", registry, key)``.
+        ``str``, ``("global", name)`` or ``("via", registry, key)``.
 
         Raises:
             TypeError, ValueError: a bad ``name``, ``timeout`` or ``callback_mode``.
@@ -629,13 +629,15 @@ class GenStateMachine:
 def _check_server(server: Any, what: str) -> None:
     if isinstance(server, Pid | str):
         return
+    if type(server) is tuple and len(server) == 2 and server[0] == "global":
+        return
     if type(server) is tuple and len(server) == 2 and all(isinstance(x, str) for x in server):
         return
     if type(server) is tuple and len(server) == 3 and server[0] == "via":
         return
     raise TypeError(
-        f"{what}: server must be a Pid, a registered name, (name, node) or "
-        f"('via', registry, key), got {server!r}"
+        f"{what}: server must be a Pid, a registered name, (name, node), ('global', name) "
+        f"or ('via', registry, key), got {server!r}"
     )
 
 
@@ -662,10 +664,12 @@ def _check_start(cls: Any, name: Any, timeout: Any, what: str) -> tuple[Atom, bo
     if not (
         name is None
         or (isinstance(name, str) and name)
+        or (type(name) is tuple and len(name) == 2 and name[0] == "global")
         or (type(name) is tuple and len(name) == 3 and name[0] == "via")
     ):
         raise ValueError(
-            f"{what}: name must be None, a non-empty str or ('via', registry, key), got {name!r}"
+            f"{what}: name must be None, a non-empty str, ('global', name) or ('via', "
+            f"registry, key), got {name!r}"
         )
     mode, state_enter = _check_callback_mode(cls, what)
     return mode, state_enter, seconds
@@ -1046,7 +1050,7 @@ async def _machine_main(
     linked: bool,
 ) -> None:
     if name is not None:
-        taken = _register(name)
+        taken = await _register(name)
         if taken is not None:
             if linked:
                 Process.unlink(parent)

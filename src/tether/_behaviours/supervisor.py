@@ -397,18 +397,23 @@ def _check_sup(what: str, sup: Any) -> None:
     if type(sup) is Pid or (isinstance(sup, str) and sup):
         return
     if type(sup) is tuple and len(sup) == 2 and isinstance(sup[0], str) and isinstance(sup[1], str):
+        return  # (name, node), and ("global", name) with a str name
+    if type(sup) is tuple and len(sup) == 2 and _is(sup[0], "global"):
         return
     if type(sup) is tuple and len(sup) == 3 and _is(sup[0], "via"):
         return
     raise TypeError(
-        f"{what}: supervisor must be a tether.Pid, a registered name, (name, node) or "
-        f"('via', registry, key), got {sup!r}"
+        f"{what}: supervisor must be a tether.Pid, a registered name, (name, node), "
+        f"('global', name) or ('via', registry, key), got {sup!r}"
     )
 
 
 def _check_name(what: str, name: Any) -> None:
-    """``name=``: None, a non-empty str, or ``("via", registry, key)``."""
+    """``name=``: None, a non-empty str, ``("global", name)``, or ``("via",
+    registry, key)``."""
     if name is None or (isinstance(name, str) and name):
+        return
+    if type(name) is tuple and len(name) == 2 and _is(name[0], "global"):
         return
     if (
         type(name) is tuple
@@ -419,8 +424,9 @@ def _check_name(what: str, name: Any) -> None:
     ):
         return
     raise ValueError(
-        f"{what}: expected name= to be one of: None, a non-empty str, or ('via', registry, "
-        f"key) with a registry that has whereis_name and register_name; got {name!r}"
+        f"{what}: expected name= to be one of: None, a non-empty str, ('global', name), or "
+        f"('via', registry, key) with a registry that has whereis_name and register_name; "
+        f"got {name!r}"
     )
 
 
@@ -686,7 +692,7 @@ class Supervisor:
 
         On ``Supervisor`` itself ``arg`` is the list of children and ``flags`` are
         those of :meth:`init_spec`, checked here; on a subclass, ``arg`` goes to
-        ``init``.  ``name``: a str or ``("via", registry, key)``.
+        ``init``.  ``name``: a str, ``("global", name)`` or ``("via", registry, key)``.
 
         Returns ``("ok", pid)``, ``"ignore"`` or ``("error", reason)``, e.g.
         ``("error", ("shutdown", ("failed_to_start_child", id, reason)))`` (SU-4),

@@ -1079,7 +1079,8 @@ class TaskSupervisor:
 
         Returns ``("ok", pid)`` or ``("error", reason)`` (``("error",
         ("already_started", pid))`` for a taken name).  ``name`` is a str or
-        ``("via", registry, key)``; ``strategy`` can only be ``"one_for_one"`` (Elixir
+        ``("global", name)`` or ``("via", registry, key)``; ``strategy`` can only be
+        ``"one_for_one"`` (Elixir
         accepts it too); ``max_restarts``/``max_seconds``/``max_children`` are
         DynamicSupervisor's (``None``: no limit on children).
 
@@ -1129,7 +1130,7 @@ class TaskSupervisor:
         elif isinstance(name, str):
             cid = name
         else:
-            cid = name[2]
+            cid = name[-1]  # ("global", name) or ("via", registry, key): the key
         return {
             "id": cid,
             "start": (_start_link_with, (merged,)),
@@ -1303,12 +1304,13 @@ def _check_sup(sup: Any, what: str) -> None:
         isinstance(sup, Pid)
         or (isinstance(sup, str) and sup)
         or (type(sup) is tuple and len(sup) == 3 and sup[0] == "via")
+        or (type(sup) is tuple and len(sup) == 2 and sup[0] == "global")
         or (type(sup) is tuple and len(sup) == 2 and all(isinstance(x, str) for x in sup))
     ):
         return
     raise TypeError(
-        f"{what}: sup must be a supervisor's Pid, its registered name, (name, node) or "
-        f"('via', registry, key), got {sup!r}"
+        f"{what}: sup must be a supervisor's Pid, its registered name, (name, node), "
+        f"('global', name) or ('via', registry, key), got {sup!r}"
     )
 
 
@@ -1323,10 +1325,12 @@ def _check_sup_options(
     if not (
         name is None
         or (isinstance(name, str) and name)
+        or (type(name) is tuple and len(name) == 2 and name[0] == "global")
         or (type(name) is tuple and len(name) == 3 and name[0] == "via")
     ):
         raise ValueError(
-            f"{what}: name must be None, a non-empty str or ('via', registry, key), got {name!r}"
+            f"{what}: name must be None, a non-empty str, ('global', name) or ('via', "
+            f"registry, key), got {name!r}"
         )
     if strategy != "one_for_one":
         raise ValueError(f"{what}: strategy can only be 'one_for_one', got {strategy!r}")

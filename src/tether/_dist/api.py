@@ -18,6 +18,7 @@ from .._runtime import _node as _n
 from .._runtime import _remote
 from .._runtime._api import is_alive, receive, reply_to
 from .._runtime._types import ANY, Atom, Pid
+from . import global_
 from .node import ERROR, OK, SPAWN_REPLY_ATOM, Dist, check_cookie, full_name, read_cookie
 
 __all__ = ["Node"]
@@ -70,7 +71,8 @@ def check_options(
 
 async def start(node: _n.Node, **options: Any) -> Dist:
     """Make ``node`` distributed: listen, register with epmd, take the name, and
-    start the ``net_kernel`` process.  Runs before the node's first process."""
+    start the ``net_kernel`` process (and, on a visible node,
+    ``global_name_server``).  Runs before the node's first process."""
     dist = Dist(
         node,
         options["name"],
@@ -85,6 +87,11 @@ async def start(node: _n.Node, **options: Any) -> Dist:
     await dist.start()
     pid, _ = node.spawn(None, net_kernel, (), what="net_kernel")
     node.register(node.table[pid], "net_kernel")
+    if not options["hidden"]:
+        # A visible node answers the global protocol from its first connection, as
+        # kernel's global_name_server does; a hidden one takes no part (started
+        # on first use, for this node's names alone).
+        global_.start_server(node)
     return dist
 
 

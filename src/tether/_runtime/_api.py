@@ -36,6 +36,7 @@ from . import _node as _n
 from ._mailbox import MISSING, Matcher, compile_filters
 from ._types import (
     ANY,
+    NOPROC,
     PORT,
     PROCESS,
     SHUTDOWN,
@@ -178,17 +179,19 @@ def spawn_monitor(fun: Any, /, *args: Any) -> tuple[Pid, Ref]:  # type: ignore[m
 # -- messages -----------------------------------------------------------------
 
 
-def send(dest: Pid | Ref | str | tuple[str, str] | Port, msg: T) -> T:
+def send(dest: Pid | Ref | str | tuple[Any, ...] | Port, msg: T) -> T:
     """Send ``msg`` to ``dest``; return ``msg`` (S-7).
 
     Elixir's ``send/2``.  ``dest`` is a :class:`Pid`, an alias (a :class:`Ref`
-    from :meth:`Process.alias`), a registered name, or ``(name, node)``; or a
-    :class:`Port`, which takes the BEAM's port messages (``(owner, ("command",
-    data))``, ``(owner, "close")``, ``(owner, ("connect", pid))``; see
-    ``docs/ports.md``).  Sending
-    to a dead pid, an inactive alias, or ``(name, node())`` with no such name does
-    nothing; sending to a local name that is not registered raises
-    ``ValueError`` (the BEAM's badarg).  Never blocks.
+    from :meth:`Process.alias`), a registered name, ``(name, node)``, a
+    cluster-wide name ``("global", name)`` (``tether.global_``, Erlang's
+    ``global:send/2``) or ``("via", module, name)`` (``module.send(name, msg)``);
+    or a :class:`Port`, which takes the BEAM's port messages (``(owner,
+    ("command", data))``, ``(owner, "close")``, ``(owner, ("connect", pid))``; see
+    ``docs/ports.md``).  Sending to a dead pid, an inactive alias, or ``(name,
+    node())`` with no such name does nothing; sending to a local or global name
+    that is not registered raises ``ValueError`` (the BEAM's badarg).  Never
+    blocks.
     """
     node = _n.NODE
     p = node.current
@@ -206,6 +209,13 @@ def send(dest: Pid | Ref | str | tuple[str, str] | Port, msg: T) -> T:
     if isinstance(dest, Ref):
         if p.state != _DEAD:
             node.send_alias(dest, msg)
+        return msg
+    via = via_of(dest)
+    if via is not None:
+        # ("via", module, key) and ("global", key): the name service delivers
+        # (global:send/2, a via module's send/2), or raises for an unknown name.
+        if p.state != _DEAD:
+            via[0].send(via[1], msg)
         return msg
     if isinstance(dest, str):
         t = node.names.get(dest)
@@ -236,9 +246,48 @@ def send(dest: Pid | Ref | str | tuple[str, str] | Port, msg: T) -> T:
             node.deliver(t, msg)
         return msg
     raise TypeError(
-        "send: dest must be a Pid, an alias Ref, a registered name, (name, node) or a "
-        f"Port, got {dest!r}"
+        "send: dest must be a Pid, an alias Ref, a registered name, (name, node), "
+        f"('global', name), ('via', module, name) or a Port, got {dest!r}"
     )
+
+
+# -- names of name services (global, via) ---------------------------------------
+#
+# ("global", name) names a process through tether.global_ (Erlang's global), which
+# sits above the runtime: it installs itself here when imported, as distribution
+# does in _remote, so the runtime imports nothing above it.  ("via", module, name)
+# names one through any module with whereis_name/send (Elixir's :via tuples).  As
+# in OTP's gen.erl, ("global", x) is read before (name, node): a process
+# registered as "global" on another node is reached with ("via", ...) or a pid.
+
+_global_names: Any = None
+
+
+def install_global_names(service: Any) -> None:
+    """Make ``service`` (a module with ``whereis_name``, ``register_name``,
+    ``unregister_name`` and ``send``) the one ``("global", name)`` resolves through;
+    ``tether.global_`` calls it when imported."""
+    global _global_names
+    _global_names = service
+
+
+def via_of(name: Any) -> tuple[Any, Any] | None:
+    """``(module, key)`` for ``("via", module, key)`` and ``("global", key)`` (whose
+    module is ``tether.global_``); ``None`` for any other value.  Never raises for a
+    name of another shape; raises ``RuntimeError`` for ``("global", key)`` when no
+    global name service is installed (``import tether`` installs it)."""
+    if type(name) is not tuple:
+        return None
+    if len(name) == 3 and isinstance(name[0], str) and name[0] == "via":
+        return name[1], name[2]
+    if len(name) == 2 and isinstance(name[0], str) and name[0] == "global":
+        if _global_names is None:
+            raise RuntimeError(
+                f"{name!r}: no global name service is installed; import tether (the "
+                "package installs tether.global_)"
+            )
+        return _global_names, name[1]
+    return None
 
 
 class _Receive(Protocol):
@@ -1124,14 +1173,17 @@ class Process:
         return True
 
     @staticmethod
-    def monitor(target: Pid | Port | str | tuple[str, str], alias: bool = False) -> Ref:
+    def monitor(target: Pid | Port | str | tuple[Any, ...], alias: bool = False) -> Ref:
         """Monitor a pid or a registered name; return the monitor's ref (M-1…M-4, M-11).
 
         When the target exits the caller gets ``Down(ref, :process, object, reason)``
         where ``object`` is the pid, or ``(name, node)`` for a name.  A dead target
         gives ``:noproc`` at once; ``monitor(self())`` creates nothing (M-12).
         A port's monitor delivers ``Down(ref, "port", port, reason)`` (Erlang's
-        ``monitor(port, Port)``).
+        ``monitor(port, Port)``).  ``("global", name)`` and ``("via", module,
+        name)`` are looked up once, now, and the pid they name is monitored (its
+        pid is the ``Down``'s object); a name that names no process gives
+        ``:noproc`` at once, with the name as the object.
 
         With ``alias=True`` (Elixir's ``alias: :demonitor``, M-16) the ref is also
         an alias of the caller until the monitor is removed: replies sent to it
@@ -1145,6 +1197,18 @@ class Process:
             return node.monitor_pid(p, target, alias)
         if isinstance(target, str):
             return node.monitor_name(p, target, node.name, alias)
+        via = via_of(target)
+        if via is not None:
+            # A name service's name is looked up once, now (as M-11 for a local
+            # name); the monitor is then the pid's.  An unknown name is :noproc
+            # at once, with the name as the DOWN's object.
+            found = via[0].whereis_name(via[1])
+            if type(found) is Pid:
+                return node.monitor_pid(p, found, alias)
+            ref = Ref()
+            if p.state != _DEAD:
+                node.deliver(p, Down(ref, PROCESS, target, NOPROC))
+            return ref
         if (
             type(target) is tuple
             and len(target) == 2
@@ -1153,8 +1217,8 @@ class Process:
         ):
             return node.monitor_name(p, target[0], target[1], alias)
         raise TypeError(
-            f"Process.monitor: target must be a Pid, a Port, a registered name or "
-            f"(name, node), got {target!r}"
+            "Process.monitor: target must be a Pid, a Port, a registered name, "
+            f"(name, node), ('global', name) or ('via', module, name), got {target!r}"
         )
 
     @staticmethod
