@@ -103,14 +103,16 @@ class Peer:
         self.proc.wait()
 
 
-def _start_ready(cmd: list[str], epmd_port: int, what: str) -> subprocess.Popen[str]:
+def _start_ready(
+    cmd: list[str], epmd_port: int, what: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
     """Start ``cmd`` on ``epmd_port`` and wait for its READY line."""
     proc = subprocess.Popen(
         cmd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "ERL_EPMD_PORT": str(epmd_port)},
+        env={**os.environ, "ERL_EPMD_PORT": str(epmd_port), **(env or {})},
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -120,12 +122,16 @@ def _start_ready(cmd: list[str], epmd_port: int, what: str) -> subprocess.Popen[
     return proc
 
 
-def start_elixir(epmd_port: int, cookie: str = COOKIE, erl_args: str = "") -> Peer:
+def start_elixir(
+    epmd_port: int, cookie: str = COOKIE, erl_args: str = "", boot: str = "", prefix: str = "ex"
+) -> Peer:
+    """An Elixir peer; ``boot`` is Elixir code it runs before it says READY (so a
+    test can set a node up without connecting to it)."""
     exe = need("elixir")
-    name = unique("ex")
+    name = unique(prefix)
     extra = ["--erl", erl_args] if erl_args else []
     cmd = [exe, "--name", name, "--cookie", cookie, *extra, str(HERE / "peer.exs")]
-    return Peer(name, _start_ready(cmd, epmd_port, "elixir peer"))
+    return Peer(name, _start_ready(cmd, epmd_port, "elixir peer", {"PEER_BOOT": boot}))
 
 
 def _until_done(peer: Peer) -> Iterator[Peer]:

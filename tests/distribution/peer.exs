@@ -22,5 +22,7 @@ defmodule Peer do
 end
 
 Process.register(self(), :peer)
+# PEER_BOOT: code to run before READY, whose bindings the evals then see.
+{_, binding} = Code.eval_string(System.get_env("PEER_BOOT", ""))
 IO.puts("READY")
-Peer.loop([])
+Peer.loop(binding)

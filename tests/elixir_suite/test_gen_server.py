@@ -2,10 +2,9 @@
 
 One test per ExUnit test, named after it, with the original name in a comment.
 Times are seconds (``5000`` ms is ``5``); atoms are written as ``str``; Elixir's
-``{:via, :global, name}`` becomes a via name through :class:`tether.Registry`
-(tether has no ``:global``); ``Process.info(pid, :registered_name)`` is ``None``
-for an unnamed process (CONTRACT).  The tests that only exercise ``:global`` are
-listed in README.md.
+``{:global, name}`` is ``("global", name)`` and ``{:via, :global, name}`` is
+``("via", tether.global_, name)``; ``Process.info(pid, :registered_name)`` is
+``None`` for an unnamed process (CONTRACT).
 """
 
 from __future__ import annotations
@@ -16,7 +15,18 @@ from typing import Any
 import pytest
 
 import tether
-from tether import GenServer, NoReply, Ok, Process, ProcessExit, Registry, Reply, node, self
+from tether import (
+    GenServer,
+    NoReply,
+    Ok,
+    Process,
+    ProcessExit,
+    Registry,
+    Reply,
+    global_,
+    node,
+    self,
+)
 
 
 async def catch_exit(call: Awaitable[Any]) -> Any:
@@ -101,9 +111,22 @@ async def test_start_link_3() -> None:
 
 # gen_server_test.exs: "start_link/3 with via"
 async def test_start_link_3_with_via() -> None:
+    await GenServer.start_link(Stack, ["hello"], name=("via", global_, "via_stack"))
+    assert await GenServer.call(("via", global_, "via_stack"), "pop") == "hello"
+
+
+# gen_server_test.exs: "start_link/3 with via" (again through tether.Registry, the
+# via registry most tether code names servers with)
+async def test_start_link_3_with_via_registry() -> None:
     await Registry.start_link(name="via_registry")
     await GenServer.start_link(Stack, ["hello"], name=("via", Registry, ("via_registry", "stack")))
     assert await GenServer.call(("via", Registry, ("via_registry", "stack")), "pop") == "hello"
+
+
+# gen_server_test.exs: "start_link/3 with global"
+async def test_start_link_3_with_global() -> None:
+    await GenServer.start_link(Stack, ["hello"], name=("global", "global_stack"))
+    assert await GenServer.call(("global", "global_stack"), "pop") == "hello"
 
 
 # gen_server_test.exs: "start_link/3 with local"
@@ -124,7 +147,7 @@ async def test_start_link_2_call_2_and_cast_2() -> None:
     assert await GenServer.call(pid, "pop") == "world"
     assert await GenServer.stop(pid) == "ok"
 
-    # ({:global, :foo} has no tether counterpart.)
+    assert GenServer.cast(("global", "foo"), ("push", "world")) == "ok"
     assert GenServer.cast(("via", "foo", "bar"), ("push", "world")) == "ok"
     assert GenServer.cast("foo", ("push", "world")) == "ok"
 
@@ -133,9 +156,8 @@ async def test_start_link_2_call_2_and_cast_2() -> None:
 async def test_call_3_exit_messages() -> None:
     name = "self"
     Process.register(self(), name)
-    await Registry.start_link(name="reg")
-    Registry.register("reg", name)  # stands for :global.register_name(name, self())
-    via = ("via", Registry, ("reg", name))
+    assert await global_.register_name(name, self()) == "yes"
+    via = ("via", global_, name)
     _ok, pid = await GenServer.start_link(Stack, ["hello"])
     _ok, stopped_pid = await GenServer.start(Stack, ["hello"])
     await GenServer.stop(stopped_pid)
@@ -143,6 +165,10 @@ async def test_call_3_exit_messages() -> None:
     assert await catch_exit(GenServer.call(name, "pop", 5)) == (
         "calling_self",
         ("GenServer.call", name, "pop", 5),
+    )
+    assert await catch_exit(GenServer.call(("global", name), "pop", 5)) == (
+        "calling_self",
+        ("GenServer.call", ("global", name), "pop", 5),
     )
     assert await catch_exit(GenServer.call(via, "pop", 5)) == (
         "calling_self",
@@ -223,11 +249,11 @@ async def test_whereis_1() -> None:
     assert GenServer.whereis(pid) == pid
     assert GenServer.whereis("whereis_bad_server") is None
 
-    # {:global, name} and {:via, :global, name}, through a tether Registry.
-    await Registry.start_link(name="names")
-    _ok, pid = await GenServer.start_link(Stack, [], name=("via", Registry, ("names", name)))
-    assert GenServer.whereis(("via", Registry, ("names", name))) == pid
-    assert GenServer.whereis(("via", Registry, ("names", "whereis_bad_server"))) is None
+    _ok, pid = await GenServer.start_link(Stack, [], name=("global", name))
+    assert GenServer.whereis(("global", name)) == pid
+    assert GenServer.whereis(("global", "whereis_bad_server")) is None
+    assert GenServer.whereis(("via", global_, name)) == pid
+    assert GenServer.whereis(("via", global_, "whereis_bad_server")) is None
 
 
 # gen_server_test.exs: "stop/3"

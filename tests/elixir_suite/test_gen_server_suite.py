@@ -9,13 +9,15 @@ synchronous init failure) are ported too and say so.
 Mapping: ``Suite`` below is the suite's own callback module (``init/1``,
 ``handle_call/3``, ... at the end of the .erl), message by message; atoms are
 ``str``; times in the requests stay milliseconds as in the original and the
-server converts them; ``DummyVia`` is ``dummy_via.erl``.  ``{global, Name}``,
-``sys``, ``format_status``, ``enter_loop`` and hibernation internals have no
-tether counterpart: those cases are listed in README.md.  ``gen_server:stop``
+server converts them; ``DummyVia`` is ``dummy_via.erl``; ``{global, Name}`` is
+``("global", name)`` (``tether.global_``).  ``sys``, ``format_status``,
+``enter_loop`` and hibernation internals have no tether counterpart: those cases
+are listed in README.md.  ``gen_server:stop``
 exits with Elixir's wrapped reason (``(noproc, ("GenServer.stop", ...))``), as
 tether's ``GenServer.stop`` does.
 
-The remote cases run real tether peer nodes (``tether.peer``) on the real clock.
+The remote cases run real tether peer nodes (``tether.peer``) on the real clock;
+the ``{global, Name}`` ones run visible nodes, as OTP's peers are.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from tether import (
     ProcessExit,
     Reply,
     Stop,
+    global_,
     node,
     receive,
     rpc,
@@ -204,6 +207,30 @@ async def test_start_via_register_linked() -> None:
     assert await flush() == []
 
 
+# gen_server_SUITE: start (global register)
+async def test_start_global_register() -> None:
+    Process.flag("trap_exit", True)
+    name = ("global", "my_test_name")
+    _ok, pid4 = await GenServer.start(Suite, [], name=name)
+    assert await GenServer.call(name, "started_p") == "ok"
+    assert await GenServer.start(Suite, [], name=name) == ("error", ("already_started", pid4))
+    assert await GenServer.call(name, "stop") == "ok"
+    await wait_for_down(pid4)
+    reason = await catch_exit(GenServer.call(pid4, "started_p", 0.01))
+    assert reason == ("noproc", ("GenServer.call", pid4, "started_p", 0.01))
+
+
+# gen_server_SUITE: start (global register linked)
+async def test_start_global_register_linked() -> None:
+    Process.flag("trap_exit", True)
+    name = ("global", "my_test_name")
+    _ok, pid5 = await GenServer.start_link(Suite, [], name=name)
+    assert await GenServer.call(name, "started_p") == "ok"
+    assert await GenServer.start(Suite, [], name=name) == ("error", ("already_started", pid5))
+    assert await GenServer.call(name, "stop") == "ok"
+    assert await receive(Exit(pid5, ANY), timeout=5) == Exit(pid5, "stopped")
+
+
 # -- stop ------------------------------------------------------------------------------
 
 
@@ -249,6 +276,17 @@ async def test_stop5() -> None:
     assert await GenServer.stop(("to_stop", node())) == "ok"
     assert not Process.alive(pid)
     assert (await catch_exit(GenServer.stop(("to_stop", node()))))[0] == "noproc"
+
+
+# gen_server_SUITE: stop6 (globally registered name)
+async def test_stop6() -> None:
+    _ok, pid = await GenServer.start(Suite, [], name=("global", "to_stop"))
+    assert await GenServer.stop(("global", "to_stop")) == "ok"
+    assert not Process.alive(pid)
+    assert await catch_exit(GenServer.stop(("global", "to_stop"))) == (
+        "noproc",
+        ("GenServer.stop", ("global", "to_stop"), "normal", None),
+    )
 
 
 # gen_server_SUITE: stop7 ('via' registered name)
@@ -575,9 +613,29 @@ async def test_otp_7669() -> None:
         assert Process.whereis(MODULE) is None
         assert await GenServer.start_link(Suite, "ignore", name=MODULE) == "ignore"
         assert Process.whereis(MODULE) is None
+    for _ in range(100):  # do_otp_7669_global_ignore
+        assert await GenServer.start(Suite, "ignore", name=("global", MODULE)) == "ignore"
+        assert global_.whereis_name(MODULE) is None
+        assert await GenServer.start_link(Suite, "ignore", name=("global", MODULE)) == "ignore"
+        assert global_.whereis_name(MODULE) is None
     for _ in range(10):
         assert await GenServer.start(Suite, "stop", name=MODULE) == ("error", "stopped")
         assert Process.whereis(MODULE) is None
+
+
+# gen_server_SUITE: spec_init_global_registered_parent (OTP-4820: terminate runs when
+# the parent is a globally registered process).  The original enters the loop by
+# hand (proc_lib + gen_server:enter_loop with {global, my_server}); tether has no
+# enter_loop, so the server is started by name.
+async def test_spec_init_global_registered_parent() -> None:
+    assert await global_.register_name("foobar", self()) == "yes"
+    Process.flag("trap_exit", True)
+    _ok, pid = await GenServer.start_link(Suite, [], name=("global", "my_server"))
+    assert await GenServer.call(pid, "started_p") == "ok"
+    assert GenServer.cast(pid, (self(), "stop")) == "ok"
+    assert await receive((pid, "stopped"), timeout=1) == (pid, "stopped")
+    assert await global_.unregister_name("foobar") == "ok"
+    assert global_.registered_names() == []
 
 
 # gen_server_SUITE: terminate_crash_format (the report when terminate crashes; the
@@ -743,8 +801,15 @@ def _peer_name(case: str) -> str:
     return f"gs_{case}_{os.getpid()}_{next(_peers)}"
 
 
-async def _start_peer(case: str) -> Any:
-    return await tether.peer.start(_peer_name(case), imports=[CALLBACKS])
+async def _start_peer(case: str, hidden: bool = True) -> Any:
+    return await tether.peer.start(_peer_name(case), imports=[CALLBACKS], hidden=hidden)
+
+
+async def _start_visible_peer(case: str) -> Any:
+    """A visible peer, in sync with this node's global names (init_per_testcase)."""
+    peer = await _start_peer(case, hidden=False)
+    await global_.sync()
+    return peer
 
 
 pytestmark_remote = pytest.mark.timeout(120)
@@ -791,6 +856,45 @@ def test_stop9(epmd_port: int) -> None:
     assert gone == (("nodedown", where), ("GenServer.stop", server, "normal", None))
 
 
+# gen_server_SUITE: stop10 (globally registered name on remote node)
+@pytestmark_remote
+def test_stop10(epmd_port: int) -> None:
+    async def main() -> list[Any]:
+        peer = await _start_visible_peer("stop10")
+        name = ("global", "to_stop")
+        _ok, pid = await rpc.call(peer.node, MODULE, "start", [name])
+        await global_.sync()
+        out = [await GenServer.stop(name)]
+        out.append(await rpc.call(peer.node, MODULE, "is_process_alive", [pid]))
+        out.append(await catch_exit(GenServer.stop(name)))
+        await peer.stop()
+        out.append(await catch_exit(GenServer.stop(name)))
+        return out
+
+    stopped, alive, again, gone = run_node(main, hidden=False)
+    assert (stopped, alive) == ("ok", False)
+    assert again == gone == ("noproc", ("GenServer.stop", ("global", "to_stop"), "normal", None))
+
+
+# gen_server_SUITE: call_remote1 (a {global, Name} server on a remote node)
+@pytestmark_remote
+def test_call_remote1(epmd_port: int) -> None:
+    async def main() -> list[Any]:
+        peer = await _start_visible_peer("call_remote1")
+        name = ("global", "hubba")
+        _ok, pid = await rpc.call(peer.node, MODULE, "start", [name])
+        first = await GenServer.call(name, "started_p", None)
+        Process.exit(pid, "boom")
+        reason = await catch_exit(GenServer.call(name, "started_p", None))
+        await peer.stop()
+        return [first, reason]
+
+    first, reason = run_node(main, hidden=False)
+    assert first == "ok"
+    assert reason[0] in ("noproc", "boom")
+    assert reason[1] == ("GenServer.call", ("global", "hubba"), "started_p", None)
+
+
 # gen_server_SUITE: call_remote2 (the server is started by name {global, hubba} in the
 # original; the name plays no part, so it is anonymous here)
 @pytestmark_remote
@@ -807,6 +911,21 @@ def test_call_remote2(epmd_port: int) -> None:
     first, reason = run_node(main)
     assert first == "ok"
     assert reason[0] in ("noproc", "boom")
+
+
+# gen_server_SUITE: call_remote_n1 (a {global, Name} server on a node that went down)
+@pytestmark_remote
+def test_call_remote_n1(epmd_port: int) -> None:
+    async def main() -> list[Any]:
+        peer = await _start_visible_peer("call_remote_n1")
+        name = ("global", "hubba")
+        await rpc.call(peer.node, MODULE, "start", [name])
+        await global_.sync()
+        await peer.stop()
+        return [await catch_exit(GenServer.call(name, "started_p", None))]
+
+    [reason] = run_node(main, hidden=False)
+    assert reason == ("noproc", ("GenServer.call", ("global", "hubba"), "started_p", None))
 
 
 # gen_server_SUITE: call_remote3

@@ -541,6 +541,21 @@ async def test_start6_anonymous_linked(cls: type[Statem]) -> None:
     await verify_empty_msgq()
 
 
+# start7: global register linked
+@pytest.mark.parametrize("cls", MODES)
+async def test_start7_global_name_linked(cls: type[Statem]) -> None:
+    stm = ("global", "my_stm")
+    pid = ok_pid(await cls.start_link([], name=stm))
+    assert await cls.start_link([], name=stm) == ("error", ("already_started", pid))
+    assert await cls.start([], name=stm) == ("error", ("already_started", pid))
+    await do_func_test(pid)
+    await do_sync_func_test(pid)
+    await do_func_test(stm)
+    await do_sync_func_test(stm)
+    await stop_it(stm)
+    await verify_empty_msgq()
+
+
 # start8: local register
 @pytest.mark.parametrize("cls", MODES)
 async def test_start8_local_name(cls: type[Statem]) -> None:
@@ -567,13 +582,34 @@ async def test_start9_local_name_linked(cls: type[Statem]) -> None:
     await verify_empty_msgq()
 
 
-# start11: Stop registered processes (its {global, Name} half waits for :global)
+# start10: global register
+@pytest.mark.parametrize("cls", MODES)
+async def test_start10_global_name(cls: type[Statem]) -> None:
+    stm = ("global", "my_stm")
+    pid = ok_pid(await cls.start([], name=stm))
+    assert await cls.start([], name=stm) == ("error", ("already_started", pid))
+    assert await cls.start_link([], name=stm) == ("error", ("already_started", pid))
+    await do_func_test(pid)
+    await do_sync_func_test(pid)
+    await do_func_test(stm)
+    await do_sync_func_test(stm)
+    await stop_it(stm)
+    await verify_empty_msgq()
+
+
+# start11: Stop registered processes
 @pytest.mark.parametrize("cls", MODES)
 async def test_start11_a_stopped_name_can_be_started_again(cls: type[Statem]) -> None:
     pid = ok_pid(await cls.start_link([], name="my_stm"))
     await stop_it(pid)
     ok_pid(await cls.start_link([], name="my_stm"))
     await stop_it("my_stm")
+
+    pid2 = ok_pid(await cls.start([], name=("global", "my_stm")))
+    await stop_it(pid2)
+    await Process.sleep(0.001)
+    ok_pid(await cls.start([], name=("global", "my_stm")))
+    await stop_it(("global", "my_stm"))
     await verify_empty_msgq()
 
 
@@ -653,6 +689,16 @@ async def test_stop5_registered_name_and_local_node(cls: type[Statem]) -> None:
     assert await GenStateMachine.stop(("to_stop", node())) == "ok"
     assert not Process.alive(pid)
     assert await expect_exit(GenStateMachine.stop(("to_stop", node()))) == "noproc"
+
+
+# stop6: Globally registered name
+@pytest.mark.parametrize("cls", MODES)
+async def test_stop6_global_name(cls: type[Statem]) -> None:
+    stm = ("global", "to_stop")
+    pid = ok_pid(await cls.start([], name=stm))
+    assert await GenStateMachine.stop(stm) == "ok"
+    assert not Process.alive(pid)
+    assert await expect_exit(GenStateMachine.stop(stm)) == "noproc"
 
 
 # stop7: 'via' registered name

@@ -22,6 +22,7 @@ from tether import (
     Stop,
     Supervisor,
     Task,
+    global_,
 )
 from tether.testing import wait_all_blocked
 
@@ -162,11 +163,23 @@ async def test_init_2_with_old_and_new_child_specs() -> None:
 
 # supervisor_test.exs: test "start_link/2 with via"
 async def test_start_link_2_with_via() -> None:
-    # {:via, :global, :via_sup} in the original; tether's via module is Registry.
+    via = ("via", global_, "via_sup")
+    _, _sup = await Supervisor.start_link([], strategy="one_for_one", name=via)
+    assert await Supervisor.which_children(via) == []
+
+
+# supervisor_test.exs: test "start_link/2 with via" (again through tether.Registry)
+async def test_start_link_2_with_via_registry() -> None:
     await Registry.start_link(name="via_reg", keys="unique")
     via = ("via", Registry, ("via_reg", "via_sup"))
     _, _sup = await Supervisor.start_link([], strategy="one_for_one", name=via)
     assert await Supervisor.which_children(via) == []
+
+
+# supervisor_test.exs: test "start_link/3 with global"
+async def test_start_link_3_with_global() -> None:
+    await Supervisor.start_link([], strategy="one_for_one", name=("global", "global_sup"))
+    assert await Supervisor.which_children(("global", "global_sup")) == []
 
 
 # supervisor_test.exs: test "start_link/3 with local"

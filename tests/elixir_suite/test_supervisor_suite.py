@@ -39,6 +39,7 @@ from tether import (
     Reply,
     Stop,
     Supervisor,
+    global_,
     make_ref,
     receive,
     send,
@@ -2248,3 +2249,32 @@ async def test_significant_escalation() -> None:
     assert await check_exit([sup2], 1) == "error"
     await terminate(sup2, "shutdown")
     assert await check_exit([sup2]) == "ok"
+
+
+# supervisor_SUITE: simple_global_supervisor (OTP-9212: a globally registered child is
+# restarted and registers its global name again).  The original's child is a
+# supervisor_bridge; tether has none, so the child is a GenServer of the same name.
+async def test_simple_global_supervisor() -> None:
+    child = {
+        "id": "child",
+        "start": (_start_global_bridge, ()),
+        "restart": "permanent",
+        "shutdown": 2,
+        "type": "worker",
+    }
+    _, sup = await Supervisor.start_link(
+        [child], strategy="one_for_all", max_restarts=3, max_seconds=60, name="bridge9212"
+    )
+    bn_1 = global_.whereis_name("bridge_name")
+    Process.exit(bn_1, "kill")
+    await Process.sleep(0.2)
+    bn_2 = global_.whereis_name("bridge_name")
+    assert type(bn_2) is tether.Pid and bn_1 != bn_2
+    Process.flag("trap_exit", True)
+    Process.exit(sup, "kill")
+    assert await receive(Exit(sup, ANY)) == Exit(sup, "killed")
+
+
+async def _start_global_bridge() -> Any:
+    """``server9212/0``: the child, registered as ``{global, bridge_name}``."""
+    return await GenServer.start_link(GenServer, None, name=("global", "bridge_name"))

@@ -78,7 +78,6 @@ async def test_can_be_supervised_directly() -> None:
 
 # supervisor_test.exs:
 #   test "multiple supervisors can be supervised and identified with simple child spec"
-# (without the {:global, :global_name} child: tether has no cluster-wide names.)
 async def test_multiple_supervisors_can_be_supervised_and_identified_by_simple_child_spec() -> None:
     ok, _ = await Registry.start_link(keys="unique", name="TaskSup.Registry")
     assert ok == "ok"
@@ -86,6 +85,7 @@ async def test_multiple_supervisors_can_be_supervised_and_identified_by_simple_c
 
     children = [
         (TaskSupervisor, {"strategy": "one_for_one", "name": "simple_name"}),
+        (TaskSupervisor, {"strategy": "one_for_one", "name": ("global", "global_name")}),
         (TaskSupervisor, {"strategy": "one_for_one", "name": via}),
     ]
 
@@ -98,6 +98,7 @@ async def test_multiple_supervisors_can_be_supervised_and_identified_by_simple_c
     assert ok == "ok"
 
     assert await TaskSupervisor.children("simple_name") == []
+    assert await TaskSupervisor.children(("global", "global_name")) == []
     assert await TaskSupervisor.children(via) == []
     assert await TaskSupervisor.children(no_name_dynsup) == []
 

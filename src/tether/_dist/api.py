@@ -91,7 +91,7 @@ async def start(node: _n.Node, **options: Any) -> Dist:
         # A visible node answers the global protocol from its first connection, as
         # kernel's global_name_server does; a hidden one takes no part (started
         # on first use, for this node's names alone).
-        global_.start_server(node)
+        global_.start_server(node, dist)
     return dist
 
 

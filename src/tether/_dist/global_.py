@@ -113,6 +113,8 @@ __all__ = [
 ]
 
 logger: Final = logging.getLogger("tether")
+# Every message global_name_server and the locker take, at DEBUG.
+trace: Final = logging.getLogger("tether.global")
 
 GNS: Final = Atom("global_name_server")
 VSN: Final = 8  # the protocol version global.erl of OTP 25 speaks
@@ -200,9 +202,12 @@ class _Table:
             return None
         if entry is None:
             return None
-        if entry.pid.node is None and entry.pid not in _n.NODE.table:  # type: ignore[union-attr]
-            return None
-        return entry.pid
+        pid = entry.pid
+        if pid.node is None:
+            return pid if pid in _n.NODE.table else None  # type: ignore[union-attr]
+        # A pid of a node that is no longer connected is a name the server is
+        # about to remove (its monitor has fired noconnection): gone already.
+        return pid if _connected(pid.node) else None
 
     def can_set_lock(self, lock_id: tuple[Any, Any]) -> list[tuple[Pid, Ref]] | None:
         """The holders when ``lock_id`` may be set (its requester holds it or
@@ -299,9 +304,14 @@ async def resolve_it(method: Any, name: Any, pid1: Pid, pid2: Pid) -> Any:
     does: its pid, ``none``, or ``('EXIT', reason)``.  Other nodes call it over
     rpc for a clash whose pid lives here."""
     fn = _BUILTIN.get(method)
-    if fn is None:
+    if fn is None and isinstance(method, Fun):
+        # OTP 25's register_name/2 passes a local fun of its own module, ``fun
+        # random_exit_name/3`` (the only 3-ary fun global.erl makes): run ours.
+        if method.module == "global" and method.arity == 3:
+            fn = random_exit_name
+    elif fn is None:
         table = node_state(_KEY, _Table, "global:resolve_it")
-        fn = table.resolvers.get(method) if not isinstance(method, Fun) else None
+        fn = table.resolvers.get(method)
     if fn is None:
         # An Erlang fun has no meaning here: as calling an undefined function.
         return (Atom("EXIT"), (Atom("undef"), [(method, [name, pid1, pid2])]))
@@ -636,7 +646,8 @@ def _visible(name: str) -> bool:
 
 def _connected(name: str) -> bool:
     d = _dist()
-    return d is not None and name in d.nodes("connected")
+    conn = None if d is None else d.connections.get(name)
+    return conn is not None and bool(conn.up)
 
 
 def _cast(to: str, msg: Any) -> None:
@@ -685,8 +696,7 @@ class _Server:
 
     # -- the message loop (gen_server's wire format) ---------------------------
 
-    async def loop(self) -> None:
-        d = _dist()
+    async def loop(self, d: Any) -> None:
         if d is not None:
             cur = _n.NODE.current
             assert cur is not None
@@ -699,6 +709,8 @@ class _Server:
                 logger.exception("global_name_server: a message failed and was dropped")
 
     async def dispatch(self, msg: Any) -> None:
+        if trace.isEnabledFor(logging.DEBUG):
+            trace.debug("global_name_server %s <- %r", self.me, msg)
         if type(msg) is tuple and len(msg) == 3 and msg[0] == CALL:
             from_ = msg[1]
             reply = self.handle_call(msg[2], from_)
@@ -1561,6 +1573,8 @@ class _Locker:
             await self.message(msg)
 
     async def message(self, msg: Any) -> None:
+        if trace.isEnabledFor(logging.DEBUG):
+            trace.debug("global locker %s <- %r", node(), msg)
         match msg:
             case ("his_the_locker", Pid() as his, (int() as his_vsn, _), his_tag, my_tag):
                 assert his.node is not None
@@ -1728,18 +1742,19 @@ async def _locker_main(table: _Table) -> None:
 # -- starting ---------------------------------------------------------------------
 
 
-async def _server_main(table: _Table) -> None:
-    await _Server(table).loop()
+async def _server_main(table: _Table, dist: Any) -> None:
+    await _Server(table).loop(dist)
 
 
-def start_server(n: _n.Node) -> Pid:
+def start_server(n: _n.Node, dist: Any) -> Pid:
     """Start ``global_name_server`` on node ``n`` now, registered before any process
-    runs: what a visible node does when it becomes distributed, so that the first
-    peer to connect finds it.  Returns its pid."""
+    runs: what a visible node does when it becomes distributed (``dist`` is its
+    distribution, not yet ``n.dist``), so that the first peer to connect finds it.
+    Returns its pid."""
     table = n.ext.get(_KEY)
     if not isinstance(table, _Table):
         table = n.ext[_KEY] = _Table()
-    pid, _ = n.spawn(None, _server_main, (table,), what="global_name_server")
+    pid, _ = n.spawn(None, _server_main, (table, dist), what="global_name_server")
     n.register(n.table[pid], GNS)
     table.server = pid
     return pid
@@ -1757,7 +1772,7 @@ def _ensure_server(what: str) -> _Table:
         if holder is not None:
             table.server = holder
             return table
-        pid = spawn(_server_main, table)
+        pid = spawn(_server_main, table, _dist())
         Process.register(pid, GNS)
         table.server = pid
     return table

@@ -48,13 +48,19 @@ class Peer:
 
 
 async def start(
-    name: str, *, imports: list[str] | tuple[str, ...] = (), timeout: float = 30.0
+    name: str,
+    *,
+    imports: list[str] | tuple[str, ...] = (),
+    timeout: float = 30.0,
+    hidden: bool = True,
 ) -> Peer:
     """Start a peer node ``name@<this host>`` that imports ``imports``; return it connected.
 
     Must run inside a distributed node (``tether.run(..., name=...)``); the peer
-    uses the same cookie, epmd and host part of the name.  Raises
-    ``RuntimeError`` if it does not come up within ``timeout`` seconds.
+    uses the same cookie, epmd and host part of the name.  ``hidden=False``
+    starts a visible peer (a node that takes part in ``global`` and ``pg``, as
+    Erlang's ``peer`` starts by default).  Raises ``RuntimeError`` if it does not
+    come up within ``timeout`` seconds.
     """
     from .._runtime import _node as _n
     from .api import Node
@@ -70,6 +76,8 @@ async def start(
     for mod in imports:
         if not isinstance(mod, str):
             raise TypeError(f"peer.start: imports must be module names (str), got {mod!r}")
+    if not isinstance(hidden, bool):
+        raise TypeError(f"peer.start: hidden must be bool, got {hidden!r}")
     full = f"{name}@{dist.host}"
     env = {
         **os.environ,
@@ -90,6 +98,8 @@ async def start(
         argv += ["--import", mod]
     if dist.long_names is False:
         argv += ["--short"]
+    if not hidden:
+        argv += ["--visible"]
     proc = await asyncio.create_subprocess_exec(*argv, env=env, stdout=asyncio.subprocess.PIPE)
     assert proc.stdout is not None
     try:
@@ -133,8 +143,9 @@ def main(argv: list[str] | None = None) -> Any:
     ap.add_argument("--parent", required=True)
     ap.add_argument("--import", dest="imports", action="append", default=[])
     ap.add_argument("--short", action="store_true")
+    ap.add_argument("--visible", action="store_true")
     args = ap.parse_args(argv)
     for mod in args.imports:
         importlib.import_module(mod)
     # A pool worker's job is CPU work: no warning for processes that run long.
-    return run(_peer_main, args.parent, name=args.name, hog_threshold=None)
+    return run(_peer_main, args.parent, name=args.name, hog_threshold=None, hidden=not args.visible)
