@@ -257,7 +257,7 @@ async def test_resolve_it_runs_a_resolve_function_as_catch_does() -> None:
 # -- ("global", name) in every name position ------------------------------------------------
 
 
-async def test_a_genserver_is_named_called_cast_to_and_stopped_by_its_global_name() -> None:
+async def test_g17_a_genserver_is_named_called_cast_to_and_stopped_by_its_global_name() -> None:
     """G-17: name= takes ("global", name); G-12: a cast to an unknown one is "ok"."""
     _, pid = await Counter.start_link(10, name=("global", "counter"))
     assert await Counter.start(0, name=("global", "counter")) == (
@@ -295,7 +295,7 @@ async def test_send_takes_global_and_via_names() -> None:
         send(("global", "nobody"), "lost")
 
 
-async def test_process_monitor_takes_global_names_looked_up_once() -> None:
+async def test_m11_process_monitor_takes_global_names_looked_up_once() -> None:
     """M-11: a name is looked up when the monitor is set; M-4: unknown is noproc."""
     a = spawn(wait_forever)
     await global_.register_name("watched", a)
