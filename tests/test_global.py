@@ -356,3 +356,12 @@ async def test_a_killed_server_is_started_again_with_an_empty_table() -> None:
 async def test_sync_on_a_node_that_is_not_distributed_returns_ok() -> None:
     assert await global_.sync() == "ok"
     assert Atom("ok") == await global_.sync([])
+
+
+async def test_a_malformed_node_list_from_a_peer_adds_only_the_nodes_in_it() -> None:
+    await global_.register_name("kept", self())
+    server = Process.whereis("global_name_server")
+    junk = [5, "junk", ("ok@host", "not a version"), ("fine@host", 8), []]
+    send(server, ("$gen_cast", ("new_nodes", "peer@host", [], [], junk, [])))
+    assert await GenServer.call(server, "get_known") == ["fine@host"]
+    assert global_.whereis_name("kept") == self()

@@ -1167,10 +1167,10 @@ class _Server:
     def make_node_vsn_list(self, nodes: list[Any]) -> list[tuple[Atom, int]]:
         out = []
         for item in nodes:
-            if type(item) is tuple and len(item) == 2:
+            if type(item) is tuple and len(item) == 2 and _is_node(item[0]):
                 n, v = Atom(item[0]), item[1]
                 out.append((n, self.node_vsn(n) if v == 0 else v))
-            else:
+            elif _is_node(item):
                 out.append((Atom(item), self.node_vsn(Atom(item))))
         return out
 
@@ -1178,9 +1178,12 @@ class _Server:
         added: list[Atom] = []
         for item in nodes:
             if type(item) is tuple and len(item) == 2:
-                n, v = Atom(item[0]), item[1]
+                n, v = item
             else:
-                n, v = Atom(item), 0
+                n, v = item, 0
+            if not (_is_node(n) and isinstance(v, int)):
+                continue  # not a node: a peer's malformed list
+            n = Atom(n)
             if n == self.me:
                 continue
             if n not in self.known:
@@ -1319,8 +1322,14 @@ class _Server:
                     break
 
 
+def _is_node(n: Any) -> bool:
+    return isinstance(n, str) and "@" in n
+
+
 def _node_list(nodes: Any) -> list[Atom]:
-    return [Atom(n[0]) if type(n) is tuple else Atom(n) for n in nodes]
+    """The node names of a known list (``[Node]`` or ``[{Node, Vsn}]``)."""
+    names = [n[0] if type(n) is tuple and n else n for n in nodes]
+    return [Atom(n) for n in names if _is_node(n)]
 
 
 def _sync_others(nodes: list[Atom]) -> None:
@@ -1568,9 +1577,17 @@ class _Locker:
                     msg = await receive(timeout=wait)
                 except TimeoutError:
                     if not self.table.is_lock_set(GLOBAL):
-                        await self.select_node()
+                        await self.guarded(self.select_node())
                     continue
-            await self.message(msg)
+            await self.guarded(self.message(msg))
+
+    async def guarded(self, step: Awaitable[None]) -> None:
+        """Run one step; one that raises (a peer's malformed message) is logged and
+        the locker goes on, as the server does."""
+        try:
+            await step
+        except Exception:
+            logger.exception("global_name_server locker: a step failed and was dropped")
 
     async def message(self, msg: Any) -> None:
         if trace.isEnabledFor(logging.DEBUG):
