@@ -61,6 +61,16 @@ HOW_IT_ENDED = (
 )
 
 
+async def settled(*peers: Peer) -> None:
+    """Wait until every exchange of names in flight has ended, on this node and on
+    ``peers``: a registration on a node takes the global lock on every node it
+    knows, so it completes only once no synchronisation holds it there, and each
+    synchronisation releases the lock only after it has sent its results."""
+    assert await global_.register_name(("probe", tether.node()), tether.self()) == "yes"
+    for peer in peers:
+        await ev(peer, ":yes = :global.register_name({:probe, node()}, self())")
+
+
 @pytest.fixture
 def two_ex(epmd_port: int) -> Iterator[tuple[Peer, Peer]]:
     """Two Elixir nodes of the test's own, not connected to each other; the names
@@ -167,11 +177,11 @@ def test_a_clash_is_settled_by_the_elixir_node_that_sorts_first(
         await ev(ex1, ":global.sync()")
         assert await Node.connect(ex2.name)  # the clusters join
         down = await receive(Down(ref, ANY, ANY, ANY), timeout=20)
-        await global_.sync()
+        await settled(ex1, ex2)
         views = [
             global_.whereis_name(Atom("clash")),
-            await ev(ex1, ":global.sync(); :global.whereis_name(:clash)"),
-            await ev(ex2, ":global.sync(); :global.whereis_name(:clash)"),
+            await ev(ex1, ":global.whereis_name(:clash)"),
+            await ev(ex2, ":global.whereis_name(:clash)"),
         ]
         theirs = await ev(ex2, "pid")
         alive = await ev(ex2, "Process.alive?(pid)")
@@ -196,12 +206,12 @@ def test_a_clash_is_settled_by_tether_when_its_name_sorts_first(
         assert await global_.register_name(Atom("clash"), mine) == "yes"
         await ev(ex1, ":global.sync()")
         assert await Node.connect(ex2.name)  # the clusters join
-        await global_.sync()
         ended = await ev(ex2, HOW_IT_ENDED, timeout=20)
+        await settled(ex1, ex2)
         views = [
             global_.whereis_name(Atom("clash")),
-            await ev(ex1, ":global.sync(); :global.whereis_name(:clash)"),
-            await ev(ex2, ":global.sync(); :global.whereis_name(:clash)"),
+            await ev(ex1, ":global.whereis_name(:clash)"),
+            await ev(ex2, ":global.whereis_name(:clash)"),
         ]
         return mine, ended, views, Process.alive(mine)
 
@@ -231,12 +241,11 @@ def test_elixir_runs_a_python_resolve_function_on_tether_over_rpc(
         await ev(ex1, ":global.sync()")
         assert await ev(ex1, f'Node.connect(:"{ex2.name}")') is True  # the clusters join
         resolving = await receive(("resolving", ANY, ANY, ANY), timeout=20)
-        await ev(ex1, ":global.sync()")
-        await global_.sync()
+        await settled(ex1, ex2)
         views = [
             global_.whereis_name(Atom("clash")),
             await ev(ex1, ":global.whereis_name(:clash)"),
-            await ev(ex2, ":global.sync(); :global.whereis_name(:clash)"),
+            await ev(ex2, ":global.whereis_name(:clash)"),
         ]
         theirs = await ev(ex2, "pid")
         return mine, theirs, resolving, views, Process.alive(mine)

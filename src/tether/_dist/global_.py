@@ -203,11 +203,16 @@ class _Table:
         if entry is None:
             return None
         pid = entry.pid
+        node_ = _n.NODE
+        assert isinstance(node_, _n.Node)
         if pid.node is None:
-            return pid if pid in _n.NODE.table else None  # type: ignore[union-attr]
-        # A pid of a node that is no longer connected is a name the server is
-        # about to remove (its monitor has fired noconnection): gone already.
-        return pid if _connected(pid.node) else None
+            return pid if pid in node_.table else None
+        # A remote pid whose monitor has fired (it died, or its node went down)
+        # is a name the server is about to remove, its DOWN queued: gone already.
+        server = node_.table.get(self.server) if self.server is not None else None
+        if server is not None and not (server.monitors and entry.ref in server.monitors):
+            return None
+        return pid
 
     def can_set_lock(self, lock_id: tuple[Any, Any]) -> list[tuple[Pid, Ref]] | None:
         """The holders when ``lock_id`` may be set (its requester holds it or
