@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 import tether
-from tether import ANY, Atom, Node, Process, pg, receive
+import tether.peer
+from tether import ANY, Atom, Node, Process, pg, receive, rpc
 
 from .conftest import Peer, ev, run_node
 
@@ -176,3 +177,26 @@ def test_a_hidden_node_keeps_its_groups_to_itself(ex: Peer) -> None:
     here, there = run_node(main)
     assert len(here) == 1 and here[0].node is None
     assert there == 1
+
+
+def test_two_visible_tether_nodes_share_their_groups() -> None:
+    async def main() -> tuple[Any, ...]:
+        await pg.start_link("twins")
+        ref, _ = await pg.monitor_scope(scope="twins")
+        await pg.join("room", tether.self(), scope="twins")
+        peer = await tether.peer.start(
+            "pg_twin", imports=["tests.distribution.twin_node"], hidden=False
+        )
+        theirs = await rpc.call(peer.node, "pool", "pg_join", ["twins", "room"])
+        joined = await wait_for(ref, "join", [theirs])
+        members = pg.get_members("room", scope="twins")
+        await peer.stop()
+        left = await wait_for(ref, "leave", [theirs])
+        return theirs, joined, members, left, ref, pg.get_members("room", scope="twins")
+
+    theirs, joined, members, left, ref, after = run_node(main, hidden=False)
+    assert theirs.node.startswith("pg_twin@")
+    assert joined == (ref, "join", "room", [theirs])
+    assert members == [theirs, tether.Pid(members[1].id, members[1].serial)]
+    assert left == (ref, "leave", "room", [theirs])
+    assert after == members[1:]

@@ -1,7 +1,8 @@
 """A second tether node for the tether<->tether tests: ``python twin_node.py NAME COOKIE``.
 
-Exposes ``pool:worker/1`` (a worker that reports to its parent, then waits) and
-``pool:workers/0`` (the workers alive here); prints READY once distributed.
+Exposes ``pool:worker/1`` (a worker that reports to its parent, then waits),
+``pool:workers/0`` (the workers alive here) and ``pool:pg_join/2`` (a new member of
+a process group); prints READY once distributed.
 """
 
 from __future__ import annotations
@@ -41,6 +42,21 @@ async def echo() -> None:
 @rpc.expose("pool")
 def square(x: int) -> int:
     return x * x
+
+
+async def _member() -> None:
+    await Process.sleep(None)
+
+
+@rpc.expose("pool")
+async def pg_join(scope: str, group: str) -> tether.Pid:
+    """Start the pg scope ``scope`` here if it is not running, and make a new
+    process a member of ``group`` in it; its pid."""
+    if Process.whereis(scope) is None:
+        await tether.pg.start(scope)
+    member = tether.spawn(_member)
+    await tether.pg.join(group, member, scope=scope)
+    return member
 
 
 @rpc.expose("pool")
