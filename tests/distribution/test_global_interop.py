@@ -287,3 +287,32 @@ def test_a_hidden_node_keeps_its_global_names_to_itself(ex: Peer) -> None:
         return global_.registered_names(), theirs, await global_.sync()
 
     assert run_node(main) == (["hidden_name"], "undefined", "ok")
+
+
+def test_a_lost_connection_report_makes_tether_ask_that_node_to_disconnect(
+    own_ex: Peer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """prevent_overlapping_partitions (OTP 25's default): told that node A lost node
+    B, a node connected to B asks B to disconnect from it ({remove_connection, me}),
+    and B does."""
+
+    async def main() -> tuple[Any, ...]:
+        assert await Node.connect(own_ex.name)
+        await global_.sync()
+        Node.monitor(own_ex.name, True)
+        me = tether.node()
+        # own_ex reports, as a node "a@nowhere" would, that a lost own_ex.
+        await ev(
+            own_ex,
+            f'send({{:global_name_server, :"{me}"}}, '
+            f'{{:lost_connection, :"a@nowhere", 1, 1, node()}}); :ok',
+        )
+        down = await receive(("nodedown", ANY), timeout=10)
+        return me, down
+
+    me, down = run_node(main, hidden=False)
+    assert down == ("nodedown", own_ex.name)
+    assert [r.getMessage() for r in caplog.records if "overlapping" in r.getMessage()] == [
+        f"'global' at node {me} requested disconnect from node {own_ex.name} in order to "
+        "prevent overlapping partitions"
+    ]
