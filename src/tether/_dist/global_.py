@@ -139,7 +139,6 @@ SYNCED: Final = Atom("synced")
 NODEDOWN: Final = Atom("nodedown")
 NAME_CONFLICT: Final = Atom("global_name_conflict")
 _KEY: Final = "tether.global"
-_ABSENT: Final = object()
 _NOREPLY: Final = object()
 
 # The three resolve functions OTP ships, as the terms other nodes know them by.
@@ -1650,7 +1649,7 @@ class _Locker:
             self.just_synced = False
 
     def lock_id(self, his_locker: Pid) -> tuple[Atom, list[Pid]]:
-        return (GLOBAL, sorted([self_pid(), his_locker], key=_erlang_pid_order))
+        return (GLOBAL, sorted([_self(), his_locker], key=_erlang_pid_order))
 
     async def select_node(self) -> None:
         use_remote = not self.local
@@ -1672,9 +1671,9 @@ class _Locker:
     def send_lock_set(self, is_set: bool, his_locker: Pid, vsn: int, his_tag: Any) -> None:
         known = list(self.known)
         if vsn < 8:
-            msg: tuple[Any, ...] = (LOCK_SET, self_pid(), is_set, known)
+            msg: tuple[Any, ...] = (LOCK_SET, _self(), is_set, known)
         else:
-            msg = (LOCK_SET, self_pid(), is_set, known, his_tag)
+            msg = (LOCK_SET, _self(), is_set, known, his_tag)
         if vsn < 6:
             with contextlib.suppress(Exception):
                 _send(his_locker, msg)
@@ -1746,10 +1745,6 @@ class _Locker:
                 if h.node == nd and h.my_tag == tag:
                     lst.remove(h)
                     break
-
-
-def self_pid() -> Pid:
-    return _self()
 
 
 def _call_fun(fun: Any) -> None:
