@@ -884,8 +884,9 @@ class _Server:
                     _send(pid, (NODEDOWN, nd))
                 self.handle_nodedown(nd, "disconnected")
             case ("whereis", name, from_):
-                if self.table.is_lock_set(GLOBAL):
-                    spawn(_send_again, self.table.server, msg)
+                server = self.table.server
+                if self.table.is_lock_set(GLOBAL) and server is not None:
+                    spawn(_send_again, server, msg)
                 else:
                     with contextlib.suppress(Exception):
                         reply_to(from_, self.table.where(name) or Atom("undefined"))
