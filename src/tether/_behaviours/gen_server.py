@@ -72,6 +72,7 @@ from tether._runtime._api import (
     node,
     nodes,
     receive,
+    reply_filter,
     reply_to,
     self,
     send,
@@ -779,7 +780,7 @@ async def _call_remote_name(
 
 async def _await_reply(mon: Ref, timeout: float | None, mfa: Any, where: str | None) -> Any:
     try:
-        msg = await receive((mon, ANY), Down(mon, ANY, ANY, ANY), timeout=timeout)
+        msg = await receive(reply_filter(mon), timeout=timeout)
     except TimeoutError:
         Process.demonitor(mon, flush=True)
         await _flush((mon, ANY))

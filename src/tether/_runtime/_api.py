@@ -33,9 +33,8 @@ from typing import (
 
 from . import _lifecycle, _remote
 from . import _node as _n
-from ._mailbox import MISSING, Matcher, compile_filters
+from ._mailbox import MISSING, Matcher, compile_filters, down_matcher, reply_matcher
 from ._types import (
-    ANY,
     NOPROC,
     PORT,
     PROCESS,
@@ -383,7 +382,7 @@ def _receive(*filters: Any, timeout: float | None = None) -> Any:
                 return found
         p.matcher = matcher
         if deadline is not None:
-            p.timer = node.loop.call_at(deadline, node.receive_timeout, p)
+            node.set_receive_timer(p, deadline)
         msg = yield _WAIT
         if msg is _n.TIMEOUT:
             raise TimeoutError(f"receive: no matching message within {timeout} s")
@@ -486,6 +485,13 @@ def reply_to(from_: Any, reply: Any) -> None:
     dest: Any = alias if alias is not None else pid
     if type(dest) is Pid or isinstance(dest, Ref):
         send(dest, (tag, reply))
+
+
+def reply_filter(ref: Ref) -> Matcher:
+    """A ``receive`` filter for a call's reply ``(ref, _)`` or the callee's
+    ``Down(ref, ...)``: the same as the two patterns, built without compiling them
+    (``GenServer.call`` makes one per call).  Internal: for the behaviours."""
+    return reply_matcher(ref)
 
 
 def alias_of_tag(tag: Any) -> Ref | None:
@@ -1092,7 +1098,7 @@ def _sleep(seconds: float | None) -> Any:
         return None
     p.matcher = _NEVER
     if t is not None:
-        p.timer = node.loop.call_later(t, node.receive_timeout, p)
+        node.set_receive_timer(p, node.loop.time() + t)
     while True:
         r = yield _n.WAIT
         if r is _n.TIMEOUT:
@@ -1237,9 +1243,7 @@ class Process:
             raise TypeError("Process.demonitor: flush and info must be bool")
         found = _node().demonitor(p, ref)
         if flush and p.mailbox is not None and len(p.mailbox):
-            m = compile_filters((Down(ref, ANY, ANY, ANY),))
-            assert m is not None
-            p.mailbox.take(m)
+            p.mailbox.take(down_matcher(ref))
         # M-8/M-9 as the real BEAM answers (checked on OTP 25): with info, the
         # result says whether an active monitor was found, flush or not; an
         # unknown ref gives false even with flush.

@@ -36,7 +36,15 @@ from typing import Any, Final
 
 from ._types import ANY, Down, Exit, _Record
 
-__all__ = ["INDEX_THRESHOLD", "Mailbox", "Matcher", "compile_filters", "index_key"]
+__all__ = [
+    "INDEX_THRESHOLD",
+    "Mailbox",
+    "Matcher",
+    "compile_filters",
+    "down_matcher",
+    "index_key",
+    "reply_matcher",
+]
 
 INDEX_THRESHOLD: Final = 16
 
@@ -195,6 +203,30 @@ def _compile_fast(filters: tuple[Any, ...]) -> Matcher | None:
     return Matcher(lambda m: t1(m) or t2(m), frozenset(keys), False)
 
 
+def reply_matcher(ref: Any) -> Matcher:
+    """The matcher of ``receive((ref, ANY), Down(ref, ANY, ANY, ANY))``, built directly.
+
+    What every ``GenServer.call`` waits for: its reply ``(ref, reply)`` or the
+    server's DOWN.  ``compile_filters`` makes the same matcher from the patterns;
+    built here it costs one closure and no pattern analysis (measured: the
+    compile was 14 % of a call).  Both keys are ``ref``, so a long mailbox is
+    searched through the index.
+    """
+
+    def match(m: Any) -> bool:
+        t = type(m)
+        if t is tuple:
+            return len(m) == 2 and bool(m[0] == ref)
+        return t is Down and bool(m.ref == ref)
+
+    return Matcher(match, frozenset((ref,)), False)
+
+
+def down_matcher(ref: Any) -> Matcher:
+    """The matcher of ``receive(Down(ref, ANY, ANY, ANY))`` (``demonitor``'s flush)."""
+    return Matcher(lambda m: type(m) is Down and bool(m.ref == ref), frozenset((ref,)), False)
+
+
 def _class_matcher(cls: type) -> Callable[[Any], bool]:
     return lambda m: isinstance(m, cls)
 
@@ -224,6 +256,8 @@ def compile_filters(filters: tuple[Any, ...]) -> Matcher | None:
     """
     if not filters:
         return None
+    if len(filters) == 1 and type(filters[0]) is Matcher:
+        return filters[0]  # built already (reply_matcher): the runtime's own callers
     fast = _compile_fast(filters)
     if fast is not None:
         return fast

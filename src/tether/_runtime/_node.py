@@ -73,6 +73,7 @@ import contextlib
 import contextvars
 import ctypes
 import functools
+import heapq
 import inspect
 import itertools
 import logging
@@ -213,7 +214,9 @@ class Process:
         self.resume: Any = None
         self.mailbox: Mailbox | None = None
         self.matcher: Matcher | None = None
-        self.timer: asyncio.TimerHandle | None = None
+        # The receive timeout's entry in the node's deadline heap (see
+        # Node.set_receive_timer), or None.
+        self.timer: list[Any] | None = None
         self.future: asyncio.Future[Any] | None = None
         self.links: set[Pid | Port] | None = None
         self.monitors: dict[Ref, tuple[Pid | Port | None, Any]] | None = None
@@ -296,8 +299,7 @@ class Process:
             self._throw_on_resume()  # done already: its wake-up throws instead
         elif state == WAITING:
             if self.timer is not None:
-                self.timer.cancel()
-                self.timer = None
+                node.cancel_receive_timer(self)
             self.matcher = None
             self._throw_on_resume()
             node.make_runnable(self, None)
@@ -454,12 +456,17 @@ class Node:
         "check_every",
         "closing",
         "current",
+        "deadline_at",
+        "deadline_handle",
+        "deadline_seq",
+        "deadlines",
         "dist",
         "done",
         "ext",
         "idle_check_scheduled",
         "idle_waiters",
         "in_main_thread",
+        "live_deadlines",
         "loop",
         "name",
         "names",
@@ -493,6 +500,12 @@ class Node:
         self.table: dict[Pid | Port, Process] = {}
         self.names: dict[str, Process] = {}
         self.timers: dict[TimerRef, Pid | str | tuple[Any, Any]] = {}
+        # Receive timeouts (see set_receive_timer).
+        self.deadlines: list[list[Any]] = []
+        self.deadline_seq = itertools.count().__next__
+        self.live_deadlines = 0
+        self.deadline_handle: asyncio.TimerHandle | None = None
+        self.deadline_at = _INF
         # M-16: alias -> (owner, one-shot).  A message sent to an alias that is
         # not here is dropped; that is how late call replies disappear.
         self.aliases: dict[Ref, tuple[Process, bool]] = {}
@@ -686,8 +699,7 @@ class Node:
             return
         if p.state == WAITING:
             if p.timer is not None:
-                p.timer.cancel()
-                p.timer = None
+                self.cancel_receive_timer(p)
             p.matcher = None
             self.make_runnable(p, None)
         elif p.state == AWAITING and p.future is not None:
@@ -887,8 +899,7 @@ class Node:
                     self.loop.call_soon(self.run)
                 return
             if m is None:
-                p.timer.cancel()  # type: ignore[union-attr]
-                p.timer = None
+                self.cancel_receive_timer(p)
                 self.make_runnable(p, msg)
                 return
             if m.needs_context:
@@ -916,8 +927,7 @@ class Node:
             if ok:
                 p.matcher = None
                 if p.timer is not None:
-                    p.timer.cancel()
-                    p.timer = None
+                    self.cancel_receive_timer(p)
                 self.make_runnable(p, msg)
                 return
         mb = p.mailbox
@@ -949,8 +959,7 @@ class Node:
     def _wake_for_rescan(self, p: Process) -> None:
         p.matcher = None
         if p.timer is not None:
-            p.timer.cancel()
-            p.timer = None
+            self.cancel_receive_timer(p)
         self.make_runnable(p, RESCAN)
 
     def receive_timeout(self, p: Process) -> None:
@@ -958,6 +967,66 @@ class Node:
             p.timer = None
             p.matcher = None
             self.make_runnable(p, TIMEOUT)
+
+    # -- receive timeouts --------------------------------------------------
+    # One mechanism for every receive timeout (GenServer.call's 5 s default
+    # included): a heap of [deadline, seq, process] entries owned by the node,
+    # and one asyncio timer armed for the earliest deadline.  Setting a timeout
+    # is a heappush of a list (compared in C, where asyncio's TimerHandle is a
+    # Python object compared by a Python __lt__); cancelling one clears its
+    # process slot (the entry goes stale and is skipped).  Measured: asyncio's
+    # call_at + cancel was 1.6 µs of each call.
+    # Invariants: ``p.timer`` is the entry whose slot 2 is ``p`` (a live entry),
+    # or None; ``live_deadlines`` counts live entries; the heap holds at most
+    # 2 * live + 64 entries (compacted on cancel); ``deadline_handle`` is armed
+    # for ``deadline_at``, at or before the earliest live deadline, whenever a
+    # live entry exists.
+
+    def set_receive_timer(self, p: Process, deadline: float) -> None:
+        """Wake ``p`` (waiting in a receive) with ``TIMEOUT`` at loop time ``deadline``."""
+        e = [deadline, self.deadline_seq(), p]
+        heapq.heappush(self.deadlines, e)
+        p.timer = e
+        self.live_deadlines += 1
+        if deadline < self.deadline_at:
+            if self.deadline_handle is not None:
+                self.deadline_handle.cancel()
+            self.deadline_at = deadline
+            self.deadline_handle = self.loop.call_at(deadline, self._deadlines_due)
+
+    def cancel_receive_timer(self, p: Process) -> None:
+        """Drop ``p``'s receive timeout (it was handed a message, or died)."""
+        e = p.timer
+        assert e is not None
+        p.timer = None
+        e[2] = None
+        self.live_deadlines -= 1
+        if not self.live_deadlines:
+            self.deadlines.clear()
+            if self.deadline_handle is not None:
+                self.deadline_handle.cancel()
+                self.deadline_handle = None
+            self.deadline_at = _INF
+        elif len(self.deadlines) > 2 * self.live_deadlines + 64:
+            live = [x for x in self.deadlines if x[2] is not None]
+            heapq.heapify(live)
+            self.deadlines = live
+
+    def _deadlines_due(self) -> None:
+        # asyncio runs a timer up to one clock resolution early: what the handle
+        # was armed for counts as due.
+        now = max(self.loop.time(), self.deadline_at)
+        self.deadline_handle = None
+        self.deadline_at = _INF
+        h = self.deadlines
+        while h and h[0][0] <= now:
+            p = heapq.heappop(h)[2]
+            if p is not None:
+                self.live_deadlines -= 1
+                self.receive_timeout(p)
+        if h:
+            self.deadline_at = h[0][0]
+            self.deadline_handle = self.loop.call_at(self.deadline_at, self._deadlines_due)
 
     # -- exit signals --------------------------------------------------------
 
@@ -1035,8 +1104,7 @@ class Node:
             p.mailbox = None  # S-8
             p.matcher = None
             if p.timer is not None:
-                p.timer.cancel()
-                p.timer = None
+                self.cancel_receive_timer(p)
             if p.timers:
                 for tref in p.timers:
                     tref._handle.cancel()
@@ -1601,7 +1669,7 @@ class Node:
             p.state = DEAD
             p.reason = KILLED
             if p.timer is not None:
-                p.timer.cancel()
+                self.cancel_receive_timer(p)
             if p.future is not None:
                 p.future.cancel()
                 p.future = None
@@ -1634,6 +1702,7 @@ _UNWIND_CODE: Final = Node._unwind_step.__code__
 _enter_task: Final = cast(Callable[[Any, Any], None], asyncio.tasks._enter_task)
 _leave_task: Final = cast(Callable[[Any, Any], None], asyncio.tasks._leave_task)
 _monotonic: Final = time.monotonic
+_INF: Final = float("inf")
 
 
 class Preempted(ExitSignal):
@@ -1704,8 +1773,12 @@ def _start_coroutine(fun: Callable[..., Any], args: tuple[Any, ...], what: str) 
 
 def is_async_callable(fun: Any) -> bool:
     """True for ``async def`` functions, bound methods, partials and async ``__call__``."""
-    if type(fun) is types.FunctionType:
+    t = type(fun)
+    if t is types.FunctionType:
         return bool(fun.__code__.co_flags & _CO_COROUTINE)
+    if t is types.MethodType and type(fun.__func__) is types.FunctionType:
+        # A bound method (GenServer's callbacks, spawn(obj.method)): no introspection.
+        return bool(fun.__func__.__code__.co_flags & _CO_COROUTINE)
     while isinstance(fun, functools.partial):
         fun = fun.func
     if inspect.iscoroutinefunction(fun):
