@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tether.__main__ import main
+from tether._runtime import _core
 
 
 def test_run_file_exit_code_follows_main_exit_reason(
@@ -29,7 +30,8 @@ def test_version_and_demo_run_as_a_command() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "tether", "--version"], capture_output=True, text=True, check=True
     )
-    assert out.stdout == "tether 0.1.0\n"
+    # The child picks its core as this process did (the same TETHER_CORE).
+    assert out.stdout == f"tether 0.1.0 ({_core.NAME} core)\n"
     demo = subprocess.run(
         [sys.executable, "-m", "tether", "demo"], capture_output=True, text=True, check=True
     )

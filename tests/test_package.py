@@ -3,9 +3,10 @@ two commands are the ones the project runs.
 
 The build test makes the sdist and, from it, the wheel (``uv build``, as CI does),
 then installs the wheel into a fresh virtual environment whose PATH has no compiler
-and no network index, and runs the ``tether`` command there.  It needs ``uv`` (the
-test command runs under it) and the build backend (hatchling, which uv fetches from
-the package index once and then takes from its cache).
+and no network index, and runs the ``tether`` command there; and installs the sdist
+the same way, where the native core cannot be compiled, to get the pure-Python core.
+It needs ``uv`` (the test command runs under it) and the build backend (setuptools,
+which uv fetches from the package index once and then takes from its cache).
 """
 
 from __future__ import annotations
@@ -53,23 +54,35 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def wheel_of(dist: Path) -> Path:
-    [wheel] = dist.glob("tether-*-py3-none-any.whl")
+    # A platform wheel: it carries the native core, built where the sdist was.
+    [wheel] = dist.glob("tether-*-cp3*-cp3*-*.whl")
     return wheel
+
+
+def bare_venv(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A fresh venv, and an environment whose PATH holds that venv alone: no cc,
+    gcc, c++ or make to build anything with."""
+    venv = tmp_path / "venv"
+    subprocess.run(
+        [uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, timeout=120
+    )
+    env = {"PATH": str(venv / "bin"), "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+    for compiler in ("cc", "gcc", "c++", "g++", "clang", "make"):
+        assert shutil.which(compiler, path=env["PATH"]) is None
+    # uv's cache (where the build backend is) stays the one the test command uses.
+    cache = subprocess.run(
+        [uv(), "cache", "dir"], capture_output=True, text=True, check=True, timeout=60
+    )
+    env["UV_CACHE_DIR"] = cache.stdout.strip()
+    return venv, env
 
 
 @pytest.mark.timeout(300)
 def test_the_wheel_installs_and_runs_in_a_fresh_venv_with_no_compiler_on_path(
     dist: Path, tmp_path: Path
 ) -> None:
-    venv = tmp_path / "venv"
-    subprocess.run(
-        [uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, timeout=120
-    )
+    venv, env = bare_venv(tmp_path)
     bin_dir = venv / "bin"
-    # PATH holds the venv alone: no cc, gcc, c++ or make to build anything with.
-    env = {"PATH": str(bin_dir), "HOME": str(tmp_path), "LANG": "C.UTF-8"}
-    for compiler in ("cc", "gcc", "c++", "g++", "clang", "make"):
-        assert shutil.which(compiler, path=env["PATH"]) is None
     install = [uv(), "pip", "install", "--quiet", "--offline", "--no-index"]
     python = str(bin_dir / "python")
     subprocess.run(
@@ -83,7 +96,7 @@ def test_the_wheel_installs_and_runs_in_a_fresh_venv_with_no_compiler_on_path(
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stdout
 
-    assert run("tether", "--version") == f"tether {tether.__version__}\n"
+    assert run("tether", "--version") == f"tether {tether.__version__} (native core)\n"
     where = run("python", "-c", "import tether; print(tether.__file__)")
     assert where.startswith(str(venv)), where
     demo = run("tether", "demo")
@@ -98,6 +111,49 @@ def test_the_wheel_installs_and_runs_in_a_fresh_venv_with_no_compiler_on_path(
     )
 
 
+@pytest.mark.timeout(300)
+def test_the_sdist_installs_with_no_compiler_and_runs_the_pure_python_core(
+    dist: Path, tmp_path: Path
+) -> None:
+    venv, env = bare_venv(tmp_path)
+    [sdist] = dist.glob("tether-*.tar.gz")
+    # --offline: the build backend comes from uv's cache; the C core cannot build.
+    done = subprocess.run(
+        [uv(), "pip", "install", "--offline", "--python", str(venv / "bin/python"), str(sdist)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "error" not in done.stderr.lower(), done.stderr[-2000:]
+    assert not list(venv.glob("lib/python*/site-packages/tether/_runtime/_cnode*.so"))
+
+    def run(*cmd: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            cmd,
+            cwd=tmp_path,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    version = run("tether", "--version")
+    assert version.stdout == f"tether {tether.__version__} (python core)\n", version.stderr
+    demo = run("python", "-m", "tether.demo.a1_dead_processes_tell_no_tales")
+    assert (
+        demo.stdout
+        == (Path(tether.demo.__file__).parent / "a1_dead_processes_tell_no_tales.out").read_text()
+    )
+    # Asking for the native core there is an error that says what to do.
+    forced = run("tether", "--version", TETHER_CORE="native")
+    assert forced.returncode == 1
+    assert "TETHER_CORE=native, but tether's native core" in forced.stderr
+
+
 def test_the_wheel_carries_the_license_the_demo_and_its_metadata(dist: Path) -> None:
     with zipfile.ZipFile(wheel_of(dist)) as whl:
         names = set(whl.namelist())
@@ -109,10 +165,10 @@ def test_the_wheel_carries_the_license_the_demo_and_its_metadata(dist: Path) -> 
     assert not any(n.startswith(("tests/", "bench/", "examples/")) for n in names)
     assert meta["License-Expression"] == "Apache-2.0"
     assert meta["Requires-Python"] == ">=3.11"
-    # tether alone needs nothing; the observer's web and terminal views are an extra.
+    # No dependency but the observer extra's (pip install tether[observer]).
     assert meta.get_all("Requires-Dist") == [
-        "aiohttp>=3.9; extra == 'observer'",
-        "rich>=13.7; extra == 'observer'",
+        'aiohttp>=3.9; extra == "observer"',
+        'rich>=13.7; extra == "observer"',
     ]
     versions = sorted(
         c.rsplit(" ", 1)[1]

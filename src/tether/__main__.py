@@ -15,7 +15,8 @@
 * ``tether observer [--connect NODE --cookie C]``: the web observer of this
   node, or of another node, tether's or an Erlang/Elixir one (prints its URL);
   ``tether top [--connect NODE]``: the same in the terminal (docs/observer.md).
-* ``tether --version``.
+* ``tether --version``: the version and the core that runs (``native``: the C
+  core; ``python``: the pure-Python core, forced with ``TETHER_CORE=python``).
 * ``--name NAME@HOST`` / ``--sname NAME`` and ``--cookie C`` (before the command)
   make the node distributed, as ``iex --name``: ``tether --sname py``.
 
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import tether
+from tether._runtime import _core
 
 
 def _find_app(spec: str) -> type[tether.Application] | str:
@@ -182,7 +184,11 @@ def _observe(ns: argparse.Namespace, name: str | None, cookie: str | None) -> in
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tether`` command."""
     parser = argparse.ArgumentParser(prog="tether", description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--version", action="version", version=f"tether {tether.__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"tether {tether.__version__} ({_core.NAME} core)",
+    )
     parser.add_argument("--name", help="distributed node name, e.g. py@127.0.0.1 (iex --name)")
     parser.add_argument("--sname", help="short node name, e.g. py (iex --sname)")
     parser.add_argument(

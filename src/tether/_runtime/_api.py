@@ -31,7 +31,7 @@ from typing import (
     overload,
 )
 
-from . import _lifecycle, _remote
+from . import _core, _lifecycle, _remote
 from . import _node as _n
 from ._mailbox import MISSING, Matcher, compile_filters, down_matcher, reply_matcher
 from ._types import (
@@ -391,7 +391,7 @@ def _receive(*filters: Any, timeout: float | None = None) -> Any:
 
 
 receive: Final = cast(_Receive, _receive)
-receive.__doc__ = """Wait for a message and return it: Elixir's ``receive … after``.
+_RECEIVE_DOC: Final = """Wait for a message and return it: Elixir's ``receive … after``.
 
     ``await receive()`` takes the first message.  With filters, it takes the first
     message in arrival order that any filter matches; the others keep their order
@@ -415,6 +415,14 @@ receive.__doc__ = """Wait for a message and return it: Elixir's ``receive … af
         ValueError: ``timeout`` is negative.
         TypeError: a filter is none of the above.
     """
+_receive.__doc__ = _RECEIVE_DOC
+
+if _core.native is not None:
+    # The native core (_core.py): send to a local pid and the plain receive in C,
+    # everything else in the functions above, which the C calls (init_api).
+    _core.native.init_api(send, _receive)
+    send = _core.native.send
+    receive = cast(_Receive, _core.native.receive)  # type: ignore[misc]
 
 
 def self() -> Pid:

@@ -86,6 +86,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Final, cast
 
+from . import _core
 from ._format import crash_head, inspect_reason
 from ._mailbox import Mailbox, Matcher
 from ._types import (
@@ -642,36 +643,12 @@ class Node:
                 yielded = coro.send(value)
             finally:
                 _leave_task(loop, p)
-        except StopIteration as stop:
-            self.current = None
-            p.unwound = True
-            if p is self.root:
-                self.root_result = stop.value
-            self.terminate(p, NORMAL)  # E-8
-            return
-        except ProcessExit as ex:  # exit/1 not caught: E-3
-            self.current = None
-            p.unwound = True
-            self.terminate(p, ex.reason)
-            return
-        except Preempted:  # (an ExitSignal: caught first)
-            self.current = None
-            self._preempted(p)
-            return
-        except ExitSignal:
-            # Killed during its own step, and the unwinding ran to the end.
-            self.current = None
-            p.unwound = True
-            if p.state != DEAD:
-                # Only reachable if user code raised ExitSignal itself.
-                self.terminate(p, KILLED)
-            return
         except _ForceStop:
             self.current = None
             raise
         except BaseException as ex:
             self.current = None
-            self._crashed(p, ex)
+            self._step_ended(p, ex)
             return
         self.current = None
         if p.state == DEAD:
@@ -683,7 +660,39 @@ class Node:
         elif yielded is None:
             p.state = RUNNABLE
             self.runq.append(p)
-        elif getattr(yielded, "_asyncio_future_blocking", None):
+        else:
+            self._awaits(p, yielded)
+
+    # The native core (_cnode.c, step) runs the lines above in C and calls the
+    # two methods below, and everything before the coroutine is resumed in
+    # ``step`` (a dead or suspended process, a stand-in coroutine) by calling
+    # ``step`` itself: these paths have one implementation, here.
+
+    def _step_ended(self, p: Process, ex: BaseException) -> None:
+        """``p``'s step raised ``ex`` (``StopIteration``: its coroutine returned)."""
+        if isinstance(ex, StopIteration):
+            p.unwound = True
+            if p is self.root:
+                self.root_result = ex.value
+            self.terminate(p, NORMAL)  # E-8
+        elif isinstance(ex, ProcessExit):  # exit/1 not caught: E-3
+            p.unwound = True
+            self.terminate(p, ex.reason)
+        elif isinstance(ex, Preempted):  # (an ExitSignal: tested first)
+            self._preempted(p)
+        elif isinstance(ex, ExitSignal):
+            # Killed during its own step, and the unwinding ran to the end.
+            p.unwound = True
+            if p.state != DEAD:
+                # Only reachable if user code raised ExitSignal itself.
+                self.terminate(p, KILLED)
+        else:
+            self._crashed(p, ex)
+
+    def _awaits(self, p: Process, yielded: Any) -> None:
+        """``p`` yielded something other than ``WAIT`` or ``None``: an asyncio
+        future it awaits, or a value no process may yield."""
+        if getattr(yielded, "_asyncio_future_blocking", None):
             yielded._asyncio_future_blocking = False
             p.state = AWAITING
             p.future = yielded
@@ -887,8 +896,7 @@ class Node:
         """Put ``msg`` in live process ``p``'s mailbox, or hand it to its receive."""
         p.received += 1.0
         if p.state == WAITING:
-            m = p.matcher
-            if m is None and p.timer is None:
+            if p.matcher is None and p.timer is None:
                 # The hot path, make_runnable and queue inlined (one call less per
                 # message): a plain receive, no timeout.
                 p.state = RUNNABLE
@@ -898,37 +906,7 @@ class Node:
                     self.scheduled = True
                     self.loop.call_soon(self.run)
                 return
-            if m is None:
-                self.cancel_receive_timer(p)
-                self.make_runnable(p, msg)
-                return
-            if m.needs_context:
-                # A user predicate must see the receiver as self().
-                saved = self.current
-                self.current = p
-                try:
-                    ok = m.match(msg)
-                except BaseException:
-                    # The receiver's predicate is broken: let it find out in its
-                    # own context, where the same call raises again.
-                    ok = False
-                    self.current = saved
-                    self._enqueue(p, msg)
-                    self._wake_for_rescan(p)
-                    return
-                self.current = saved
-            else:
-                try:
-                    ok = m.match(msg)
-                except BaseException:
-                    self._enqueue(p, msg)
-                    self._wake_for_rescan(p)
-                    return
-            if ok:
-                p.matcher = None
-                if p.timer is not None:
-                    self.cancel_receive_timer(p)
-                self.make_runnable(p, msg)
+            if self._hand_over(p, msg):
                 return
         mb = p.mailbox
         if mb is None:
@@ -940,6 +918,45 @@ class Node:
             mb._msgs[seq] = msg
         else:
             mb.put(msg)
+
+    def _hand_over(self, p: Process, msg: Any) -> bool:
+        """``deliver``'s path for a receive with filters or a timeout: hand ``msg``
+        over if the receive takes it (True), else leave it to the mailbox (False).
+        The native core's deliver calls it for the same cases."""
+        m = p.matcher
+        if m is None:
+            self.cancel_receive_timer(p)
+            self.make_runnable(p, msg)
+            return True
+        if m.needs_context:
+            # A user predicate must see the receiver as self().
+            saved = self.current
+            self.current = p
+            try:
+                ok = m.match(msg)
+            except BaseException:
+                # The receiver's predicate is broken: let it find out in its
+                # own context, where the same call raises again.
+                ok = False
+                self.current = saved
+                self._enqueue(p, msg)
+                self._wake_for_rescan(p)
+                return True
+            self.current = saved
+        else:
+            try:
+                ok = m.match(msg)
+            except BaseException:
+                self._enqueue(p, msg)
+                self._wake_for_rescan(p)
+                return True
+        if ok:
+            p.matcher = None
+            if p.timer is not None:
+                self.cancel_receive_timer(p)
+            self.make_runnable(p, msg)
+            return True
+        return False
 
     def delivered(self) -> int:
         """Messages ever delivered to this node's processes (for the observer:
@@ -1696,6 +1713,28 @@ class Node:
 
 _STEP_CODE: Final = Node.step.__code__
 _UNWIND_CODE: Final = Node._unwind_step.__code__
+
+
+# -- the native core -----------------------------------------------------------
+# With the native core (_core.py), the scheduler turn, the step's fast path and
+# deliver run in C (_cnode.c: each C function names the method above it mirrors).
+# Node.run stays a Python function, one frame per turn of up to BUDGET steps,
+# calling the C turn: a process's frames lead out to that frame, which is how
+# in_process_code and current_frames find where the process's code begins (the
+# C step has no frame of its own).
+
+
+def _run_native(self: Node) -> None:
+    """One scheduler turn, in C (``_cnode.run`` mirrors the Python ``Node.run``)."""
+    _native_run(self)
+
+
+_native: Final = _core.native
+_RUN_CODE: Final = _run_native.__code__ if _native is not None else None
+_in_runtime: Final = _native.in_runtime if _native is not None else None
+if _native is not None:
+    _native_run: Final = _native.run
+    setattr(Node, "run", _run_native)  # noqa: B010 - replaces the method
 # asyncio's own hooks for "the current task" (what Task.__step uses); a Process
 # stands in for a Task there, which asyncio only needs for current_task() and
 # Task-like methods (cancel, uncancel, cancelling, get_loop, done).
@@ -1745,10 +1784,12 @@ def in_process_code(frame: types.FrameType | None) -> bool:
     (a send, a mailbox operation) means "not now": an exception raised there
     could leave the runtime's tables half-updated.
     """
+    if _in_runtime is not None and _in_runtime():
+        return False  # the native core is running runtime code (see _cnode.c)
     f = frame
     while f is not None:
         code = f.f_code
-        if code is _STEP_CODE or code is _UNWIND_CODE:
+        if code is _STEP_CODE or code is _UNWIND_CODE or code is _RUN_CODE:
             return True
         if f.f_globals.get("__name__", "").startswith(_RUNTIME_PREFIX):
             return False
@@ -1805,6 +1846,13 @@ class _NoNode:
 
 NO_NODE: Final = _NoNode()
 NODE: Node | _NoNode = NO_NODE
+
+
+if _native is not None:
+    # Bound last: init reads the classes above (their slots' offsets) and keeps
+    # the Python deliver for records it does not handle.
+    _native.init(sys.modules[__name__])
+    setattr(Node, "deliver", _native.as_method(_native.deliver))  # noqa: B010
 
 
 def set_node(node: Node | _NoNode) -> None:
@@ -1987,7 +2035,7 @@ def current_frames(p: Process) -> list[types.FrameType]:
     if NODE.current is p:
         f = sys._getframe(1)
         while f is not None:
-            if f.f_code is Node.step.__code__:
+            if f.f_code is _STEP_CODE or f.f_code is _RUN_CODE:
                 break
             frames.append(f)
             f = f.f_back  # type: ignore[assignment]

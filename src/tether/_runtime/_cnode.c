@@ -1,0 +1,1223 @@
+/* The native core: the scheduler's hot paths in C (tether._runtime._cnode).
+ *
+ * The Python core (_node.py, _api.py, _mailbox.py) is the reference and holds
+ * the semantics; this file mirrors its hot paths rule for rule, the way
+ * CPython's _asyncio mirrors tasks.py.  Each C function names the Python
+ * function it mirrors.  Everything that is not a hot path is not here: the C
+ * calls the Python method that handles it (a dead process unwinding, a
+ * suspended one, a coroutine that returns or raises, an asyncio future, a
+ * bad yield, a receive with filters or a timeout, a send to anything but a
+ * local pid), so those paths keep a single implementation.
+ *
+ * Process, Node, Mailbox and Pid stay Python classes with __slots__: a slot
+ * is a PyObject * at a fixed offset in the instance, which init() reads from
+ * the classes' member descriptors (and checks) once.  The C reads and writes
+ * those slots directly, with the same meaning as the Python code.
+ *
+ * Preemption (Node.preempt_here, in_process_code) must never land inside the
+ * runtime.  The Python core is protected by its own frames; C code has none,
+ * so every call the C makes into Python code that is not the runtime's
+ * (asyncio's call_soon) is bracketed by runtime_depth, which
+ * in_process_code reads through in_runtime().
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <time.h>
+
+/* ---- state set by init() / init_api() ------------------------------------ */
+
+static PyObject *node_globals;  /* _node's module dict: NODE, BUDGET, SLICE, ... */
+static PyTypeObject *ProcessType, *NodeType, *MailboxType, *PidType;
+static PyObject *WAIT, *RESCAN, *TIMEOUT, *ForceStop;
+static PyObject *enter_task, *leave_task;
+static PyObject *ST[6];  /* RUNNABLE .. SUSPENDED, the module's own int objects */
+static PyObject *deliver_py, *send_py, *receive_py;
+static PyObject *float_one, *int_zero, *int_one;
+static int runtime_depth;
+
+enum { RUNNABLE, RUNNING, WAITING, AWAITING, DEAD, SUSPENDED };
+
+/* Slot offsets. */
+static Py_ssize_t P_state, P_resume, P_coro, P_reductions, P_received, P_matcher,
+    P_timer, P_mailbox, P_suspended;
+static Py_ssize_t N_current, N_runq, N_scheduled, N_loop, N_check_every, N_busy,
+    N_table, N_quick_receives, N_idle_waiters, N_idle_check_scheduled;
+static Py_ssize_t M_msgs, M_head, M_tail, M_base, M_holes, M_index;
+static Py_ssize_t Pid_hash;
+
+static PyObject *s_step, *s_step_ended, *s_dead_yield, *s_awaits, *s_hand_over,
+    *s_enqueue, *s_put, *s_pop_first, *s_append, *s_popleft, *s_call_soon, *s_run,
+    *s_idle_check, *s_step_failed, *s_NODE;
+
+#define SLOT(o, off) (*(PyObject **)((char *)(o) + (off)))
+
+static inline void
+set_slot(PyObject *o, Py_ssize_t off, PyObject *v)
+{
+    PyObject *old = SLOT(o, off);
+    Py_INCREF(v);
+    SLOT(o, off) = v;
+    Py_XDECREF(old);
+}
+
+/* A slot that __init__ always sets; NULL (unset) only if a record is broken. */
+static inline PyObject *
+get_slot(PyObject *o, Py_ssize_t off)
+{
+    PyObject *v = SLOT(o, off);
+    if (v == NULL) {
+        PyErr_Format(PyExc_AttributeError, "tether native core: %R has an unset slot", o);
+    }
+    return v;
+}
+
+static inline int
+state_is(PyObject *s, int k)
+{
+    if (s == ST[k]) {
+        return 1;
+    }
+    return PyLong_CheckExact(s) && PyLong_AsLong(s) == k;
+}
+
+/* `x += 1.0` on a float counter (Process.reductions, Process.received). */
+static int
+inc_counter(PyObject *o, Py_ssize_t off)
+{
+    PyObject *old = get_slot(o, off), *new;
+    if (old == NULL) {
+        return -1;
+    }
+    if (PyFloat_CheckExact(old)) {
+        new = PyFloat_FromDouble(PyFloat_AS_DOUBLE(old) + 1.0);
+    }
+    else {
+        new = PyNumber_Add(old, float_one);
+    }
+    if (new == NULL) {
+        return -1;
+    }
+    SLOT(o, off) = new;
+    Py_DECREF(old);
+    return 0;
+}
+
+static double
+monotonic(void)
+{
+    /* time.monotonic() on POSIX: the same clock. */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The raised exception as one object (with its traceback), the error cleared. */
+static PyObject *
+take_exception(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyErr_GetRaisedException();
+#else
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    PyErr_NormalizeException(&t, &v, &tb);
+    if (tb != NULL) {
+        PyException_SetTraceback(v, tb);
+    }
+    Py_XDECREF(t);
+    Py_XDECREF(tb);
+    return v;
+#endif
+}
+
+static void
+restore_exception(PyObject *v)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(v);
+#else
+    PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(v)), v, PyException_GetTraceback(v));
+#endif
+}
+
+/* Call node.<name>(p, ex) the way Python calls it from `except BaseException
+ * as ex:` (sys.exception() is ex meanwhile). */
+static PyObject *
+call_in_handler(PyObject *node, PyObject *name, PyObject *p, PyObject *ex)
+{
+    PyObject *saved = PyErr_GetHandledException();
+    PyErr_SetHandledException(ex);
+    PyObject *args[3] = {node, p, ex};
+    PyObject *r = PyObject_VectorcallMethod(name, args, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    PyErr_SetHandledException(saved);
+    Py_XDECREF(saved);
+    return r;
+}
+
+static inline PyObject *
+call_method1(PyObject *o, PyObject *name, PyObject *a)
+{
+    PyObject *args[2] = {o, a};
+    return PyObject_VectorcallMethod(name, args, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+}
+
+static inline PyObject *
+call_method2(PyObject *o, PyObject *name, PyObject *a, PyObject *b)
+{
+    PyObject *args[3] = {o, a, b};
+    return PyObject_VectorcallMethod(name, args, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+}
+
+/* loop.call_soon(fn): asyncio's Python code, run as part of the runtime. */
+static int
+call_soon(PyObject *node, PyObject *fn_name)
+{
+    PyObject *loop = get_slot(node, N_loop);
+    if (loop == NULL) {
+        return -1;
+    }
+    PyObject *fn = PyObject_GetAttr(node, fn_name);
+    if (fn == NULL) {
+        return -1;
+    }
+    runtime_depth++;
+    PyObject *r = call_method1(loop, s_call_soon, fn);
+    runtime_depth--;
+    Py_DECREF(fn);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
+/* ---- Node.step ------------------------------------------------------------ */
+
+/* Mirrors Node.step: run one process until it yields, returns or raises.
+ * Returns 0, or -1 with an exception set (for run's per-step guard). */
+static int
+step(PyObject *node, PyObject *p)
+{
+    PyObject *r;
+    if (Py_TYPE(p) != ProcessType) {
+        goto python;
+    }
+    PyObject *state = get_slot(p, P_state);
+    PyObject *coro = get_slot(p, P_coro);
+    PyObject *suspended = get_slot(p, P_suspended);
+    if (state == NULL || coro == NULL || suspended == NULL) {
+        return -1;
+    }
+    /* A dead process unwinding, a suspended one, and a stand-in coroutine
+     * (_ThrowOnce: a cancel() pending) or any other awaitable object: Python. */
+    if (state_is(state, DEAD) || suspended != Py_None || !PyCoro_CheckExact(coro)) {
+        goto python;
+    }
+    /* The process's step count also names this step, for the watchdog. */
+    if (inc_counter(p, P_reductions) < 0) {
+        return -1;
+    }
+    set_slot(p, P_state, ST[RUNNING]);
+    set_slot(node, N_current, p);
+    PyObject *value = get_slot(p, P_resume);
+    if (value == NULL) {
+        return -1;
+    }
+    SLOT(p, P_resume) = Py_NewRef(Py_None); /* steals the old reference into value */
+    PyObject *loop = get_slot(node, N_loop);
+    if (loop == NULL) {
+        Py_DECREF(value);
+        return -1;
+    }
+    Py_INCREF(coro);
+    Py_INCREF(loop);
+    PyObject *targs[2] = {loop, p};
+    PyObject *result = NULL;
+    PySendResult status;
+    r = PyObject_Vectorcall(enter_task, targs, 2, NULL);
+    if (r == NULL) {
+        status = PYGEN_ERROR;
+    }
+    else {
+        Py_DECREF(r);
+        status = PyIter_Send(coro, value, &result);
+        /* finally: _leave_task(loop, p); its error replaces the step's. */
+        PyObject *pending = status == PYGEN_ERROR ? take_exception() : NULL;
+        r = PyObject_Vectorcall(leave_task, targs, 2, NULL);
+        if (r == NULL) {
+            Py_XDECREF(pending);
+            Py_CLEAR(result);
+            status = PYGEN_ERROR;
+        }
+        else {
+            Py_DECREF(r);
+            if (pending != NULL) {
+                restore_exception(pending);
+            }
+        }
+    }
+    Py_DECREF(value);
+    Py_DECREF(coro);
+    Py_DECREF(loop);
+    set_slot(node, N_current, Py_None);
+    if (status == PYGEN_ERROR) {
+        if (PyErr_ExceptionMatches(ForceStop)) {
+            return -1;
+        }
+        PyObject *ex = take_exception();
+        r = call_in_handler(node, s_step_ended, p, ex);
+        Py_DECREF(ex);
+        goto done;
+    }
+    if (status == PYGEN_RETURN) {
+        /* coro.send raised StopIteration(result) in the Python core. */
+        PyObject *ex = PyObject_CallOneArg(PyExc_StopIteration, result);
+        Py_DECREF(result);
+        if (ex == NULL) {
+            return -1;
+        }
+        r = call_in_handler(node, s_step_ended, p, ex);
+        Py_DECREF(ex);
+        goto done;
+    }
+    state = get_slot(p, P_state);
+    if (state == NULL) {
+        Py_DECREF(result);
+        return -1;
+    }
+    if (state_is(state, DEAD)) {
+        r = call_method2(node, s_dead_yield, p, result);
+    }
+    else if (result == WAIT) {
+        set_slot(p, P_state, ST[WAITING]);
+        r = Py_NewRef(Py_None);
+    }
+    else if (result == Py_None) {
+        set_slot(p, P_state, ST[RUNNABLE]);
+        PyObject *runq = get_slot(node, N_runq);
+        r = runq == NULL ? NULL : call_method1(runq, s_append, p);
+    }
+    else {
+        r = call_method2(node, s_awaits, p, result);
+    }
+    Py_DECREF(result);
+done:
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+python:
+    r = call_method1(node, s_step, p);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
+/* ---- Node.run ------------------------------------------------------------- */
+
+static int
+global_long(const char *name, long *out)
+{
+    PyObject *v = PyDict_GetItemString(node_globals, name);
+    if (v == NULL) {
+        PyErr_Format(PyExc_RuntimeError, "tether native core: _node.%s is missing", name);
+        return -1;
+    }
+    *out = PyLong_AsLong(v);
+    return (*out == -1 && PyErr_Occurred()) ? -1 : 0;
+}
+
+/* Mirrors Node.run: one scheduler turn, BUDGET steps and SLICE seconds at most
+ * (the clock read every check_every steps, adapted as in Python), each step
+ * guarded so that an error ends that process only (_step_failed). */
+static PyObject *
+cnode_run(PyObject *module, PyObject *node)
+{
+    long budget, check_default, every;
+    PyObject *slice_o = PyDict_GetItemString(node_globals, "SLICE");
+    if (slice_o == NULL || global_long("BUDGET", &budget) < 0 ||
+        global_long("_CHECK_EVERY", &check_default) < 0) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_RuntimeError, "tether native core: _node.SLICE is missing");
+        }
+        return NULL;
+    }
+    double slice = PyFloat_AsDouble(slice_o);
+    if (slice == -1.0 && PyErr_Occurred()) {
+        return NULL;
+    }
+    PyObject *every_o = get_slot(node, N_check_every);
+    if (every_o == NULL) {
+        return NULL;
+    }
+    every = PyLong_AsLong(every_o);
+    if (every == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    PyObject *runq = get_slot(node, N_runq);
+    if (runq == NULL) {
+        return NULL;
+    }
+    Py_INCREF(runq);
+    PyObject *popleft = PyObject_GetAttr(runq, s_popleft);
+    if (popleft == NULL) {
+        Py_DECREF(runq);
+        return NULL;
+    }
+    long n = budget, check_at = n - every;
+    double start = monotonic(), deadline = start + slice;
+    int failed = 0, broke = 0;
+    Py_ssize_t len;
+    while ((len = PyObject_Size(runq)) > 0 && n) {
+        n--;
+        PyObject *p = PyObject_CallNoArgs(popleft);
+        if (p == NULL) {
+            failed = 1;
+            break;
+        }
+        if (step(node, p) < 0) {
+            if (PyErr_ExceptionMatches(ForceStop)) {
+                Py_DECREF(p);
+                failed = 1;
+                break;
+            }
+            PyObject *ex = take_exception();
+            PyObject *r = call_in_handler(node, s_step_failed, p, ex);
+            Py_DECREF(ex);
+            if (r == NULL) {
+                Py_DECREF(p);
+                failed = 1;
+                break;
+            }
+            Py_DECREF(r);
+        }
+        Py_DECREF(p);
+        if (n <= check_at) {
+            if (monotonic() >= deadline) {
+                /* Slow steps: look at the clock after every step. */
+                PyObject *one = PyLong_FromLong(1);
+                set_slot(node, N_check_every, one);
+                Py_DECREF(one);
+                broke = 1;
+                break;
+            }
+            check_at = n - every;
+        }
+    }
+    if (len < 0) {
+        failed = 1;
+    }
+    if (!failed && !broke && every != check_default && monotonic() < deadline - slice / 2) {
+        PyObject *v = PyLong_FromLong(check_default);
+        set_slot(node, N_check_every, v);
+        Py_DECREF(v);
+    }
+    Py_DECREF(popleft);
+    /* finally: */
+    PyObject *pending = failed ? take_exception() : NULL;
+    int ok = 0;
+    PyObject *busy = get_slot(node, N_busy);
+    if (busy != NULL) {
+        PyObject *took = PyFloat_FromDouble(monotonic() - start);
+        PyObject *sum = took == NULL ? NULL : PyNumber_Add(busy, took);
+        Py_XDECREF(took);
+        if (sum != NULL) {
+            set_slot(node, N_busy, sum);
+            Py_DECREF(sum);
+            ok = 1;
+        }
+    }
+    if (ok) {
+        len = PyObject_Size(runq);
+        if (len < 0) {
+            ok = 0;
+        }
+        else if (len > 0) {
+            ok = call_soon(node, s_run) == 0;
+        }
+        else {
+            set_slot(node, N_scheduled, Py_False);
+            PyObject *waiters = get_slot(node, N_idle_waiters);
+            PyObject *sched = get_slot(node, N_idle_check_scheduled);
+            int truth = waiters == NULL || sched == NULL ? -1 : PyObject_IsTrue(waiters);
+            if (truth < 0) {
+                ok = 0;
+            }
+            else if (truth && !PyObject_IsTrue(sched)) {
+                set_slot(node, N_idle_check_scheduled, Py_True);
+                ok = call_soon(node, s_idle_check) == 0;
+            }
+        }
+    }
+    Py_DECREF(runq);
+    if (!ok) {
+        Py_XDECREF(pending); /* the finally's error replaces it */
+        return NULL;
+    }
+    if (pending != NULL) {
+        restore_exception(pending);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* ---- Node.deliver ----------------------------------------------------------- */
+
+/* Mirrors Node.deliver: put msg in live process p's mailbox, or hand it to
+ * its receive.  Returns 0 or -1. */
+static int
+deliver(PyObject *node, PyObject *p, PyObject *msg)
+{
+    PyObject *r;
+    if (Py_TYPE(p) != ProcessType) {
+        PyObject *args[3] = {node, p, msg};
+        r = PyObject_Vectorcall(deliver_py, args, 3, NULL);
+        goto result;
+    }
+    if (inc_counter(p, P_received) < 0) {
+        return -1;
+    }
+    PyObject *state = get_slot(p, P_state);
+    if (state == NULL) {
+        return -1;
+    }
+    if (state_is(state, WAITING)) {
+        PyObject *matcher = get_slot(p, P_matcher), *timer = get_slot(p, P_timer);
+        if (matcher == NULL || timer == NULL) {
+            return -1;
+        }
+        if (matcher == Py_None && timer == Py_None) {
+            /* The hot path: a plain receive, no timeout (make_runnable, queue). */
+            set_slot(p, P_state, ST[RUNNABLE]);
+            set_slot(p, P_resume, msg);
+            PyObject *runq = get_slot(node, N_runq);
+            if (runq == NULL) {
+                return -1;
+            }
+            r = call_method1(runq, s_append, p);
+            if (r == NULL) {
+                return -1;
+            }
+            Py_DECREF(r);
+            PyObject *scheduled = get_slot(node, N_scheduled);
+            if (scheduled == NULL) {
+                return -1;
+            }
+            int truth = PyObject_IsTrue(scheduled);
+            if (truth < 0) {
+                return -1;
+            }
+            if (!truth) {
+                set_slot(node, N_scheduled, Py_True);
+                return call_soon(node, s_run);
+            }
+            return 0;
+        }
+        r = call_method2(node, s_hand_over, p, msg);
+        if (r == NULL) {
+            return -1;
+        }
+        int taken = PyObject_IsTrue(r);
+        Py_DECREF(r);
+        if (taken) {
+            return taken < 0 ? -1 : 0;
+        }
+    }
+    PyObject *mb = get_slot(p, P_mailbox);
+    if (mb == NULL) {
+        return -1;
+    }
+    if (mb == Py_None) {
+        r = call_method2(node, s_enqueue, p, msg); /* makes the Mailbox */
+        goto result;
+    }
+    if (Py_TYPE(mb) == MailboxType && SLOT(mb, M_index) == Py_None) {
+        /* Mailbox.put inlined: the flood path (the receiver is busy). */
+        PyObject *seq = get_slot(mb, M_tail), *msgs = get_slot(mb, M_msgs);
+        if (seq == NULL || msgs == NULL) {
+            return -1;
+        }
+        Py_INCREF(seq);
+        PyObject *next = PyNumber_Add(seq, int_one);
+        if (next == NULL) {
+            Py_DECREF(seq);
+            return -1;
+        }
+        set_slot(mb, M_tail, next);
+        Py_DECREF(next);
+        int rc = PyDict_SetItem(msgs, seq, msg);
+        Py_DECREF(seq);
+        return rc;
+    }
+    r = call_method1(mb, s_put, msg);
+result:
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
+static PyObject *
+cnode_deliver(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "deliver(node, p, msg) takes 3 arguments");
+        return NULL;
+    }
+    if (deliver(args[0], args[1], args[2]) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* ---- send ------------------------------------------------------------------- */
+
+/* table.get(pid) without calling Pid.__hash__ (Python): it returns the _hash
+ * slot, and hash(int) of that is the dict's hash. */
+static PyObject *
+table_get(PyObject *table, PyObject *pid)
+{
+#if PY_VERSION_HEX < 0x030D0000
+    PyObject *h_o = SLOT(pid, Pid_hash);
+    if (h_o != NULL && PyDict_CheckExact(table)) {
+        Py_hash_t h = PyObject_Hash(h_o);
+        if (h == -1) {
+            return NULL;
+        }
+        return _PyDict_GetItem_KnownHash(table, pid, h);
+    }
+#endif
+    return PyDict_GetItemWithError(table, pid);
+}
+
+/* Mirrors _api.send for its hot case, a local pid from inside a process;
+ * every other case is _api.send itself (send_py). */
+static PyObject *
+cnode_send(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || send_py == NULL) {
+        goto python;
+    }
+    PyObject *dest = args[0], *msg = args[1];
+    PyObject *node = PyDict_GetItemWithError(node_globals, s_NODE);
+    if (node == NULL || Py_TYPE(node) != NodeType || Py_TYPE(dest) != PidType) {
+        goto python;
+    }
+    PyObject *p = SLOT(node, N_current), *table = SLOT(node, N_table);
+    if (p == NULL || p == Py_None || table == NULL || Py_TYPE(p) != ProcessType) {
+        goto python;
+    }
+    PyObject *t = table_get(table, dest);
+    if (t == NULL) {
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        goto python; /* not here: dead (dropped), or remote */
+    }
+    PyObject *state = get_slot(p, P_state);
+    if (state == NULL) {
+        return NULL;
+    }
+    if (!state_is(state, DEAD)) {
+        Py_INCREF(t);
+        int rc = deliver(node, t, msg);
+        Py_DECREF(t);
+        if (rc < 0) {
+            return NULL;
+        }
+    }
+    return Py_NewRef(msg);
+python:
+    if (send_py == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "tether native core: init_api was not called");
+        return NULL;
+    }
+    return PyObject_Vectorcall(send_py, args, nargs, NULL);
+}
+
+/* ---- receive ------------------------------------------------------------------ */
+
+/* The awaitable `receive()` returns (no filters, no timeout): mirrors the
+ * generator _api._receive for that case, without a frame per call.  Where
+ * _receive would do anything else (outside a process, a dead process, the
+ * fairness yield every 256th quick receive), it delegates to a _receive
+ * generator made at that point, so those paths stay in Python. */
+typedef struct {
+    PyObject_HEAD
+    int state;       /* FRESH, WAITING, RESCANNED, DONE, DELEGATE */
+    PyObject *p;     /* the receiving process, once started */
+    PyObject *inner; /* the _receive generator it delegates to */
+} Receive;
+
+enum { R_FRESH, R_WAITING, R_RESCANNED, R_DONE, R_DELEGATE };
+
+static PyTypeObject ReceiveType;
+
+/* Mailbox.pop_first, inlined when no index is built. */
+static PyObject *
+pop_first(PyObject *mb)
+{
+    if (Py_TYPE(mb) != MailboxType || SLOT(mb, M_index) != Py_None) {
+        return PyObject_CallMethodNoArgs(mb, s_pop_first);
+    }
+    PyObject *msgs = get_slot(mb, M_msgs), *head = get_slot(mb, M_head);
+    if (msgs == NULL || head == NULL) {
+        return NULL;
+    }
+    Py_ssize_t h = PyLong_AsSsize_t(head);
+    if (h == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    PyObject *msg = NULL;
+    while (msg == NULL) { /* skips the dead slots left by removals */
+        PyObject *key = PyLong_FromSsize_t(h++);
+        if (key == NULL) {
+            return NULL;
+        }
+        msg = PyDict_GetItemWithError(msgs, key);
+        if (msg != NULL) {
+            Py_INCREF(msg);
+            if (PyDict_DelItem(msgs, key) < 0) {
+                Py_DECREF(key);
+                Py_DECREF(msg);
+                return NULL;
+            }
+        }
+        Py_DECREF(key);
+        if (msg == NULL && PyErr_Occurred()) {
+            return NULL;
+        }
+    }
+    if (PyDict_GET_SIZE(msgs) == 0) {
+        /* _reset_if_empty */
+        PyDict_Clear(msgs);
+        set_slot(mb, M_head, int_zero);
+        set_slot(mb, M_tail, int_zero);
+        set_slot(mb, M_base, int_zero);
+        set_slot(mb, M_holes, int_zero);
+        set_slot(mb, M_index, Py_None);
+    }
+    else {
+        PyObject *hv = PyLong_FromSsize_t(h);
+        if (hv == NULL) {
+            Py_DECREF(msg);
+            return NULL;
+        }
+        set_slot(mb, M_head, hv);
+        Py_DECREF(hv);
+    }
+    return msg;
+}
+
+static PySendResult
+receive_send(Receive *self, PyObject *arg, PyObject **result)
+{
+    switch (self->state) {
+    case R_FRESH: {
+        if (arg != Py_None) {
+            PyErr_SetString(PyExc_TypeError,
+                            "can't send non-None value to a just-started coroutine");
+            *result = NULL;
+            return PYGEN_ERROR;
+        }
+        PyObject *node = PyDict_GetItemWithError(node_globals, s_NODE);
+        if (node == NULL || Py_TYPE(node) != NodeType) {
+            goto delegate;
+        }
+        PyObject *p = SLOT(node, N_current);
+        if (p == NULL || Py_TYPE(p) != ProcessType) {
+            goto delegate; /* outside a process: _receive raises */
+        }
+        PyObject *state = get_slot(p, P_state), *mb = get_slot(p, P_mailbox);
+        if (state == NULL || mb == NULL) {
+            goto error;
+        }
+        if (state_is(state, DEAD)) {
+            goto delegate;
+        }
+        if (mb != Py_None && PyObject_Size(mb) > 0) {
+            PyObject *qr_o = get_slot(node, N_quick_receives);
+            if (qr_o == NULL) {
+                goto error;
+            }
+            long qr = PyLong_AsLong(qr_o);
+            if (qr == -1 && PyErr_Occurred()) {
+                goto error;
+            }
+            if (((qr + 1) & 255) == 0) {
+                goto delegate; /* the fairness yield: _receive counts this one */
+            }
+            PyObject *v = PyLong_FromLong(qr + 1);
+            if (v == NULL) {
+                goto error;
+            }
+            set_slot(node, N_quick_receives, v);
+            Py_DECREF(v);
+            PyObject *msg = pop_first(mb);
+            if (msg == NULL) {
+                goto error;
+            }
+            self->state = R_DONE;
+            *result = msg;
+            return PYGEN_RETURN;
+        }
+        /* The hot path: block until a message is handed over. */
+        self->p = Py_NewRef(p);
+        set_slot(p, P_matcher, Py_None);
+        self->state = R_WAITING;
+        *result = Py_NewRef(WAIT);
+        return PYGEN_NEXT;
+    }
+    case R_WAITING:
+    case R_RESCANNED:
+        if (self->state == R_RESCANNED && arg == TIMEOUT) {
+            self->state = R_DONE;
+            PyErr_SetString(PyExc_TimeoutError, "receive: no matching message within None s");
+            *result = NULL;
+            return PYGEN_ERROR;
+        }
+        if (arg != RESCAN) {
+            self->state = R_DONE;
+            Py_CLEAR(self->p);
+            *result = Py_NewRef(arg);
+            return PYGEN_RETURN;
+        }
+        set_slot(self->p, P_matcher, Py_None);
+        self->state = R_RESCANNED;
+        *result = Py_NewRef(WAIT);
+        return PYGEN_NEXT;
+    case R_DELEGATE:
+        return PyIter_Send(self->inner, arg, result);
+    default:
+        PyErr_SetString(PyExc_RuntimeError, "cannot reuse already awaited coroutine");
+        *result = NULL;
+        return PYGEN_ERROR;
+    }
+delegate:
+    self->inner = PyObject_CallNoArgs(receive_py);
+    if (self->inner == NULL) {
+        goto error;
+    }
+    self->state = R_DELEGATE;
+    return PyIter_Send(self->inner, Py_None, result);
+error:
+    self->state = R_DONE;
+    *result = NULL;
+    return PYGEN_ERROR;
+}
+
+static PyObject *
+stop_iteration(PyObject *value)
+{
+    PyObject *ex = PyObject_CallOneArg(PyExc_StopIteration, value);
+    Py_DECREF(value);
+    if (ex != NULL) {
+        PyErr_SetObject(PyExc_StopIteration, ex);
+        Py_DECREF(ex);
+    }
+    return NULL;
+}
+
+static PyObject *
+receive_iternext(Receive *self)
+{
+    PyObject *result;
+    PySendResult s = receive_send(self, Py_None, &result);
+    if (s == PYGEN_NEXT) {
+        return result;
+    }
+    return s == PYGEN_RETURN ? stop_iteration(result) : NULL;
+}
+
+static PyObject *
+receive_send_method(Receive *self, PyObject *arg)
+{
+    PyObject *result;
+    PySendResult s = receive_send(self, arg, &result);
+    if (s == PYGEN_NEXT) {
+        return result;
+    }
+    return s == PYGEN_RETURN ? stop_iteration(result) : NULL;
+}
+
+/* throw(exc) / throw(type[, value[, tb]]): raised where the receive waits. */
+static PyObject *
+receive_throw(Receive *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 1 || nargs > 3) {
+        PyErr_SetString(PyExc_TypeError, "throw expected 1 to 3 arguments");
+        return NULL;
+    }
+    if (self->state == R_DELEGATE) {
+        PyObject *meth = PyObject_GetAttrString(self->inner, "throw");
+        if (meth == NULL) {
+            return NULL;
+        }
+        PyObject *r = PyObject_Vectorcall(meth, args, nargs, NULL);
+        Py_DECREF(meth);
+        return r;
+    }
+    self->state = R_DONE;
+    Py_CLEAR(self->p);
+    PyObject *typ = args[0], *val = nargs > 1 ? args[1] : Py_None;
+    PyObject *tb = nargs > 2 ? args[2] : Py_None;
+    PyObject *ex;
+    if (PyExceptionInstance_Check(typ)) {
+        ex = Py_NewRef(typ);
+    }
+    else if (PyExceptionClass_Check(typ)) {
+        if (PyExceptionInstance_Check(val)) {
+            ex = Py_NewRef(val);
+        }
+        else if (val == Py_None) {
+            ex = PyObject_CallNoArgs(typ);
+        }
+        else {
+            ex = PyObject_CallOneArg(typ, val);
+        }
+        if (ex == NULL) {
+            return NULL;
+        }
+    }
+    else {
+        PyErr_SetString(PyExc_TypeError,
+                        "exceptions must be classes or instances deriving from BaseException");
+        return NULL;
+    }
+    if (tb != Py_None) {
+        PyException_SetTraceback(ex, tb);
+    }
+    PyErr_SetObject((PyObject *)Py_TYPE(ex), ex);
+    Py_DECREF(ex);
+    return NULL;
+}
+
+static PyObject *
+receive_close(Receive *self, PyObject *unused)
+{
+    int was = self->state;
+    self->state = R_DONE;
+    Py_CLEAR(self->p);
+    if (was == R_DELEGATE) {
+        return PyObject_CallMethod(self->inner, "close", NULL);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+receive_await(PyObject *self)
+{
+    return Py_NewRef(self);
+}
+
+static int
+receive_traverse(Receive *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->p);
+    Py_VISIT(self->inner);
+    return 0;
+}
+
+static int
+receive_clear(Receive *self)
+{
+    Py_CLEAR(self->p);
+    Py_CLEAR(self->inner);
+    return 0;
+}
+
+static void
+receive_dealloc(Receive *self)
+{
+    PyObject_GC_UnTrack(self);
+    receive_clear(self);
+    PyObject_GC_Del(self);
+}
+
+static PyAsyncMethods receive_as_async = {
+    .am_await = receive_await,
+    .am_send = (sendfunc)receive_send,
+};
+
+static PyMethodDef receive_methods[] = {
+    {"send", (PyCFunction)receive_send_method, METH_O, NULL},
+    {"throw", (PyCFunction)(void (*)(void))receive_throw, METH_FASTCALL, NULL},
+    {"close", (PyCFunction)receive_close, METH_NOARGS, NULL},
+    {NULL},
+};
+
+static PyTypeObject ReceiveType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tether._runtime._cnode.Receive",
+    .tp_basicsize = sizeof(Receive),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "What receive() returns: await it for the next message.",
+    .tp_as_async = &receive_as_async,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = (iternextfunc)receive_iternext,
+    .tp_methods = receive_methods,
+    .tp_traverse = (traverseproc)receive_traverse,
+    .tp_clear = (inquiry)receive_clear,
+    .tp_dealloc = (destructor)receive_dealloc,
+};
+
+/* receive(*filters, timeout=None): a Receive for the plain case, else the
+ * Python _receive generator (filters, a timeout: their one implementation). */
+static PyObject *
+cnode_receive(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    int plain = nargs == 0;
+    if (plain && kwnames != NULL) {
+        Py_ssize_t nk = PyTuple_GET_SIZE(kwnames);
+        for (Py_ssize_t i = 0; i < nk; i++) {
+            if (args[i] != Py_None) { /* timeout=None is the plain receive */
+                plain = 0;
+            }
+        }
+        if (nk != 1 || !PyUnicode_Check(PyTuple_GET_ITEM(kwnames, 0)) ||
+            PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), "timeout") != 0) {
+            plain = 0;
+        }
+    }
+    if (!plain || receive_py == NULL) {
+        if (receive_py == NULL) {
+            PyErr_SetString(PyExc_RuntimeError, "tether native core: init_api was not called");
+            return NULL;
+        }
+        return PyObject_Vectorcall(receive_py, args, nargs, kwnames);
+    }
+    Receive *r = PyObject_GC_New(Receive, &ReceiveType);
+    if (r == NULL) {
+        return NULL;
+    }
+    r->state = R_FRESH;
+    r->p = NULL;
+    r->inner = NULL;
+    PyObject_GC_Track(r);
+    return (PyObject *)r;
+}
+
+/* ---- set-up ------------------------------------------------------------------ */
+
+static int
+offset_of(PyObject *cls, const char *name, Py_ssize_t *out)
+{
+    PyObject *d = PyObject_GetAttrString(cls, name);
+    if (d == NULL) {
+        return -1;
+    }
+    int ok = Py_IS_TYPE(d, &PyMemberDescr_Type);
+    if (ok) {
+        PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
+        ok = m->type == T_OBJECT_EX && !(m->flags & READONLY);
+        *out = m->offset;
+    }
+    Py_DECREF(d);
+    if (!ok) {
+        PyErr_Format(PyExc_TypeError, "tether native core: %R.%s is not a __slots__ slot", cls,
+                     name);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+get_type(const char *name, PyTypeObject **out)
+{
+    PyObject *t = PyDict_GetItemString(node_globals, name);
+    if (t == NULL || !PyType_Check(t)) {
+        PyErr_Format(PyExc_TypeError, "tether native core: _node.%s is not a class", name);
+        return -1;
+    }
+    *out = (PyTypeObject *)Py_NewRef(t);
+    return 0;
+}
+
+static int
+get_obj(const char *name, PyObject **out)
+{
+    PyObject *o = PyDict_GetItemString(node_globals, name);
+    if (o == NULL) {
+        PyErr_Format(PyExc_RuntimeError, "tether native core: _node.%s is missing", name);
+        return -1;
+    }
+    *out = Py_NewRef(o);
+    return 0;
+}
+
+/* init(_node module): look everything up once, check the layout. */
+static PyObject *
+cnode_init(PyObject *module, PyObject *node_module)
+{
+    static const char *states[6] = {"RUNNABLE", "RUNNING", "WAITING",
+                                    "AWAITING", "DEAD",    "SUSPENDED"};
+    if (node_globals != NULL) {
+        Py_RETURN_NONE;
+    }
+    PyObject *g = PyModule_GetDict(node_module);
+    if (g == NULL) {
+        return NULL;
+    }
+    node_globals = Py_NewRef(g);
+    if (get_type("Process", &ProcessType) < 0 || get_type("Node", &NodeType) < 0 ||
+        get_type("Mailbox", &MailboxType) < 0 || get_type("Pid", &PidType) < 0 ||
+        get_obj("WAIT", &WAIT) < 0 || get_obj("RESCAN", &RESCAN) < 0 ||
+        get_obj("TIMEOUT", &TIMEOUT) < 0 || get_obj("_ForceStop", &ForceStop) < 0 ||
+        get_obj("_enter_task", &enter_task) < 0 || get_obj("_leave_task", &leave_task) < 0) {
+        return NULL;
+    }
+    for (int i = 0; i < 6; i++) {
+        if (get_obj(states[i], &ST[i]) < 0) {
+            return NULL;
+        }
+        if (!PyLong_CheckExact(ST[i]) || PyLong_AsLong(ST[i]) != i) {
+            PyErr_Format(PyExc_ValueError, "tether native core: _node.%s is not %d", states[i], i);
+            return NULL;
+        }
+    }
+    PyObject *P = (PyObject *)ProcessType, *N = (PyObject *)NodeType;
+    PyObject *M = (PyObject *)MailboxType;
+    if (offset_of(P, "state", &P_state) < 0 || offset_of(P, "resume", &P_resume) < 0 ||
+        offset_of(P, "coro", &P_coro) < 0 || offset_of(P, "reductions", &P_reductions) < 0 ||
+        offset_of(P, "received", &P_received) < 0 || offset_of(P, "matcher", &P_matcher) < 0 ||
+        offset_of(P, "timer", &P_timer) < 0 || offset_of(P, "mailbox", &P_mailbox) < 0 ||
+        offset_of(P, "suspended", &P_suspended) < 0 || offset_of(N, "current", &N_current) < 0 ||
+        offset_of(N, "runq", &N_runq) < 0 || offset_of(N, "scheduled", &N_scheduled) < 0 ||
+        offset_of(N, "loop", &N_loop) < 0 || offset_of(N, "check_every", &N_check_every) < 0 ||
+        offset_of(N, "busy", &N_busy) < 0 || offset_of(N, "table", &N_table) < 0 ||
+        offset_of(N, "quick_receives", &N_quick_receives) < 0 ||
+        offset_of(N, "idle_waiters", &N_idle_waiters) < 0 ||
+        offset_of(N, "idle_check_scheduled", &N_idle_check_scheduled) < 0 ||
+        offset_of(M, "_msgs", &M_msgs) < 0 || offset_of(M, "_head", &M_head) < 0 ||
+        offset_of(M, "_tail", &M_tail) < 0 || offset_of(M, "_base", &M_base) < 0 ||
+        offset_of(M, "_holes", &M_holes) < 0 || offset_of(M, "_index", &M_index) < 0) {
+        return NULL;
+    }
+    /* Pid's _hash is written through its descriptor (Pid refuses setattr):
+     * read-only checks do not apply; only the offset is needed. */
+    PyObject *d = PyObject_GetAttrString((PyObject *)PidType, "_hash");
+    if (d == NULL) {
+        return NULL;
+    }
+    if (!Py_IS_TYPE(d, &PyMemberDescr_Type)) {
+        Py_DECREF(d);
+        PyErr_SetString(PyExc_TypeError, "tether native core: Pid._hash is not a slot");
+        return NULL;
+    }
+    Pid_hash = ((PyMemberDescrObject *)d)->d_member->offset;
+    Py_DECREF(d);
+    PyObject *nd = PyObject_GetAttrString(N, "deliver");
+    if (nd == NULL) {
+        return NULL;
+    }
+    deliver_py = nd;
+    Py_RETURN_NONE;
+}
+
+/* init_api(send, receive): _api's Python send and _receive, for the cases
+ * the C does not take. */
+static PyObject *
+cnode_init_api(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "init_api(send, receive) takes 2 arguments");
+        return NULL;
+    }
+    Py_XSETREF(send_py, Py_NewRef(args[0]));
+    Py_XSETREF(receive_py, Py_NewRef(args[1]));
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+cnode_in_runtime(PyObject *module, PyObject *unused)
+{
+    return PyBool_FromLong(runtime_depth > 0);
+}
+
+static PyObject *
+cnode_as_method(PyObject *module, PyObject *fn)
+{
+    return PyInstanceMethod_New(fn);
+}
+
+PyDoc_STRVAR(send_doc,
+             "send(dest, msg)\n--\n\n"
+             "Send ``msg`` to ``dest``; return ``msg`` (S-7): Elixir's ``send/2``.\n\n"
+             "The native core's send; its reference and full documentation is\n"
+             "``tether._runtime._api.send`` (the pure-Python core).");
+PyDoc_STRVAR(receive_doc,
+             "receive(*filters, timeout=None)\n--\n\n"
+             "Wait for a message and return it: Elixir's ``receive ... after``.\n\n"
+             "The native core's receive; its reference and full documentation is\n"
+             "``tether._runtime._api.receive`` (the pure-Python core).");
+
+static PyMethodDef cnode_methods[] = {
+    {"init", cnode_init, METH_O, "init(node_module): bind the core to tether._runtime._node."},
+    {"init_api", (PyCFunction)(void (*)(void))cnode_init_api, METH_FASTCALL,
+     "init_api(send, receive): the Python send and _receive to fall back on."},
+    {"run", cnode_run, METH_O, "run(node): one scheduler turn (mirrors Node.run)."},
+    {"deliver", (PyCFunction)(void (*)(void))cnode_deliver, METH_FASTCALL,
+     "deliver(node, p, msg): mirrors Node.deliver."},
+    {"send", (PyCFunction)(void (*)(void))cnode_send, METH_FASTCALL, send_doc},
+    {"receive", (PyCFunction)(void (*)(void))cnode_receive, METH_FASTCALL | METH_KEYWORDS,
+     receive_doc},
+    {"in_runtime", cnode_in_runtime, METH_NOARGS,
+     "in_runtime(): whether the C core is running runtime code (see in_process_code)."},
+    {"as_method", cnode_as_method, METH_O,
+     "as_method(fn): fn as a class attribute that binds like a method."},
+    {NULL},
+};
+
+static struct PyModuleDef cnode_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "tether._runtime._cnode",
+    .m_doc = "tether's native core: the scheduler's hot paths in C (see _cnode.c).",
+    .m_size = -1,
+    .m_methods = cnode_methods,
+};
+
+#define INTERN(var, text)                                                                 \
+    if ((var = PyUnicode_InternFromString(text)) == NULL) {                               \
+        return NULL;                                                                      \
+    }
+
+PyMODINIT_FUNC
+PyInit__cnode(void)
+{
+    if (PyType_Ready(&ReceiveType) < 0) {
+        return NULL;
+    }
+    INTERN(s_step, "step");
+    INTERN(s_step_ended, "_step_ended");
+    INTERN(s_dead_yield, "_dead_yield");
+    INTERN(s_awaits, "_awaits");
+    INTERN(s_hand_over, "_hand_over");
+    INTERN(s_enqueue, "_enqueue");
+    INTERN(s_put, "put");
+    INTERN(s_pop_first, "pop_first");
+    INTERN(s_append, "append");
+    INTERN(s_popleft, "popleft");
+    INTERN(s_call_soon, "call_soon");
+    INTERN(s_run, "run");
+    INTERN(s_idle_check, "_idle_check");
+    INTERN(s_step_failed, "_step_failed");
+    INTERN(s_NODE, "NODE");
+    if ((float_one = PyFloat_FromDouble(1.0)) == NULL || (int_zero = PyLong_FromLong(0)) == NULL ||
+        (int_one = PyLong_FromLong(1)) == NULL) {
+        return NULL;
+    }
+    PyObject *m = PyModule_Create(&cnode_module);
+    if (m == NULL) {
+        return NULL;
+    }
+    if (PyModule_AddObjectRef(m, "Receive", (PyObject *)&ReceiveType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
