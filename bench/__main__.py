@@ -8,6 +8,11 @@ median figures with tether's ratio to Erlang/OTP with one scheduler (``+S 1``) a
 with the default, and to the peers.  ``bench/out/results.json`` gets the raw
 figures.  Peers that are not installed are reported as skipped.
 
+tether runs twice: ``tether`` is its native core (C, where it is built) and
+``tether_pure`` its pure-Python core (``TETHER_CORE=python``); the targets and the
+peer checks are the native core's, and the pure core's ratio to the BEAM is shown
+beside it.
+
 Timing thresholds are never asserted in tests; ``--quick`` exists so CI can see
 that every contender still runs.
 """
@@ -62,19 +67,29 @@ WORKLOADS: dict[str, tuple[int, int, str, str]] = {
     "dist_flood_out": (5_000, 300, "MB", "peak memory: flooding a stopped (SIGSTOP) peer"),
 }
 
-PYTHON_CONTENDERS = ["tether", "asyncio", "pykka", "thespian", "erlang_py", "erlpack"]
+PYTHON_CONTENDERS = [
+    "tether",
+    "tether_pure",
+    "asyncio",
+    "pykka",
+    "thespian",
+    "erlang_py",
+    "erlpack",
+]
+# tether's two cores: the contender name -> TETHER_CORE.
+TETHER_CORES = {"tether": "native", "tether_pure": "python"}
 # The codec libraries run the codec rows only; the codec and node-to-node rows
 # have no actor-library contender.
 CODEC_ONLY = {"erlang_py": "erlang", "erlpack": "erlpack"}
 CODEC_ROWS = {"etf_encode", "etf_decode"}
 ROW_CONTENDERS = {
-    "etf_encode": {"tether", "erlang_py", "erlpack", "erlang1", "erlang"},
-    "etf_decode": {"tether", "erlang_py", "erlpack", "erlang1", "erlang"},
-    "dist_ping_pong": {"tether", "erlang1", "erlang"},
+    "etf_encode": {"tether", "tether_pure", "erlang_py", "erlpack", "erlang1", "erlang"},
+    "etf_decode": {"tether", "tether_pure", "erlang_py", "erlpack", "erlang1", "erlang"},
+    "dist_ping_pong": {"tether", "tether_pure", "erlang1", "erlang"},
     # A property of the event loop under load; the BEAM has no such loop.
-    "timer_lateness": {"tether", "asyncio"},
-    "dist_flood_in": {"tether", "erlang1", "erlang"},
-    "dist_flood_out": {"tether", "erlang1", "erlang"},
+    "timer_lateness": {"tether", "tether_pure", "asyncio"},
+    "dist_flood_in": {"tether", "tether_pure", "erlang1", "erlang"},
+    "dist_flood_out": {"tether", "tether_pure", "erlang1", "erlang"},
 }
 # +P: room for the million-process rows (the default limit is 262,144).
 ERLANG_CONTENDERS = {"erlang1": ["+S", "1", "+P", "4000000"], "erlang": ["+P", "4000000"]}
@@ -119,8 +134,11 @@ def _measure(contender: str, workload: str, size: int, ebin: str | None) -> floa
         cmd = ["erl", "-noshell", *ERLANG_CONTENDERS[contender], "-pa", ebin]
         cmd += ["-s", "tbench", "main", workload, str(size)]
     else:
-        cmd = [sys.executable, "-m", "bench.one", contender, workload, str(size)]
+        module = "tether" if contender in TETHER_CORES else contender
+        cmd = [sys.executable, "-m", "bench.one", module, workload, str(size)]
     env = dict(os.environ, PYTHONPATH=str(HERE.parent))
+    if contender in TETHER_CORES:
+        env["TETHER_CORE"] = TETHER_CORES[contender]
     try:
         out = subprocess.run(
             cmd, capture_output=True, text=True, timeout=900, env=env, cwd=HERE.parent, check=False
@@ -196,7 +214,7 @@ def _otp_version() -> str | None:
 
 def table(res: dict[str, Any]) -> list[str]:
     cs = res["contenders"]
-    head = ["workload", "unit", *cs, "÷erlang1", "÷erlang", "target", "verdict"]
+    head = ["workload", "unit", *cs, "÷erlang1", "÷erlang", "pure÷erlang1", "target", "verdict"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for w, per in res["medians"].items():
         t = per.get("tether")
@@ -207,7 +225,8 @@ def table(res: dict[str, Any]) -> list[str]:
         if target is not None and r1 is not None:
             verdict = "met" if r1 <= target else f"short ×{r1 / target:.1f}"
         cells = [w, WORKLOADS[w][2], *(_fmt(per.get(c)) for c in cs)]
-        cells += [_fmt(r1), _fmt(rd), f"≤{target}" if target else "", verdict]
+        pure = _ratio(per.get("tether_pure"), per.get("erlang1"))
+        cells += [_fmt(r1), _fmt(rd), _fmt(pure), f"≤{target}" if target else "", verdict]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -215,11 +234,12 @@ def table(res: dict[str, Any]) -> list[str]:
 def peer_checks(res: dict[str, Any]) -> list[str]:
     out = []
     for w, per in res["medians"].items():
-        t, a = per.get("tether"), per.get("asyncio")
-        if t is not None and a is not None:
-            out.append(
-                f"- {w}: tether vs raw asyncio ×{a / t:.2f} ({'faster' if t <= a else 'SLOWER'})"
-            )
+        a = per.get("asyncio")
+        for name in TETHER_CORES:
+            t = per.get(name)
+            if t is not None and a is not None:
+                verdict = "faster" if t <= a else "SLOWER"
+                out.append(f"- {w}: {name} vs raw asyncio ×{a / t:.2f} ({verdict})")
     for w in MESSAGING:
         per = res["medians"].get(w, {})
         t = per.get("tether")
@@ -284,7 +304,9 @@ def main(argv: list[str]) -> int:
             f"Erlang/OTP {res['otp']}",
             f"- Command: `{cmd.strip()}`; {reps} repetitions, interleaved, median shown",
             "- Figures: µs per operation (B per process for idle_memory); ÷erlang1 is "
-            "tether's figure divided by Erlang with one scheduler, ÷erlang by Erlang's default",
+            "tether's figure (its native core) divided by Erlang with one scheduler, ÷erlang "
+            "by Erlang's default; pure÷erlang1 is the pure-Python core's (tether_pure) "
+            "divided by Erlang with one scheduler",
             "",
             *lines,
             "",

@@ -1,17 +1,24 @@
 """Instructions per operation of the benchmark rows, counted by valgrind (not timed).
 
-``uv run python -m bench.instructions [--only ping_pong,counting]`` runs tether's
-side of each row (``bench/contenders/tether_w.py``, the code the suite times) at
-two sizes under ``valgrind --tool=callgrind`` and prints the difference per
-operation: start-up, imports and shutdown cancel out, and an instruction count
-does not care how loaded the machine is (a timing on a shared 2-core machine
-moves by more than the few per cent a change to the hot path costs).  Compare
-two checkouts by running it in each.
+``uv run python -m bench.instructions [--only ping_pong,counting] [--contenders
+native,pure,trampoline]`` runs each row (tether's side: ``bench/contenders/tether_w.py``,
+the code the suite times) at two sizes under ``valgrind --tool=callgrind`` and prints
+the difference per operation: start-up, imports and shutdown cancel out, and an
+instruction count does not care how loaded the machine is (a timing on a shared
+2-core machine moves by more than the few per cent a change to the hot path costs).
+Compare two checkouts by running it in each.
 
-``python -m bench.instructions --run ROW N`` is the measured program itself: the
-scheduler's time slice (``SLICE``, which reads the real clock that valgrind
-slows ~50x) is made very large for the measurement only, so every turn runs its
-full step budget, as it would at full speed.
+The contenders: ``native`` (tether with its C core), ``pure`` (``TETHER_CORE=python``)
+and ``trampoline`` (``bench/trampoline.py``: a bare coroutine trampoline that only
+moves messages, the floor one CPython thread sets; it has ping_pong, thread_ring
+and gen_call).  The default is native and pure; the table in bench/RESULTS.md is
+``python -m bench.instructions --only ping_pong,thread_ring,gen_call
+--contenders trampoline,pure,native``.
+
+``python -m bench.instructions --run CONTENDER ROW N`` is the measured program
+itself: tether's scheduler time slice (``SLICE``, which reads the real clock that
+valgrind slows ~50x) is made very large for the measurement only, so every turn
+runs its full step budget, as it would at full speed.
 """
 
 from __future__ import annotations
@@ -35,16 +42,25 @@ ROWS: dict[str, tuple[int, int]] = {
 }
 
 
-def _run(row: str, n: int) -> None:
-    from tether._runtime import _node
+CONTENDERS: dict[str, str] = {"native": "native", "pure": "python", "trampoline": ""}
+
+
+def _run(contender: str, row: str, n: int) -> None:
+    if contender == "trampoline":
+        from .trampoline import WORKLOADS as BARE
+
+        BARE[row](n)
+        return
+    from tether._runtime import _core, _node
 
     from .contenders.tether_w import WORKLOADS
 
+    assert CONTENDERS[contender] == _core.NAME, f"{contender}: the {_core.NAME} core runs"
     _node.SLICE = 1e9  # type: ignore[misc]  # see the module docstring
     WORKLOADS[row](n)
 
 
-def _instructions(row: str, n: int) -> int:
+def _instructions(contender: str, row: str, n: int) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         subprocess.run(
@@ -56,13 +72,14 @@ def _instructions(row: str, n: int) -> int:
                 "-m",
                 "bench.instructions",
                 "--run",
+                contender,
                 row,
                 str(n),
             ],
             check=True,
             capture_output=True,
             cwd=Path(__file__).resolve().parent.parent,
-            env={**os.environ, "PYTHONHASHSEED": "0"},
+            env={**os.environ, "PYTHONHASHSEED": "0", "TETHER_CORE": CONTENDERS[contender]},
         )
         m = re.search(rb"^summary: (\d+)", out.read_bytes(), re.M)
         assert m is not None, "no summary line in callgrind's output"
@@ -71,18 +88,36 @@ def _instructions(row: str, n: int) -> int:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.instructions")
-    parser.add_argument("--run", nargs=2, metavar=("ROW", "N"), help="the measured program")
+    parser.add_argument(
+        "--run", nargs=3, metavar=("CONTENDER", "ROW", "N"), help="the measured program"
+    )
     parser.add_argument("--only", help="comma-separated rows (default: all)")
+    parser.add_argument(
+        "--contenders", default="native,pure", help="comma-separated: native, pure, trampoline"
+    )
     ns = parser.parse_args(argv)
     if ns.run is not None:
-        _run(ns.run[0], int(ns.run[1]))
+        _run(ns.run[0], ns.run[1], int(ns.run[2]))
         return 0
     rows = ns.only.split(",") if ns.only else list(ROWS)
+    contenders = ns.contenders.split(",")
+    print("| row | " + " | ".join(contenders) + " |")
+    print("|---|" + "---|" * len(contenders))
     for row in rows:
-        small, large = ROWS[row]
-        a, b = _instructions(row, small), _instructions(row, large)
-        print(f"{row}: {(b - a) / (large - small):,.0f} instructions per operation", flush=True)
+        cells = []
+        for c in contenders:
+            if c == "trampoline" and row not in _BARE_ROWS:
+                cells.append("—")
+                continue
+            small, large = ROWS[row]
+            a, b = _instructions(c, row, small), _instructions(c, row, large)
+            cells.append(f"{(b - a) / (large - small):,.0f}")
+        print(f"| {row} | " + " | ".join(cells) + " |", flush=True)
+    print("(instructions per operation, callgrind)")
     return 0
+
+
+_BARE_ROWS = ("ping_pong", "thread_ring", "gen_call")
 
 
 if __name__ == "__main__":

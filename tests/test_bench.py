@@ -25,7 +25,7 @@ def test_quick_bench_runs_every_contender_on_every_row_it_supports() -> None:
     )
     assert out.returncode == 0, out.stderr[-2000:]
     res = json.loads((ROOT / "bench" / "out" / "results.json").read_text())
-    expected = ["tether", "asyncio", "pykka", "thespian", "erlang_py", "erlpack"]
+    expected = ["tether", "tether_pure", "asyncio", "pykka", "thespian", "erlang_py", "erlpack"]
     if shutil.which("erl"):
         expected += ["erlang1", "erlang"]
     assert res["contenders"] == expected and res["skipped"] == (
@@ -33,12 +33,14 @@ def test_quick_bench_runs_every_contender_on_every_row_it_supports() -> None:
     )
     med = res["medians"]
     assert all(med[w]["tether"] is not None for w in med), med
-    codecs = ["tether", "erlang_py", "erlpack"] + (
+    assert all(med[w]["tether_pure"] is not None for w in med), med
+    codecs = ["tether", "tether_pure", "erlang_py", "erlpack"] + (
         ["erlang1", "erlang"] if shutil.which("erl") else []
     )
     for w in ("etf_encode", "etf_decode"):
         assert all(med[w][c] is not None for c in codecs), (w, med[w])
     assert med["dist_ping_pong"]["tether"] is not None
+    assert med["dist_ping_pong"]["tether_pure"] is not None
     if shutil.which("erl"):
         assert med["dist_ping_pong"]["erlang1"] is not None
     actors = [c for c in expected if c not in ("erlang_py", "erlpack")]

@@ -27,7 +27,8 @@
 
 /* ---- state set by init() / init_api() ------------------------------------ */
 
-static PyObject *node_globals;  /* _node's module dict: NODE, BUDGET, SLICE, ... */
+static PyObject *node_globals;  /* _node's module dict: BUDGET, SLICE, ... */
+static PyObject *the_node;      /* _node.NODE, kept here by set_node() */
 static PyTypeObject *ProcessType, *NodeType, *MailboxType, *PidType;
 static PyObject *WAIT, *RESCAN, *TIMEOUT, *ForceStop;
 static PyObject *enter_task, *leave_task;
@@ -48,7 +49,7 @@ static Py_ssize_t Pid_hash;
 
 static PyObject *s_step, *s_step_ended, *s_dead_yield, *s_awaits, *s_hand_over,
     *s_enqueue, *s_put, *s_pop_first, *s_append, *s_popleft, *s_call_soon, *s_run,
-    *s_idle_check, *s_step_failed, *s_NODE;
+    *s_idle_check, *s_step_failed;
 
 #define SLOT(o, off) (*(PyObject **)((char *)(o) + (off)))
 
@@ -577,17 +578,23 @@ cnode_deliver(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 /* ---- send ------------------------------------------------------------------- */
 
-/* table.get(pid) without calling Pid.__hash__ (Python): it returns the _hash
- * slot, and hash(int) of that is the dict's hash. */
+/* table.get(pid) without calling Pid.__hash__ (Python code): it returns the
+ * _hash slot, which CPython's slot_tp_hash turns into the hash the dict stores
+ * as done here (the int itself when it fits a Py_hash_t, else its hash; -1
+ * becomes -2). */
 static PyObject *
 table_get(PyObject *table, PyObject *pid)
 {
-#if PY_VERSION_HEX < 0x030D0000
+#if PY_VERSION_HEX < 0x030E0000 /* a private function, still in 3.13 */
     PyObject *h_o = SLOT(pid, Pid_hash);
-    if (h_o != NULL && PyDict_CheckExact(table)) {
-        Py_hash_t h = PyObject_Hash(h_o);
+    if (h_o != NULL && PyLong_CheckExact(h_o) && PyDict_CheckExact(table)) {
+        Py_hash_t h = PyLong_AsSsize_t(h_o);
+        if (h == -1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            h = PyObject_Hash(h_o);
+        }
         if (h == -1) {
-            return NULL;
+            h = -2;
         }
         return _PyDict_GetItem_KnownHash(table, pid, h);
     }
@@ -604,7 +611,7 @@ cnode_send(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         goto python;
     }
     PyObject *dest = args[0], *msg = args[1];
-    PyObject *node = PyDict_GetItemWithError(node_globals, s_NODE);
+    PyObject *node = the_node;
     if (node == NULL || Py_TYPE(node) != NodeType || Py_TYPE(dest) != PidType) {
         goto python;
     }
@@ -725,7 +732,7 @@ receive_send(Receive *self, PyObject *arg, PyObject **result)
             *result = NULL;
             return PYGEN_ERROR;
         }
-        PyObject *node = PyDict_GetItemWithError(node_globals, s_NODE);
+        PyObject *node = the_node;
         if (node == NULL || Py_TYPE(node) != NodeType) {
             goto delegate;
         }
@@ -1133,6 +1140,14 @@ cnode_init_api(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/* set_node(node): _node.set_node tells the C which node runs (_node.NODE). */
+static PyObject *
+cnode_set_node(PyObject *module, PyObject *node)
+{
+    Py_XSETREF(the_node, Py_NewRef(node));
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 cnode_in_runtime(PyObject *module, PyObject *unused)
 {
@@ -1166,6 +1181,7 @@ static PyMethodDef cnode_methods[] = {
     {"send", (PyCFunction)(void (*)(void))cnode_send, METH_FASTCALL, send_doc},
     {"receive", (PyCFunction)(void (*)(void))cnode_receive, METH_FASTCALL | METH_KEYWORDS,
      receive_doc},
+    {"set_node", cnode_set_node, METH_O, "set_node(node): mirrors _node.set_node."},
     {"in_runtime", cnode_in_runtime, METH_NOARGS,
      "in_runtime(): whether the C core is running runtime code (see in_process_code)."},
     {"as_method", cnode_as_method, METH_O,
@@ -1206,7 +1222,6 @@ PyInit__cnode(void)
     INTERN(s_run, "run");
     INTERN(s_idle_check, "_idle_check");
     INTERN(s_step_failed, "_step_failed");
-    INTERN(s_NODE, "NODE");
     if ((float_one = PyFloat_FromDouble(1.0)) == NULL || (int_zero = PyLong_FromLong(0)) == NULL ||
         (int_one = PyLong_FromLong(1)) == NULL) {
         return NULL;

@@ -1852,12 +1852,15 @@ if _native is not None:
     # Bound last: init reads the classes above (their slots' offsets) and keeps
     # the Python deliver for records it does not handle.
     _native.init(sys.modules[__name__])
+    _native.set_node(NODE)
     setattr(Node, "deliver", _native.as_method(_native.deliver))  # noqa: B010
 
 
 def set_node(node: Node | _NoNode) -> None:
     global NODE
     NODE = node  # pyright: ignore[reportConstantRedefinition] - the one place that sets it
+    if _native is not None:
+        _native.set_node(node)
 
 
 def outside_error(what: str) -> RuntimeError:
