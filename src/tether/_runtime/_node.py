@@ -997,7 +997,7 @@ class Node:
     # or None; ``live_deadlines`` counts live entries; the heap holds at most
     # 2 * live + 64 entries (compacted on cancel); ``deadline_handle`` is armed
     # for ``deadline_at``, at or before the earliest live deadline, whenever a
-    # live entry exists.
+    # live entry exists (and may stay armed when none does).
 
     def set_receive_timer(self, p: Process, deadline: float) -> None:
         """Wake ``p`` (waiting in a receive) with ``TIMEOUT`` at loop time ``deadline``."""
@@ -1019,11 +1019,11 @@ class Node:
         e[2] = None
         self.live_deadlines -= 1
         if not self.live_deadlines:
+            # The asyncio timer stays armed: calls made one after another (each
+            # reply cancels its timeout before the next call sets one) then arm
+            # one timer per timeout period, not one per call.  It fires, finds
+            # nothing due, and is not re-armed.
             self.deadlines.clear()
-            if self.deadline_handle is not None:
-                self.deadline_handle.cancel()
-                self.deadline_handle = None
-            self.deadline_at = _INF
         elif len(self.deadlines) > 2 * self.live_deadlines + 64:
             live = [x for x in self.deadlines if x[2] is not None]
             heapq.heapify(live)
@@ -1682,6 +1682,10 @@ class Node:
         refuse are abandoned, as in ``_close``.
         """
         self.closing = True
+        if self.deadline_handle is not None:
+            self.deadline_handle.cancel()
+            self.deadline_handle = None
+            self.deadline_at = _INF
         for p in list(self.table.values()):
             p.state = DEAD
             p.reason = KILLED

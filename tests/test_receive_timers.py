@@ -1,0 +1,117 @@
+"""Receive timeouts: one heap per node, one asyncio timer for the earliest deadline.
+
+``Node.set_receive_timer`` replaced an asyncio ``TimerHandle`` per receive with a
+timeout (``GenServer.call``'s 5 s default made one per call).  These tests pin what
+that design must keep: timeouts fire at their time and in deadline order, a
+cancelled one never fires, the heap stays bounded however many are set and
+cancelled, and calls made one after another do not arm a timer each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from tether import GenServer, Reply, receive, self, send, spawn
+from tether._runtime import _node as _n
+from tether.testing import clock, wait_all_blocked
+
+
+def node() -> _n.Node:
+    assert isinstance(_n.NODE, _n.Node)
+    return _n.NODE
+
+
+async def test_receive_timeouts_fire_at_their_deadlines_in_deadline_order() -> None:
+    me = self()
+
+    async def waiter(name: str, seconds: float) -> None:
+        try:
+            await receive(timeout=seconds)
+        except TimeoutError:
+            send(me, (name, clock()))
+
+    start = clock()
+    spawn(waiter, "late", 3.0)
+    spawn(waiter, "early", 1.0)
+    spawn(waiter, "middle", 2.0)
+    got = [await receive(), await receive(), await receive()]
+    assert got == [("early", start + 1.0), ("middle", start + 2.0), ("late", start + 3.0)]
+    assert node().live_deadlines == 0
+
+
+async def test_a_receive_given_its_message_before_the_timeout_never_times_out() -> None:
+    me = self()
+
+    async def waiter() -> None:
+        msg = await receive(timeout=1.0)
+        send(me, ("got", msg))
+        try:
+            await receive(timeout=5.0)
+        except TimeoutError:
+            send(me, ("timed out", clock()))
+
+    start = clock()
+    w = spawn(waiter)
+    await wait_all_blocked()
+    send(w, "hello")
+    assert await receive() == ("got", "hello")
+    # The first timeout (at 1.0) was cancelled: only the second one fires, at 5.0.
+    assert await receive() == ("timed out", start + 5.0)
+
+
+async def test_the_heap_stays_bounded_while_timeouts_are_set_and_cancelled() -> None:
+    me = self()
+
+    async def echo() -> None:
+        while True:
+            sender = await receive()
+            send(sender, "pong")
+
+    e = spawn(echo)
+
+    # A long-lived timeout keeps the heap from emptying while 1000 short-lived
+    # ones are set and cancelled behind it.
+    async def sleeper_body() -> None:
+        await receive(timeout=100.0)
+
+    sleeper = spawn(sleeper_body)
+    await wait_all_blocked()
+    for _ in range(1000):
+        send(e, me)
+        assert await receive(timeout=5.0) == "pong"
+    n = node()
+    assert n.live_deadlines == 1  # the sleeper's
+    assert len(n.deadlines) <= 2 * n.live_deadlines + 64
+    assert n.table[sleeper].timer is not None
+
+
+class _Echo(GenServer):
+    def handle_call(self, request: Any, from_: Any, state: Any) -> Any:
+        return Reply(request, state)
+
+
+async def test_calls_made_one_after_another_arm_one_asyncio_timer_not_one_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, server = await _Echo.start()
+    loop = asyncio.get_running_loop()
+    armed: list[float] = []
+    call_at = loop.call_at
+
+    def counting_call_at(when: float, callback: Any, *args: Any, **kw: Any) -> Any:
+        if getattr(callback, "__name__", "") == "_deadlines_due":
+            armed.append(when)
+        return call_at(when, callback, *args, **kw)
+
+    monkeypatch.setattr(loop, "call_at", counting_call_at)
+    start = clock()
+    for i in range(200):
+        assert await GenServer.call(server, i) == i
+    # Virtual time did not move, so one asyncio timer (armed by the first call,
+    # or still armed by the server's start) covers every call's 5 s timeout.
+    assert armed in ([], [start + 5.0])
+    assert clock() == start
+    assert node().live_deadlines == 0
