@@ -24,7 +24,9 @@ runs its full step budget, as it would at full speed.
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -95,14 +97,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--contenders", default="native,pure", help="comma-separated: native, pure, trampoline"
     )
+    parser.add_argument("--results", help="also write the table to this markdown file")
     ns = parser.parse_args(argv)
     if ns.run is not None:
         _run(ns.run[0], ns.run[1], int(ns.run[2]))
         return 0
     rows = ns.only.split(",") if ns.only else list(ROWS)
     contenders = ns.contenders.split(",")
-    print("| row | " + " | ".join(contenders) + " |")
-    print("|---|" + "---|" * len(contenders))
+    lines = ["| row | " + " | ".join(contenders) + " |", "|---|" + "---|" * len(contenders)]
+    print("\n".join(lines), flush=True)
     for row in rows:
         cells = []
         for c in contenders:
@@ -112,8 +115,25 @@ def main(argv: list[str]) -> int:
             small, large = ROWS[row]
             a, b = _instructions(c, row, small), _instructions(c, row, large)
             cells.append(f"{(b - a) / (large - small):,.0f}")
-        print(f"| {row} | " + " | ".join(cells) + " |", flush=True)
+        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+        print(lines[-1], flush=True)
     print("(instructions per operation, callgrind)")
+    if ns.results:
+        cmd = "uv run --frozen --all-groups python -m bench.instructions " + " ".join(argv)
+        md = [
+            "# Instructions per operation",
+            "",
+            f"- Date: {datetime.date.today().isoformat()}; Python {platform.python_version()}, "
+            f"{platform.machine()}; counted by valgrind's callgrind (not timed: the "
+            "machine's load does not move them)",
+            f"- Command: `{cmd.strip()}`",
+            "- Contenders: trampoline is bench/trampoline.py (a bare coroutine "
+            "trampoline that only moves messages); pure is tether's pure-Python core "
+            "(TETHER_CORE=python); native is tether's C core",
+            "",
+            *lines,
+        ]
+        Path(ns.results).write_text("\n".join(md) + "\n")
     return 0
 
 

@@ -605,9 +605,9 @@ table_get(PyObject *table, PyObject *pid)
 /* Mirrors _api.send for its hot case, a local pid from inside a process;
  * every other case is _api.send itself (send_py). */
 static PyObject *
-cnode_send(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+cnode_send(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    if (nargs != 2 || send_py == NULL) {
+    if (nargs != 2 || kwnames != NULL || send_py == NULL) {
         goto python;
     }
     PyObject *dest = args[0], *msg = args[1];
@@ -644,7 +644,7 @@ python:
         PyErr_SetString(PyExc_RuntimeError, "tether native core: init_api was not called");
         return NULL;
     }
-    return PyObject_Vectorcall(send_py, args, nargs, NULL);
+    return PyObject_Vectorcall(send_py, args, nargs, kwnames);
 }
 
 /* ---- receive ------------------------------------------------------------------ */
@@ -1178,7 +1178,7 @@ static PyMethodDef cnode_methods[] = {
     {"run", cnode_run, METH_O, "run(node): one scheduler turn (mirrors Node.run)."},
     {"deliver", (PyCFunction)(void (*)(void))cnode_deliver, METH_FASTCALL,
      "deliver(node, p, msg): mirrors Node.deliver."},
-    {"send", (PyCFunction)(void (*)(void))cnode_send, METH_FASTCALL, send_doc},
+    {"send", (PyCFunction)(void (*)(void))cnode_send, METH_FASTCALL | METH_KEYWORDS, send_doc},
     {"receive", (PyCFunction)(void (*)(void))cnode_receive, METH_FASTCALL | METH_KEYWORDS,
      receive_doc},
     {"set_node", cnode_set_node, METH_O, "set_node(node): mirrors _node.set_node."},

@@ -1,0 +1,69 @@
+"""The core switch (TETHER_CORE) and what both cores must agree on at their edges.
+
+The suite runs on whichever core is installed (``TETHER_CORE=python`` runs it on
+the pure-Python one; CI runs both): these tests pin the switch itself and the few
+behaviours where the native core replaces a Python function's calling convention.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import tether
+from tether import receive, self, send
+from tether._runtime import _api, _core
+
+
+def test_an_unknown_tether_core_value_is_an_error_that_names_the_variable() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "import tether"],
+        env={**os.environ, "TETHER_CORE": "fast"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert (
+        "ValueError: TETHER_CORE must be 'native', 'python' or unset, got 'fast'; "
+        "unset it to use the native core when it is installed"
+    ) in done.stderr
+
+
+def test_tether_core_python_runs_the_pure_python_functions() -> None:
+    code = (
+        "import tether, tether._runtime._api as a, tether._runtime._core as c;"
+        "print(c.NAME, c.native, tether.send is a.send, type(tether.send).__name__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "TETHER_CORE": "python"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout == "python None True function\n"
+
+
+def test_the_public_send_and_receive_are_the_running_cores() -> None:
+    assert tether.send is _api.send and tether.receive is _api.receive
+    kind = "builtin_function_or_method" if _core.NAME == "native" else "function"
+    assert type(tether.send).__name__ == kind
+
+
+async def test_send_takes_dest_and_msg_by_keyword_as_its_signature_says() -> None:
+    me = self()
+    assert send(dest=me, msg=1) == 1
+    assert send(me, msg=(2, "two")) == (2, "two")
+    assert await receive() == 1
+    assert await receive(timeout=None) == (2, "two")
+
+
+async def test_a_plain_receive_made_before_it_is_awaited_waits_when_awaited() -> None:
+    me = self()
+    pending = receive()  # nothing runs until it is awaited, as with a coroutine
+    send(me, "later")
+    assert await pending == "later"
