@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -81,15 +82,17 @@ def test_the_cpu_bench_runs_the_pools_and_peers_and_they_agree() -> None:
 def test_the_instruction_count_program_runs_each_row_it_measures() -> None:
     # bench/instructions.py runs these under valgrind; here, once each, small and
     # without valgrind, so the measured program cannot rot unnoticed.
-    from bench.instructions import ROWS
+    from bench.instructions import _BARE_ROWS, CONTENDERS, ROWS
 
-    for row in ROWS:
-        out = subprocess.run(
-            [sys.executable, "-m", "bench.instructions", "--run", row, "50"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert out.returncode == 0, (row, out.stderr[-2000:])
+    for contender, core in CONTENDERS.items():
+        for row in ROWS if contender != "trampoline" else _BARE_ROWS:
+            out = subprocess.run(
+                [sys.executable, "-m", "bench.instructions", "--run", contender, row, "50"],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+                env={**os.environ, "TETHER_CORE": core},
+            )
+            assert out.returncode == 0, (contender, row, out.stderr[-2000:])
