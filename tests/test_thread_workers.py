@@ -453,3 +453,55 @@ async def test_errors_of_runtime_calls_reach_the_workers_thread() -> None:
         "send: no process is registered as 'nobody_by_this_name' (dest)",
     )
     assert await receive() == ("receive", "TypeError")
+
+
+class _LoopThatStopsUnread:
+    """A loop that takes a worker's callback and closes without running it, as a
+    node's loop does when the node stops right after the thread posted."""
+
+    def __init__(self) -> None:
+        self.posted = threading.Event()
+        self.closed = False
+
+    def call_soon_threadsafe(self, callback: Callable[..., Any], *args: Any) -> None:
+        self.posted.set()  # accepted, never run
+
+    def is_closed(self) -> bool:
+        return self.closed
+
+
+def _blocked_worker(call: Callable[[Any], Any]) -> tuple[Any, threading.Thread, list[Any]]:
+    from types import SimpleNamespace
+
+    from tether._runtime._threads import _Worker
+
+    loop = _LoopThatStopsUnread()
+    w = _Worker(SimpleNamespace(loop=loop), print, ())  # type: ignore[arg-type]
+    out: list[Any] = []
+
+    def body() -> None:
+        try:
+            out.append(("returned", call(w)))
+        except BaseException as e:
+            out.append(("raised", type(e).__name__, getattr(e, "reason", None)))
+
+    t = threading.Thread(target=body, daemon=True)
+    t.start()
+    # Real time, generously bounded: a thread is waiting for an answer.
+    assert loop.posted.wait(30)
+    loop.closed = True
+    t.join(30)
+    return w, t, out
+
+
+def test_a_thread_whose_finish_was_posted_to_a_loop_that_closed_unread_returns() -> None:
+    _w, t, out = _blocked_worker(lambda w: w._finish(("ok", None)))
+    assert not t.is_alive()
+    assert out == [("returned", None)]
+
+
+def test_an_op_posted_to_a_loop_that_closed_unread_ends_the_worker_killed() -> None:
+    w, t, out = _blocked_worker(lambda w: w.op("call", print, ()))
+    assert not t.is_alive()
+    assert out == [("raised", "_WorkerExit", "killed")]
+    assert w.dead and w.reason == "killed"

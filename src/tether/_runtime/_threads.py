@@ -75,6 +75,7 @@ REPORT_AFTER: Final = 1.0  # a thread returning later than this after its kill i
 # Ops, from the thread to the proxy.
 _RECEIVE: Final = "receive"
 _CALL: Final = "call"
+_CLOSED_POLL: Final = 0.1  # seconds between looks at a loop that may have closed
 _FINISH: Final = "finish"
 
 _WORKERS_KEY: Final = "tether.thread_workers"
@@ -282,7 +283,7 @@ class _Worker:
                     self.loop.call_soon_threadsafe(self.post, (_FINISH, outcome, slot))
                     posted = True
                 if not slot.acked:
-                    slot.lock.acquire()
+                    self._wait(slot)
                 _checkpoint()
                 return
             except _WorkerExit:
@@ -291,6 +292,18 @@ class _Worker:
                         self.loop.call_soon_threadsafe(_noop)
             except RuntimeError:  # the loop is closed: nobody is left to tell
                 return
+
+    def _wait(self, slot: _Slot) -> bool:
+        """Block until the loop answers ``slot``; False if the loop closed first.
+
+        A callback posted just before the node stops and its loop closes is
+        never run, so nobody would answer: the thread looks at the loop between
+        waits (every 0.1 s, only while blocked) instead of waiting forever.
+        """
+        while not slot.lock.acquire(timeout=_CLOSED_POLL):
+            if self.loop.is_closed():
+                return False
+        return True
 
     def op(self, kind: str, *args: Any) -> Any:
         """Carry out a runtime call on the loop, as this worker; block for the answer."""
@@ -303,7 +316,10 @@ class _Worker:
             self.dead = True
             self.reason = KILLED
             raise _WorkerExit(KILLED) from None
-        slot.lock.acquire()
+        if not self._wait(slot):  # the node stopped with the op unread
+            self.dead = True
+            self.reason = KILLED
+            raise _WorkerExit(KILLED)
         _checkpoint()
         if slot.dead:
             raise _WorkerExit(self.reason)
