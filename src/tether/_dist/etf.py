@@ -187,6 +187,20 @@ class FrozenDict(dict[Any, Any]):
         return f"FrozenDict({dict(self)!r})"
 
 
+def check_term(value: Any, what: str, arg: str) -> None:
+    """``TypeError`` naming ``what`` and ``arg`` unless ``value`` can cross to
+    another node: it encodes, and its frozen form hashes (a name of global, a
+    group of pg)."""
+    try:
+        encode(value)
+        hash(freeze(value))
+    except (EncodeError, TypeError):
+        raise TypeError(
+            f"{what}: {arg} must be a value other nodes can read (an Erlang term: str, "
+            f"int, tuple, list, ...), got {value!r}"
+        ) from None
+
+
 def freeze(value: Any) -> Any:
     """The hashable form of a decoded term, for use as a map key."""
     if isinstance(value, list):

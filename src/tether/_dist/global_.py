@@ -93,8 +93,9 @@ from .._runtime._api import (
 from .._runtime._api import self as _self
 from .._runtime._api import send as _send
 from .._runtime._types import ANY, Atom, Down, Pid, Ref
+from .._runtime._validate import check_pid
 from . import rpc as _rpc
-from .etf import EncodeError, Export, Fun, encode, freeze
+from .etf import EncodeError, Export, Fun, check_term, encode, freeze
 
 __all__ = [
     "del_lock",
@@ -369,19 +370,7 @@ def send(name: Any, msg: Any) -> Pid:
 
 
 def _check_name(name: Any, what: str) -> None:
-    try:
-        encode(name)
-        hash(_key(name))
-    except (EncodeError, TypeError):
-        raise TypeError(
-            f"{what}: name must be a value other nodes can read (an Erlang term: str, "
-            f"int, tuple, list, ...), got {name!r}"
-        ) from None
-
-
-def _check_pid(pid: Any, what: str) -> None:
-    if type(pid) is not Pid:
-        raise TypeError(f"{what}: pid must be a tether.Pid, got {pid!r}")
+    check_term(name, what, "name")
 
 
 def _check_resolve(resolve: Any, what: str) -> None:
@@ -407,7 +396,7 @@ async def register_name(name: Any, pid: Pid, resolve: Any = random_exit_name) ->
     """
     what = "global_.register_name"
     _check_name(name, what)
-    _check_pid(pid, what)
+    check_pid(pid, what)
     _check_resolve(resolve, what)
     table = _ensure_server(what)
     method = _method_term(table, resolve)
@@ -431,7 +420,7 @@ async def re_register_name(name: Any, pid: Pid, resolve: Any = random_exit_name)
     """
     what = "global_.re_register_name"
     _check_name(name, what)
-    _check_pid(pid, what)
+    check_pid(pid, what)
     _check_resolve(resolve, what)
     table = _ensure_server(what)
     method = _method_term(table, resolve)

@@ -39,7 +39,7 @@ from .._runtime import _node as _n
 from .._runtime._api import Process, node_state, receive, send
 from .._runtime._api import self as _self
 from .._runtime._types import Atom, Down, Pid, Ref
-from .etf import EncodeError, encode, freeze
+from .etf import check_term, freeze
 
 __all__ = [
     "child_spec",
@@ -103,14 +103,7 @@ def _check_scope(scope: Any, what: str) -> str:
 
 
 def _check_group(group: Any, what: str) -> None:
-    try:
-        encode(group)
-        hash(freeze(group))
-    except (EncodeError, TypeError):
-        raise TypeError(
-            f"{what}: group must be a value other nodes can read (an Erlang term: str, "
-            f"int, tuple, list, ...), got {group!r}"
-        ) from None
+    check_term(group, what, "group")
 
 
 def _check_local(pids: Any, what: str) -> None:
