@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 import tether
 from tether import receive, self, send
 from tether._runtime import _api, _core
@@ -67,3 +69,48 @@ async def test_a_plain_receive_made_before_it_is_awaited_waits_when_awaited() ->
     pending = receive()  # nothing runs until it is awaited, as with a coroutine
     send(me, "later")
     assert await pending == "later"
+
+
+def test_pids_refs_and_ports_hash_to_their_hash_slot_on_both_cores() -> None:
+    # The native core installs a C hash (use_slot_hash) that must give exactly
+    # what their Python __hash__ gives: the records' fixed _hash.
+    from tether._runtime._types import Port, Ref, TimerRef
+
+    made = [tether.pid(0, 7, 0), Ref(), TimerRef(), Port("n@h", 3), Ref(5, "n@h", 2)]
+    assert [hash(x) for x in made] == [x._hash for x in made]
+    twin = tether.pid(0, 7, 0)  # equal, not identical: found through the hash
+    assert twin is not made[0]
+    assert {made[0]: "found"}[twin] == "found"
+    assert {Ref(9): 1}.get(Ref(9)) == 1
+
+
+def test_a_ref_subclass_made_later_hashes_like_a_ref() -> None:
+    from tether._runtime._types import Ref
+
+    class Tagged(Ref):
+        __slots__ = ()
+
+    t = Tagged()
+    assert hash(t) == t._hash
+    assert {t: 1}[t] == 1
+
+
+@pytest.mark.skipif(_core.native is None, reason="a function of the native core only")
+def test_use_slot_hash_refuses_a_class_without_a_hash_slot() -> None:
+    native = _core.native
+    assert native is not None
+
+    class Plain:
+        def __hash__(self) -> int:
+            return 1
+
+    try:
+        native.use_slot_hash(Plain)
+    except TypeError as e:
+        assert str(e) == (
+            "use_slot_hash: Plain must define __hash__ and a _hash slot, or inherit both "
+            "from a class given before"
+        )
+    else:
+        raise AssertionError("use_slot_hash accepted a class with no _hash slot")
+    assert hash(Plain()) == 1  # untouched

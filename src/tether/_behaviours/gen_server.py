@@ -58,6 +58,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,6 +67,8 @@ from typing import Any, ClassVar, Final, NamedTuple, NoReturn
 from tether._runtime._api import (
     Process,
     alias_of_tag,
+    call_demonitor,
+    call_monitor,
     exit,
     is_alive,
     make_ref,
@@ -472,22 +475,33 @@ class GenServer:
         first.  A bad ``server`` or ``timeout`` raises before the request is sent.
         Elixir's ``GenServer.call/3``.
         """
-        wait = check_timeout(timeout, "GenServer.call")
-        _check_server(server, "GenServer.call")
+        if type(server) is Pid and type(timeout) is float and 0.0 <= timeout < math.inf:
+            wait: float | None = timeout  # the common call, checked inline
+        else:
+            wait = check_timeout(timeout, "GenServer.call")
+            _check_server(server, "GenServer.call")
         mfa = ("GenServer.call", server, request, timeout)
         pid = server if type(server) is Pid else GenServer.whereis(server)
         if type(pid) is tuple and is_alive():
             return await _call_remote_name(pid, request, wait, mfa)
         if not isinstance(pid, Pid):
             _exit_with(NOPROC if pid is None else (NODEDOWN, Atom(pid[1])), mfa)
-        me = self()
-        if pid == me:
-            _exit_with(CALLING_SELF, mfa)
         # One ref is both the monitor and the reply alias (M-16): the reply and the
         # DOWN share an index key, and a reply after a timeout is dropped.
-        mon = Process.monitor(pid, alias=True)
-        send(pid, (_CALL, (me, mon), request))
-        return await _await_reply(mon, wait, mfa, pid.node)
+        from_ = call_monitor(pid, "GenServer.call")
+        if from_ is None:
+            _exit_with(CALLING_SELF, mfa)
+        mon = from_[1]
+        send(pid, (_CALL, from_, request))
+        # _await_reply inline (a coroutine less per call)
+        try:
+            msg = await receive(reply_filter(mon), timeout=wait)
+        except TimeoutError:
+            await _timed_out(mon, mfa)
+        if type(msg) is tuple:  # the reply (mon, reply)
+            call_demonitor(mon, "GenServer.call")
+            return msg[1]
+        _exit_down(msg, mfa, pid.node)
 
     @staticmethod
     def cast(server: Any, request: Any) -> Atom:
@@ -766,7 +780,12 @@ def _check_from(from_: Any) -> None:
 
 
 def _reply(from_: Any, reply: Any) -> None:
-    reply_to(from_, reply)
+    # A tether caller's tag is its alias (a Ref): send there directly, what
+    # reply_to does for it after working out the tag's shape.
+    if type(from_) is tuple and len(from_) == 2 and type(from_[1]) is Ref:
+        send(from_[1], (from_[1], reply))
+    else:
+        reply_to(from_, reply)
 
 
 async def _call_remote_name(
@@ -782,15 +801,26 @@ async def _await_reply(mon: Ref, timeout: float | None, mfa: Any, where: str | N
     try:
         msg = await receive(reply_filter(mon), timeout=timeout)
     except TimeoutError:
-        Process.demonitor(mon, flush=True)
-        await _flush((mon, ANY))
-        _exit_with(TIMEOUT, mfa)
-    if isinstance(msg, Down):
-        reason = msg.reason
-        # D-5: a lost connection is {nodedown, node}.
-        _exit_with((NODEDOWN, Atom(where)) if reason == "noconnection" and where else reason, mfa)
+        await _timed_out(mon, mfa)
+    if type(msg) is tuple:  # the reply (mon, reply)
+        call_demonitor(mon, "GenServer.call")
+        return msg[1]
+    _exit_down(msg, mfa, where)
+
+
+async def _timed_out(mon: Ref, mfa: Any) -> NoReturn:
+    """A call's timeout (G-8): the monitor and alias go, a reply already queued is
+    dropped, and the caller exits ``timeout``."""
     Process.demonitor(mon, flush=True)
-    return msg[1]
+    await _flush((mon, ANY))
+    _exit_with(TIMEOUT, mfa)
+
+
+def _exit_down(down: Down, mfa: Any, where: str | None) -> NoReturn:
+    """The server died before it replied (G-9): exit with its reason."""
+    reason = down.reason
+    # D-5: a lost connection is {nodedown, node}.
+    _exit_with((NODEDOWN, Atom(where)) if reason == "noconnection" and where else reason, mfa)
 
 
 async def _system_call(server: Any, request: Any, wait: float | None, mfa: Any) -> Any:
@@ -981,11 +1011,13 @@ async def _loop(s: _State, action: Action) -> None:
     while True:
         # Actions first: Continue runs before the next message; a timeout arms
         # handle_info("timeout") if no message comes first (G-18).
-        if isinstance(action, Continue):
+        if action is None:  # the common case first: no action, wait for a message
+            msg = await receive()
+        elif isinstance(action, Continue):
             s.last = ("continue", action.arg)
             action = await _dispatch(s, impl.handle_continue, action.arg, s.state, None)
             continue
-        if isinstance(action, int | float) and not isinstance(action, bool):
+        elif isinstance(action, int | float) and not isinstance(action, bool):
             try:
                 msg = await receive(timeout=action)
             except TimeoutError:
@@ -995,8 +1027,24 @@ async def _loop(s: _State, action: Action) -> None:
         s.last = msg
         if type(msg) is tuple and len(msg) == 3 and msg[0] == _CALL:
             from_ = msg[1]
-            s.last = msg[2]  # the report shows the request, as Elixir's does
-            action = await _dispatch(s, impl.handle_call, msg[2], from_, s.state, from_)
+            request = s.last = msg[2]  # the report shows the request, as Elixir's does
+            # The hot path, inline (no _dispatch coroutine per call): a plain
+            # handle_call that returns a Reply.  Anything else (an async callback,
+            # an exception, another result) goes through _dispatch's rules.
+            try:
+                result = impl.handle_call(request, from_, s.state)
+                if type(result) is types.CoroutineType:
+                    result = await result
+            except ProcessExit as e:
+                await _terminate(s, e.reason, report=not _is_quiet(e.reason), from_=from_)
+            except Exception as e:
+                await _terminate(s, e, report=True, from_=from_)
+            if type(result) is Reply:
+                s.state = result[1]
+                _reply(from_, result[0])
+                action = result[2]
+            else:
+                action = await _settle(s, result, from_)
         elif type(msg) is tuple and len(msg) == 2 and msg[0] == _CAST:
             action = await _dispatch(s, impl.handle_cast, msg[1], s.state, None)
         elif type(msg) is tuple and len(msg) == 2 and msg[0] == _STOP:
@@ -1025,6 +1073,11 @@ async def _dispatch(s: _State, callback: Callable[..., Any], *args: Any) -> Acti
         await _terminate(s, e.reason, report=not _is_quiet(e.reason), from_=from_)
     except Exception as e:
         await _terminate(s, e, report=True, from_=from_)
+    return await _settle(s, result, from_)
+
+
+async def _settle(s: _State, result: Any, from_: Any) -> Action:
+    """Apply a callback's result (G-10, G-11, G-19); the caller's ``from`` or None."""
     match result:
         case Reply(reply, state, action) if from_ is not None:
             s.state = state

@@ -331,9 +331,14 @@ def _receive(*filters: Any, timeout: float | None = None) -> Any:
     p = _n.NODE.current
     if p is None:
         raise _n.outside_error("receive")
-    if timeout is not None:
-        timeout = check_timeout(timeout, "receive")
-    matcher = compile_filters(filters) if filters else None
+    if timeout is not None and not (type(timeout) is float and 0.0 <= timeout < math.inf):
+        timeout = check_timeout(timeout, "receive")  # (a finite float >= 0 is valid as it is)
+    if not filters:
+        matcher = None
+    elif len(filters) == 1 and type(filters[0]) is Matcher:
+        matcher = filters[0]  # built already (reply_filter): what compile_filters returns
+    else:
+        matcher = compile_filters(filters)
     if p.state == _DEAD:
         # A dead process cannot wait.  Yield to the scheduler, which throws
         # ExitSignal in: raising here instead would let a loop that catches
@@ -370,9 +375,10 @@ def _receive(*filters: Any, timeout: float | None = None) -> Any:
     else:
         if timeout == 0:
             raise TimeoutError("receive: no matching message (timeout=0)")
-        deadline = None if timeout is None else _node().loop.time() + timeout
+        deadline = None if timeout is None else cast(_n.Node, _n.NODE).loop.time() + timeout
         msg = None  # the mailbox was just scanned
-    node = _node()
+    # (a process is running, so the node is a Node: _node() without its check)
+    node = cast(_n.Node, _n.NODE)
     while True:
         if msg is _n.RESCAN and matcher is not None and p.mailbox is not None:
             # A predicate raised while the message was delivered: rescan here, in
@@ -446,7 +452,11 @@ def exit(reason: Any) -> NoReturn:
 
 def make_ref() -> Ref:
     """Return a new unique reference: Elixir's ``make_ref/0``."""
-    return Ref()
+    return _n.new_ref()
+
+
+if _core.native is not None:
+    make_ref = _core.native.new_ref  # the same, in C (its docstring says the same)
 
 
 def node() -> Atom:
@@ -495,11 +505,64 @@ def reply_to(from_: Any, reply: Any) -> None:
         send(dest, (tag, reply))
 
 
-def reply_filter(ref: Ref) -> Matcher:
-    """A ``receive`` filter for a call's reply ``(ref, _)`` or the callee's
-    ``Down(ref, ...)``: the same as the two patterns, built without compiling them
-    (``GenServer.call`` makes one per call).  Internal: for the behaviours."""
-    return reply_matcher(ref)
+#: ``reply_filter(ref)``: a ``receive`` filter for a call's reply ``(ref, _)`` or
+#: the callee's ``Down(ref, ...)``; the same as the two patterns, built without
+#: compiling them (``GenServer.call`` makes one per call).  Internal: for the
+#: behaviours.  (``reply_matcher`` itself: a wrapper would cost a call per call.)
+reply_filter: Final[Callable[[Ref], Matcher]] = reply_matcher
+
+
+def call_monitor(pid: Pid, what: str) -> tuple[Pid, Ref] | None:
+    """``Process.monitor(pid, alias=True)`` for a call's hot path: the call's
+    ``from`` ``(self(), ref)``, or ``None`` when ``pid`` is the caller itself (the
+    call must exit ``calling_self``).
+
+    ``pid`` is a :class:`Pid` the caller has checked.  A live local target is
+    monitored here inline, the same bookkeeping as ``Node.monitor_pid`` (M-1,
+    M-16) in one frame instead of five; every other case (a dead caller, a dead
+    or remote target: M-4, M-12, D-3) goes to ``monitor_pid`` itself.
+    Internal: for the behaviours (``GenServer.call`` makes one per call).
+    """
+    node = _n.NODE
+    p = node.current
+    if p is None:
+        raise _n.outside_error(what)
+    t = node.table.get(pid)  # type: ignore[union-attr]
+    if t is p:
+        return None
+    if t is None or p.state == _DEAD:
+        if pid == p.pid:
+            return None
+        return p.pid, node.monitor_pid(p, pid, True)  # type: ignore[union-attr]
+    ref = _n.new_ref()
+    node.aliases[ref] = (p, False)  # type: ignore[union-attr]
+    if p.aliases is None:
+        p.aliases = {ref}
+    else:
+        p.aliases.add(ref)
+    if p.monitors is None:
+        p.monitors = {ref: (pid, pid)}
+    else:
+        p.monitors[ref] = (pid, pid)
+    if t.monitored_by is None:
+        t.monitored_by = {ref: p.pid}
+    else:
+        t.monitored_by[ref] = p.pid
+    return p.pid, ref
+
+
+def call_demonitor(ref: Ref, what: str) -> None:
+    """``Process.demonitor(ref, flush=True)`` for a call's hot path: ``ref`` is
+    the caller's own monitor from :func:`call_monitor`, so nothing needs
+    checking (M-5, M-6, M-7).  Internal: for the behaviours."""
+    node = _n.NODE
+    p = node.current
+    if p is None:
+        raise _n.outside_error(what)
+    node.demonitor(p, ref)  # type: ignore[union-attr]
+    mb = p.mailbox
+    if mb is not None and len(mb):
+        mb.take(down_matcher(ref))
 
 
 def alias_of_tag(tag: Any) -> Ref | None:
@@ -1219,7 +1282,7 @@ class Process:
             found = via[0].whereis_name(via[1])
             if type(found) is Pid:
                 return node.monitor_pid(p, found, alias)
-            ref = Ref()
+            ref = _n.new_ref()
             if p.state != _DEAD:
                 node.deliver(p, Down(ref, PROCESS, target, NOPROC))
             return ref

@@ -30,6 +30,7 @@
 static PyObject *node_globals;  /* _node's module dict: BUDGET, SLICE, ... */
 static PyObject *the_node;      /* _node.NODE, kept here by set_node() */
 static PyTypeObject *ProcessType, *NodeType, *MailboxType, *PidType;
+static PyTypeObject *RefType; /* set by init_refs */
 static PyObject *WAIT, *RESCAN, *TIMEOUT, *ForceStop;
 static PyObject *enter_task, *leave_task;
 static PyObject *ST[6];  /* RUNNABLE .. SUSPENDED, the module's own int objects */
@@ -49,7 +50,7 @@ static Py_ssize_t Pid_hash;
 
 static PyObject *s_step, *s_step_ended, *s_dead_yield, *s_awaits, *s_hand_over,
     *s_enqueue, *s_put, *s_pop_first, *s_append, *s_popleft, *s_call_soon, *s_run,
-    *s_idle_check, *s_step_failed;
+    *s_idle_check, *s_step_failed, *s_send_alias;
 
 #define SLOT(o, off) (*(PyObject **)((char *)(o) + (off)))
 
@@ -612,7 +613,30 @@ cnode_send(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *
     }
     PyObject *dest = args[0], *msg = args[1];
     PyObject *node = the_node;
-    if (node == NULL || Py_TYPE(node) != NodeType || Py_TYPE(dest) != PidType) {
+    if (node == NULL || Py_TYPE(node) != NodeType) {
+        goto python;
+    }
+    if (Py_TYPE(dest) == RefType && RefType != NULL) {
+        /* An alias (every GenServer reply goes to one): _api.send's Ref case,
+         * node.send_alias(dest, msg) unless the sender is dead. */
+        PyObject *p = SLOT(node, N_current);
+        if (p == NULL || p == Py_None || Py_TYPE(p) != ProcessType) {
+            goto python;
+        }
+        PyObject *state = get_slot(p, P_state);
+        if (state == NULL) {
+            return NULL;
+        }
+        if (!state_is(state, DEAD)) {
+            PyObject *r = call_method2(node, s_send_alias, dest, msg);
+            if (r == NULL) {
+                return NULL;
+            }
+            Py_DECREF(r);
+        }
+        return Py_NewRef(msg);
+    }
+    if (Py_TYPE(dest) != PidType) {
         goto python;
     }
     PyObject *p = SLOT(node, N_current), *table = SLOT(node, N_table);
@@ -1171,6 +1195,175 @@ PyDoc_STRVAR(receive_doc,
              "The native core's receive; its reference and full documentation is\n"
              "``tether._runtime._api.receive`` (the pure-Python core).");
 
+/* ---- the hashes of Pid, Ref and Port -------------------------------------- */
+
+/* Mirrors Pid.__hash__, Ref.__hash__ and Port.__hash__ (_types.py), which all
+ * ``return self._hash``: the value fixed when the immutable record was made.
+ * As a Python method every dict or set operation on a pid or a ref runs a
+ * Python frame for it (a GenServer.call hashes its ref eleven times: the
+ * monitor, the alias, the reply's lookup, the demonitor); use_slot_hash(cls)
+ * installs this C function as the class's hash slot instead.  The result is
+ * what CPython's slot_tp_hash makes of the method's int, so every hash stays
+ * the same: the int itself when it fits a Py_hash_t, else its hash; -1
+ * becomes -2.  A class that later assigns __hash__ gets CPython's slot back
+ * (type.__setattr__ updates the slot), so nothing can go stale. */
+#define MAX_HASHED 8
+static PyTypeObject *hashed_types[MAX_HASHED];
+static Py_ssize_t hashed_offsets[MAX_HASHED];
+static int n_hashed;
+
+static Py_hash_t
+slot_hash(PyObject *o)
+{
+    PyTypeObject *t = Py_TYPE(o);
+    Py_ssize_t off = -1;
+    /* A subclass made after use_slot_hash inherits this slot: its _hash is
+     * the base's slot, at the base's offset. */
+    for (PyTypeObject *b = t; b != NULL && off < 0; b = b->tp_base) {
+        for (int i = 0; i < n_hashed; i++) {
+            if (hashed_types[i] == b) {
+                off = hashed_offsets[i];
+                break;
+            }
+        }
+    }
+    PyObject *h_o = off < 0 ? NULL : SLOT(o, off);
+    if (h_o == NULL) {
+        PyErr_Format(PyExc_TypeError, "tether native core: %s has no hash yet", t->tp_name);
+        return -1;
+    }
+    Py_hash_t h;
+    if (PyLong_CheckExact(h_o)) {
+        h = PyLong_AsSsize_t(h_o);
+        if (h == -1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            h = PyObject_Hash(h_o);
+        }
+    }
+    else {
+        h = PyObject_Hash(h_o);
+    }
+    if (h == -1 && !PyErr_Occurred()) {
+        h = -2;
+    }
+    return h;
+}
+
+/* use_slot_hash(cls): see slot_hash.  cls must define __hash__ itself and
+ * hold a _hash slot; anything else is refused (a TypeError, nothing changed). */
+static PyObject *
+cnode_use_slot_hash(PyObject *module, PyObject *cls)
+{
+    if (!PyType_Check(cls)) {
+        PyErr_SetString(PyExc_TypeError, "use_slot_hash: cls must be a class");
+        return NULL;
+    }
+    PyTypeObject *t = (PyTypeObject *)cls;
+    for (int i = 0; i < n_hashed; i++) {
+        if (hashed_types[i] == t) {
+            Py_RETURN_NONE;
+        }
+    }
+    if (n_hashed == MAX_HASHED) {
+        PyErr_SetString(PyExc_ValueError, "use_slot_hash: too many classes");
+        return NULL;
+    }
+    /* A subclass that keeps its base's hash (TimerRef(Ref)) has neither in
+     * its own dict: it reads the base's slot. */
+    Py_ssize_t off = -1;
+    for (int i = 0; i < n_hashed; i++) {
+        if (hashed_types[i] == t->tp_base &&
+            PyDict_GetItemString(t->tp_dict, "__hash__") == NULL &&
+            PyDict_GetItemString(t->tp_dict, "_hash") == NULL) {
+            off = hashed_offsets[i];
+        }
+    }
+    if (off < 0) {
+        PyObject *d = PyDict_GetItemString(t->tp_dict, "_hash");
+        if (d == NULL || !Py_IS_TYPE(d, &PyMemberDescr_Type) ||
+            ((PyMemberDescrObject *)d)->d_member->type != T_OBJECT_EX ||
+            PyDict_GetItemString(t->tp_dict, "__hash__") == NULL) {
+            PyErr_Format(PyExc_TypeError,
+                         "use_slot_hash: %s must define __hash__ and a _hash slot, or "
+                         "inherit both from a class given before",
+                         t->tp_name);
+            return NULL;
+        }
+        off = ((PyMemberDescrObject *)d)->d_member->offset;
+    }
+    hashed_types[n_hashed] = (PyTypeObject *)Py_NewRef(cls);
+    hashed_offsets[n_hashed] = off;
+    n_hashed++;
+    t->tp_hash = slot_hash;
+    Py_RETURN_NONE;
+}
+
+/* ---- new refs ---------------------------------------------------------------- */
+
+/* new_ref() mirrors Ref() (_types.Ref.__init__ with no arguments): the next
+ * number of _types._ref_counter, no node, creation 0, and _hash = hash(n).
+ * Ref.__init__ sets its four slots through their descriptors (Ref refuses
+ * setattr), four calls a ref; every monitor, alias and make_ref makes one. */
+static PyObject *ref_counter;
+static Py_ssize_t R_n, R_node, R_creation, R_hash;
+
+static PyObject *
+cnode_init_refs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyType_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "init_refs(Ref, counter) takes the class and its counter");
+        return NULL;
+    }
+    PyObject *R = args[0];
+    const char *names[4] = {"n", "node", "creation", "_hash"};
+    Py_ssize_t *offs[4] = {&R_n, &R_node, &R_creation, &R_hash};
+    for (int i = 0; i < 4; i++) {
+        PyObject *d = PyDict_GetItemString(((PyTypeObject *)R)->tp_dict, names[i]);
+        if (d == NULL || !Py_IS_TYPE(d, &PyMemberDescr_Type) ||
+            ((PyMemberDescrObject *)d)->d_member->type != T_OBJECT_EX) {
+            PyErr_Format(PyExc_TypeError, "init_refs: Ref.%s is not a slot", names[i]);
+            return NULL;
+        }
+        *offs[i] = ((PyMemberDescrObject *)d)->d_member->offset;
+    }
+    Py_XSETREF(RefType, (PyTypeObject *)Py_NewRef(R));
+    Py_XSETREF(ref_counter, Py_NewRef(args[1]));
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+cnode_new_ref(PyObject *module, PyObject *unused)
+{
+    if (RefType == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "tether native core: init_refs was not called");
+        return NULL;
+    }
+    PyObject *n = PyIter_Next(ref_counter);
+    if (n == NULL) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_RuntimeError, "tether native core: the ref counter ended");
+        }
+        return NULL;
+    }
+    Py_hash_t h = PyObject_Hash(n);
+    PyObject *h_o = h == -1 ? NULL : PyLong_FromSsize_t(h);
+    if (h_o == NULL) {
+        Py_DECREF(n);
+        return NULL;
+    }
+    PyObject *r = RefType->tp_alloc(RefType, 0);
+    if (r == NULL) {
+        Py_DECREF(n);
+        Py_DECREF(h_o);
+        return NULL;
+    }
+    SLOT(r, R_n) = n; /* the references made above move in */
+    SLOT(r, R_node) = Py_NewRef(Py_None);
+    SLOT(r, R_creation) = Py_NewRef(int_zero);
+    SLOT(r, R_hash) = h_o;
+    return r;
+}
+
 static PyMethodDef cnode_methods[] = {
     {"init", cnode_init, METH_O, "init(node_module): bind the core to tether._runtime._node."},
     {"init_api", (PyCFunction)(void (*)(void))cnode_init_api, METH_FASTCALL,
@@ -1182,6 +1375,12 @@ static PyMethodDef cnode_methods[] = {
     {"receive", (PyCFunction)(void (*)(void))cnode_receive, METH_FASTCALL | METH_KEYWORDS,
      receive_doc},
     {"set_node", cnode_set_node, METH_O, "set_node(node): mirrors _node.set_node."},
+    {"init_refs", (PyCFunction)(void (*)(void))cnode_init_refs, METH_FASTCALL,
+     "init_refs(Ref, counter): the class and the counter new_ref uses."},
+    {"new_ref", cnode_new_ref, METH_NOARGS,
+     "new_ref($module, /)\n--\n\nReturn a new unique reference: Elixir's ``make_ref/0``."},
+    {"use_slot_hash", cnode_use_slot_hash, METH_O,
+     "use_slot_hash(cls): cls's hash in C (mirrors __hash__: return self._hash)."},
     {"in_runtime", cnode_in_runtime, METH_NOARGS,
      "in_runtime(): whether the C core is running runtime code (see in_process_code)."},
     {"as_method", cnode_as_method, METH_O,
@@ -1215,6 +1414,7 @@ PyInit__cnode(void)
     INTERN(s_hand_over, "_hand_over");
     INTERN(s_enqueue, "_enqueue");
     INTERN(s_put, "put");
+    INTERN(s_send_alias, "send_alias");
     INTERN(s_pop_first, "pop_first");
     INTERN(s_append, "append");
     INTERN(s_popleft, "popleft");

@@ -216,7 +216,8 @@ def reply_matcher(ref: Any) -> Matcher:
     def match(m: Any) -> bool:
         t = type(m)
         if t is tuple:
-            return len(m) == 2 and bool(m[0] == ref)
+            # ``is`` first: the reply carries the very ref (no __eq__ call)
+            return len(m) == 2 and (m[0] is ref or bool(m[0] == ref))
         return t is Down and bool(m.ref == ref)
 
     return Matcher(match, frozenset((ref,)), False)

@@ -107,6 +107,7 @@ from ._types import (
     ProcessExit,
     Ref,
     TimerRef,
+    _ref_counter,
 )
 
 if TYPE_CHECKING:
@@ -867,7 +868,7 @@ class Node:
         pid = Pid(self.next_id())
         if parent is not None and parent.state == DEAD:
             # A dying process's spawns are dropped: the pid never lives.
-            return pid, (Ref() if monitor else None)
+            return pid, (new_ref() if monitor else None)
         coro = _start_coroutine(fun, args, what)
         p = Process(pid, coro, fun)
         self.table[pid] = p
@@ -881,7 +882,7 @@ class Node:
                 else:
                     parent.links.add(pid)
             if monitor:
-                ref = Ref()
+                ref = new_ref()
                 p.monitored_by = {ref: parent.pid}
                 if parent.monitors is None:
                     parent.monitors = {ref: (pid, pid)}
@@ -1469,7 +1470,7 @@ class Node:
             t.links.discard(p.pid)
 
     def monitor_pid(self, p: Process, target: Pid | Port, alias: bool = False) -> Ref:
-        ref = Ref()
+        ref = new_ref()
         if p.state == DEAD or target == p.pid:
             return ref  # M-12: monitor(self()) creates nothing
         if alias:
@@ -1492,7 +1493,7 @@ class Node:
         return ref
 
     def monitor_name(self, p: Process, name: str, node: str, alias: bool = False) -> Ref:
-        ref = Ref()
+        ref = new_ref()
         obj = (Atom(name), Atom(node))
         if p.state == DEAD:
             return ref
@@ -1534,8 +1535,10 @@ class Node:
 
     def demonitor(self, p: Process, ref: Ref) -> bool:
         """Remove ``p``'s monitor ``ref``; true if it was active (M-5, M-6, M-8)."""
-        if p.aliases and ref in p.aliases:
-            self._drop_alias(p, ref)
+        aliases = p.aliases
+        if aliases and ref in aliases:  # _drop_alias, inline
+            self.aliases.pop(ref, None)
+            aliases.discard(ref)
         if p.monitors is None:
             return False
         entry = p.monitors.pop(ref, None)
@@ -1553,7 +1556,7 @@ class Node:
     # -- aliases (M-16) -------------------------------------------------------
 
     def make_alias(self, p: Process, reply: bool) -> Ref:
-        ref = Ref()
+        ref = new_ref()
         if p.state == DEAD:
             return ref
         self._add_alias(p, ref, reply)
@@ -1739,6 +1742,15 @@ _in_runtime: Final = _native.in_runtime if _native is not None else None
 if _native is not None:
     _native_run: Final = _native.run
     setattr(Node, "run", _run_native)  # noqa: B010 - replaces the method
+    # The identifiers' hashes in C (mirroring their __hash__: see _cnode.c's
+    # slot_hash): every table, alias, monitor and link lookup hashes one.
+    for _cls in (Pid, Ref, TimerRef, Port):
+        _native.use_slot_hash(_cls)
+    _native.init_refs(Ref, _ref_counter)
+
+#: ``Ref()``, a new local ref: in C with the native core (``_cnode.new_ref``
+#: mirrors ``Ref.__init__``), which every monitor, alias and ``make_ref`` calls.
+new_ref: Final[Callable[[], Ref]] = _native.new_ref if _native is not None else Ref
 # asyncio's own hooks for "the current task" (what Task.__step uses); a Process
 # stands in for a Task there, which asyncio only needs for current_task() and
 # Task-like methods (cancel, uncancel, cancelling, get_loop, done).
