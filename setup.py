@@ -1,4 +1,5 @@
-"""The build of tether's optional native core (``tether._runtime._cnode``, C).
+"""The build of tether's optional native core (``tether._runtime._cnode`` and the
+codec's ``tether._dist._cetf``, C).
 
 Everything else about the package is in pyproject.toml; setuptools is its build
 backend because it is the well-kept way to build a C extension from
@@ -41,7 +42,12 @@ setup(
             "tether._runtime._cnode",
             sources=["src/tether/_runtime/_cnode.c"],
             extra_compile_args=["-O2"],
-        )
+        ),
+        Extension(
+            "tether._dist._cetf",
+            sources=["src/tether/_dist/_cetf.c"],
+            extra_compile_args=["-O2"],
+        ),
     ],
     cmdclass={"build_ext": OptionalBuildExt},
 )

@@ -74,9 +74,28 @@ import math
 import struct
 import zlib
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any, Final, Literal
 
+from .._runtime import _core
 from .._runtime._types import Atom, ImproperList, Pid, Ref
+
+
+def _load_c() -> ModuleType | None:
+    """The C codec (``_cetf.c``), with the native core only: ``TETHER_CORE=python``
+    (``_core.native is None``) is pure Python here too, and a build that has the
+    native core but not the codec (its compile failed) runs this module's codec."""
+    if _core.native is None:
+        return None
+    try:
+        from . import _cetf  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:
+        return None
+    return _cetf
+
+
+# The C codec, or None (pure Python); bound to this module's classes at its end.
+_cetf: Final = _load_c()
 
 __all__ = [
     "BitBinary",
@@ -881,7 +900,11 @@ class Codec:
 
     def decode(self, data: bytes | bytearray | memoryview, *, binaries: str | None = None) -> Any:
         """Decode one whole ``131``-prefixed term; :class:`DecodeError` otherwise."""
-        value, end = self.decode_from(data, 0, binaries=binaries)
+        if _cetf is not None:  # the C decodes the common shapes (see _cetf.c)
+            value = _cetf.decode(self, data, binaries)
+            if value is not _MISSING:
+                return value
+        value, end = self._decode_from(data, 0, binaries, True)
         if end != len(data):
             raise DecodeError(f"{len(data) - end} bytes after the term")
         return value
@@ -899,6 +922,21 @@ class Codec:
         ``compressed=False`` refuses a ``COMPRESSED`` term even at the top (what a
         distribution message must never hold); nested ones are always refused.
         """
+        if _cetf is not None:  # never a compressed term: that is Python's
+            got = _cetf.decode_from(self, data, pos, binaries)
+            if got is not _MISSING:
+                return got  # type: ignore[no-any-return]
+        return self._decode_from(data, pos, binaries, compressed)
+
+    def _decode_from(
+        self,
+        data: bytes | bytearray | memoryview,
+        pos: int,
+        binaries: str | None,
+        compressed: bool,
+    ) -> tuple[Any, int]:
+        # The reference decoder (and the fallback of the C, which gives up on
+        # anything but the common shapes, every error included).
         buf = data if type(data) is bytes else bytes(data)
         if pos >= len(buf) or buf[pos] != VERSION:
             raise DecodeError(f"term does not start with version byte 131 at offset {pos}")
@@ -923,30 +961,18 @@ class Codec:
 
     def encode(self, value: Any) -> bytes:
         """Encode ``value`` as a ``131``-prefixed term; :class:`EncodeError` if it has none."""
+        if _cetf is not None:
+            return _cetf.encode(self, value)  # type: ignore[no-any-return]
         out = bytearray(b"\x83")
-        self.put(out, value)
+        _put(self, out, value)
         return bytes(out)
 
     def put(self, out: bytearray, value: Any) -> None:
         """Append ``value``'s encoding (no version byte) to ``out``."""
-        enc = _ENCODERS.get(type(value))
-        if enc is not None:
-            enc(self, out, value)
-            return
-        # Subclasses: NamedTuple, IntEnum, str/Atom subclasses, ...
-        for base, e in _FALLBACKS:
-            if isinstance(value, base):
-                e(self, out, value)
-                return
-        if self.default is not None:
-            sub = self.default(value)
-            if sub is not value:
-                self.put(out, sub)
-                return
-        raise EncodeError(
-            f"cannot encode {value!r} (type {type(value).__name__}) as an Erlang term; "
-            "use atoms (tether.Atom), numbers, str/bytes, tuples, lists, dicts, pids or refs"
-        )
+        if _cetf is not None:
+            _cetf.put(self, out, value)
+        else:
+            _put(self, out, value)
 
     def atom_bytes(self, name: str) -> bytes:
         b = self._atom_bytes.get(name)
@@ -961,6 +987,29 @@ class Codec:
             if len(self._atom_bytes) < 65536:
                 self._atom_bytes[name] = b
         return b
+
+
+def _put(c: Codec, out: bytearray, value: Any) -> None:
+    """``Codec.put`` in Python: the reference, and the C's fallback for the types
+    it leaves to Python (their items come back through ``c.put``)."""
+    enc = _ENCODERS.get(type(value))
+    if enc is not None:
+        enc(c, out, value)
+        return
+    # Subclasses: NamedTuple, IntEnum, str/Atom subclasses, ...
+    for base, e in _FALLBACKS:
+        if isinstance(value, base):
+            e(c, out, value)
+            return
+    if c.default is not None:
+        sub = c.default(value)
+        if sub is not value:
+            c.put(out, sub)
+            return
+    raise EncodeError(
+        f"cannot encode {value!r} (type {type(value).__name__}) as an Erlang term; "
+        "use atoms (tether.Atom), numbers, str/bytes, tuples, lists, dicts, pids or refs"
+    )
 
 
 def _e_atom(c: Codec, out: bytearray, v: str) -> None:
@@ -1216,3 +1265,7 @@ def decode(
 ) -> Any:
     """``:erlang.binary_to_term/1``: decode one whole term (:class:`DecodeError` if bad)."""
     return _DEFAULT.decode(data, binaries=binaries)
+
+
+if _cetf is not None:
+    _cetf.init(Atom, Pid, Ref, ref_from_words, _put, _MISSING, MAX_DEPTH, _MAP_CHECKED)
