@@ -98,6 +98,10 @@ def test_the_wheel_installs_and_runs_in_a_fresh_venv_with_no_compiler_on_path(
         return done.stdout
 
     assert run("tether", "--version") == f"tether {tether.__version__} (native core)\n"
+    # the codec's C came with it (tether._dist._cetf), and the native core uses it
+    assert run("python", "-c", "import tether._dist.etf as e; print(e._cetf.__name__)") == (
+        "tether._dist._cetf\n"
+    )
     where = run("python", "-c", "import tether; print(tether.__file__)")
     assert where.startswith(str(venv)), where
     demo = run("tether", "demo")
@@ -130,6 +134,7 @@ def test_the_sdist_installs_with_no_compiler_and_runs_the_pure_python_core(
     assert done.returncode == 0, done.stderr[-2000:]
     assert "error" not in done.stderr.lower(), done.stderr[-2000:]
     assert not list(venv.glob("lib/python*/site-packages/tether/_runtime/_cnode*.so"))
+    assert not list(venv.glob("lib/python*/site-packages/tether/_dist/_cetf*.so"))
 
     def run(*cmd: str, **extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

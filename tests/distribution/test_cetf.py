@@ -222,6 +222,8 @@ def test_the_hot_shapes_decode_in_c_alone() -> None:
         Pid(4, 0, None, 5),
         Ref(2**70),
         ref_from_words(Atom("ex@h"), 4, (1, 2, 3)),
+        ImproperList([Atom("alias")], ref_from_words(Atom("ex@h"), 4, (1, 2, 3))),
+        ImproperList([1, 2], Atom("t")),
     )
     raw = LOCAL.encode(value)
     saved = etf._Decoder
@@ -236,10 +238,38 @@ def test_the_hot_shapes_decode_in_c_alone() -> None:
     assert got == value
 
 
+def test_the_hot_shapes_encode_in_c_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every type the C takes, with the Python encoder made unusable."""
+    value = (
+        Atom("ok"),
+        True,
+        False,
+        None,
+        [7, 300, 2**40, -(2**63), 1.5, "é", b"\xff", bytearray(b"x")],
+        list(range(10)),
+        [1, 70000],
+        {Atom("k"): (), "s": []},
+        Pid(1),
+        Pid(2, 3, Atom("ex@h"), 4),
+        Ref(5),
+        ref_from_words(Atom("ex@h"), 4, (1, 2, 3)),
+        ImproperList([Atom("alias")], Ref(6)),
+    )
+    with python_only():
+        expected = LOCAL.encode(value)
+    monkeypatch.setattr(etf, "_ENCODERS", {})
+    monkeypatch.setattr(etf, "_FALLBACKS", [])
+    assert LOCAL.encode(value) == expected
+    with pytest.raises(EncodeError):
+        LOCAL.encode(BitBinary(b"\x80", 1))  # a type the C leaves to Python
+
+
 @pytest.mark.parametrize(
     ("label", "value"),
     [
-        ("improper list", ImproperList([1, Atom("a")], Atom("t"))),
+        ("improper list with a list tail", None),
+        ("improper list with an improper tail", None),
+        ("improper list of no items", None),
         ("big int", 2**100),
         ("latin-1 atom", None),
         ("map over _MAP_CHECKED keys", {i: i for i in range(100)}),
@@ -252,7 +282,13 @@ def test_the_hot_shapes_decode_in_c_alone() -> None:
     ],
 )
 def test_the_shapes_the_c_leaves_to_python_decode_as_in_python(label: str, value: Any) -> None:
-    if label == "latin-1 atom":
+    if label == "improper list with a list tail":  # [1 | [2]]: flattened to [1, 2]
+        raw = b"\x83\x6c\x00\x00\x00\x01\x61\x01\x6b\x00\x01\x02"
+    elif label == "improper list with an improper tail":  # [1 | [2 | 3]]
+        raw = b"\x83\x6c\x00\x00\x00\x01\x61\x01\x6c\x00\x00\x00\x01\x61\x02\x61\x03"
+    elif label == "improper list of no items":  # a DecodeError
+        raw = b"\x83\x6c\x00\x00\x00\x00\x61\x01"
+    elif label == "latin-1 atom":
         raw = b"\x83\x68\x02\x64\x00\x03abc\x73\x01x"
     elif label == "compressed":
         raw = etf.encode([1] * 20)

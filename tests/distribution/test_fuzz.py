@@ -38,7 +38,8 @@ def test_random_bytes_decode_or_raise_decode_error(raw: bytes) -> None:
 
 @pytest.mark.timeout(600)
 def test_coverage_guided_fuzzing_finds_no_crash(tmp_path: Path) -> None:
-    """atheris (libFuzzer) on the same three targets; 200,000 runs here, and
+    """atheris (libFuzzer) on the same three targets and a fourth that holds the C
+    codec to the Python one; 200,000 runs here, and
     ``python -m tests.distribution.fuzz_atheris -runs=1000000`` on demand."""
     pytest.importorskip("atheris")
     out = subprocess.run(

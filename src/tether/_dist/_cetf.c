@@ -70,14 +70,16 @@ enum {
 
 /* ---- state set by init() ---------------------------------------------------- */
 
-static PyTypeObject *AtomType, *PidType, *RefType;
+static PyTypeObject *AtomType, *PidType, *RefType, *ImproperType;
 static PyObject *ref_from_words; /* etf.ref_from_words */
 static PyObject *put_py;         /* etf._put: the Python encoder, for the rest */
 static PyObject *MISSING;        /* etf._MISSING: "the C gave up" */
 static int max_depth = -1, map_checked;
-static Py_ssize_t Pid_id, Pid_serial, Pid_node, Pid_creation, Ref_n, Ref_node;
+static Py_ssize_t Pid_id, Pid_serial, Pid_node, Pid_creation, Ref_n, Ref_node, Ref_creation,
+    Improper_items, Improper_tail;
 static PyObject *s_atom_bytes, *s_atom_bytes_meth, *s_node_bytes, *s_creation, *s_node,
-    *s_pids, *s_str_binaries, *s_str, *s_true, *s_false, *s_nil;
+    *s_pids, *s_str_binaries, *s_str, *s_true, *s_false, *s_nil, *s_bit_length, *s_to_bytes,
+    *s_little;
 
 #define SLOT(o, off) (*(PyObject **)((char *)(o) + (off)))
 
@@ -476,7 +478,9 @@ d_tuple(Dec *d, Py_ssize_t n)
     return t;
 }
 
-/* Mirrors _d_list for a proper list (a NIL_EXT tail); gives up on any other. */
+/* Mirrors _d_list: a proper list (a NIL_EXT tail), or an ImproperList whose
+ * tail is neither a list nor an ImproperList (OTP 24+ callers tag each
+ * $gen_call with [alias | Ref]); any other tail is Python's (it flattens). */
 static PyObject *
 d_list(Dec *d)
 {
@@ -500,13 +504,23 @@ d_list(Dec *d)
         }
         PyList_SET_ITEM(l, i, v);
     }
-    if (!NEED(d, 1) || d->buf[d->pos] != NIL_EXT) {
-        Py_DECREF(l); /* an improper list, or a tail written unusually: Python */
+    if (NEED(d, 1) && d->buf[d->pos] == NIL_EXT) {
+        d->pos++;
+        d->depth--;
+        return l;
+    }
+    PyObject *tail = n == 0 ? NULL : term(d);
+    if (tail == NULL || PyList_Check(tail) || PyObject_TypeCheck(tail, ImproperType)) {
+        Py_DECREF(l);
+        Py_XDECREF(tail);
         return NULL;
     }
-    d->pos++;
+    PyObject *args[2] = {l, tail};
+    PyObject *r = PyObject_Vectorcall((PyObject *)ImproperType, args, 2, NULL);
+    Py_DECREF(l);
+    Py_DECREF(tail);
     d->depth--;
-    return l;
+    return r;
 }
 
 /* Mirrors _d_map for at most _MAP_CHECKED keys, all hashable as decoded. */
@@ -991,14 +1005,80 @@ put_pid(Enc *e, PyObject *v)
     return 0;
 }
 
-/* Mirrors _e_ref for a ref of this node whose counter fits 64 bits; 0 = done,
- * 1 = give it to Python, -1 = error. */
+/* Mirrors _e_ref + ref_words for a ref of another node: its words are packed
+ * in n above a marker bit (n.bit_length() - 1 bits of words). */
+static int
+put_remote_ref(Enc *e, PyObject *v, PyObject *n, PyObject *node)
+{
+    int64_t creation = u32_of(SLOT(v, Ref_creation));
+    int overflow;
+    long long small = PyLong_AsLongLongAndOverflow(n, &overflow);
+    if (!PyUnicode_Check(node) || creation < 0 || overflow < 0 || (!overflow && small <= 0)) {
+        return 1; /* a negative or zero n, a node that is not a str: Python */
+    }
+    PyObject *bits = PyObject_CallMethodNoArgs(n, s_bit_length);
+    if (bits == NULL) {
+        return -1;
+    }
+    long nbits = PyLong_AsLong(bits);
+    Py_DECREF(bits);
+    if (nbits == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    long count = (nbits - 1) / 32;
+    if (count > 0xFFFF || count > 64) {
+        return 1;
+    }
+    PyObject *size = PyLong_FromLong((nbits + 7) / 8);
+    if (size == NULL) {
+        return -1;
+    }
+    PyObject *raw = PyObject_CallMethodObjArgs(n, s_to_bytes, size, s_little, NULL);
+    Py_DECREF(size);
+    if (raw == NULL) {
+        return -1;
+    }
+    if (!PyBytes_Check(raw) || PyBytes_GET_SIZE(raw) < 4 * count) {
+        Py_DECREF(raw);
+        return 1;
+    }
+    const unsigned char *w = (const unsigned char *)PyBytes_AS_STRING(raw);
+    char *p = room(e, 3);
+    int r = -1;
+    if (p != NULL) {
+        p[0] = NEWER_REFERENCE_EXT;
+        p[1] = (char)(count >> 8);
+        p[2] = (char)count;
+        e->len += 3;
+        r = put_atom(e, node);
+    }
+    if (r == 0 && (p = room(e, 4 + 4 * count)) == NULL) {
+        r = -1;
+    }
+    if (r == 0) {
+        put32(p, (uint32_t)creation);
+        for (long i = 0; i < count; i++) { /* word i: bytes 4i..4i+3, little-endian */
+            const unsigned char *b = w + 4 * i;
+            put32(p + 4 + 4 * i, (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) |
+                                     ((uint32_t)b[3] << 24));
+        }
+        e->len += 4 + 4 * count;
+    }
+    Py_DECREF(raw);
+    return r;
+}
+
+/* Mirrors _e_ref: a ref of this node whose counter fits 64 bits, or one of
+ * another node; 0 = done, 1 = give it to Python, -1 = error. */
 static int
 put_ref(Enc *e, PyObject *v)
 {
-    PyObject *n = SLOT(v, Ref_n);
-    if (SLOT(v, Ref_node) != Py_None || n == NULL || !PyLong_CheckExact(n)) {
+    PyObject *n = SLOT(v, Ref_n), *node = SLOT(v, Ref_node);
+    if (node == NULL || n == NULL || !PyLong_CheckExact(n)) {
         return 1;
+    }
+    if (node != Py_None) {
+        return put_remote_ref(e, v, n, node);
     }
     unsigned long long x = PyLong_AsUnsignedLongLong(n);
     if (x == (unsigned long long)-1 && PyErr_Occurred()) {
@@ -1254,6 +1334,38 @@ put_binary(Enc *e, const char *raw, Py_ssize_t n)
     return 0;
 }
 
+/* Mirrors _e_improper for items held in a list; 1 = give it to Python. */
+static int
+put_improper(Enc *e, PyObject *v)
+{
+    PyObject *items = SLOT(v, Improper_items), *tail = SLOT(v, Improper_tail);
+    if (items == NULL || tail == NULL || !PyList_CheckExact(items) ||
+        (uint64_t)PyList_GET_SIZE(items) > 0xFFFFFFFFULL) {
+        return 1;
+    }
+    char *p = room(e, 5);
+    if (p == NULL) {
+        return -1;
+    }
+    p[0] = LIST_EXT;
+    put32(p + 1, (uint32_t)PyList_GET_SIZE(items));
+    e->len += 5;
+    Py_INCREF(items);
+    Py_INCREF(tail);
+    int r = 0;
+    for (Py_ssize_t i = 0; r == 0 && i < PyList_GET_SIZE(items); i++) {
+        PyObject *x = Py_NewRef(PyList_GET_ITEM(items, i));
+        r = put(e, x);
+        Py_DECREF(x);
+    }
+    if (r == 0) {
+        r = put(e, tail);
+    }
+    Py_DECREF(items);
+    Py_DECREF(tail);
+    return r;
+}
+
 /* Mirrors Codec.put: one term; 0, or -1 with an exception set. */
 static int
 put(Enc *e, PyObject *v)
@@ -1324,6 +1436,19 @@ put(Enc *e, PyObject *v)
     if (t == PidType || t == RefType) {
         Py_ssize_t mark = e->len;
         r = t == PidType ? put_pid(e, v) : put_ref(e, v);
+        if (r == 1) {
+            e->len = mark;
+            return put_python(e, v);
+        }
+        return r;
+    }
+    if (t == ImproperType) {
+        if (Py_EnterRecursiveCall(" while encoding a term")) {
+            return -1;
+        }
+        Py_ssize_t mark = e->len;
+        r = put_improper(e, v);
+        Py_LeaveRecursiveCall();
         if (r == 1) {
             e->len = mark;
             return put_python(e, v);
@@ -1423,21 +1548,23 @@ offset_of(PyTypeObject *cls, const char *name, Py_ssize_t *out)
     return 0;
 }
 
-/* init(Atom, Pid, Ref, ref_from_words, put, missing, max_depth, map_checked). */
+/* init(Atom, Pid, Ref, ImproperList, ref_from_words, put, missing, max_depth,
+ *      map_checked). */
 static PyObject *
 cetf_init(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 8) {
-        PyErr_SetString(PyExc_TypeError, "init takes 8 arguments");
+    if (nargs != 9) {
+        PyErr_SetString(PyExc_TypeError, "init takes 9 arguments");
         return NULL;
     }
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         if (!PyType_Check(args[i])) {
-            PyErr_SetString(PyExc_TypeError, "init: Atom, Pid and Ref must be classes");
+            PyErr_SetString(PyExc_TypeError,
+                            "init: Atom, Pid, Ref and ImproperList must be classes");
             return NULL;
         }
     }
-    long depth = PyLong_AsLong(args[6]), checked = PyLong_AsLong(args[7]);
+    long depth = PyLong_AsLong(args[7]), checked = PyLong_AsLong(args[8]);
     if ((depth == -1 || checked == -1) && PyErr_Occurred()) {
         return NULL;
     }
@@ -1446,17 +1573,22 @@ cetf_init(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyTypeObject *pid = (PyTypeObject *)args[1], *ref = (PyTypeObject *)args[2];
+    PyTypeObject *improper = (PyTypeObject *)args[3];
     if (offset_of(pid, "id", &Pid_id) < 0 || offset_of(pid, "serial", &Pid_serial) < 0 ||
         offset_of(pid, "node", &Pid_node) < 0 || offset_of(pid, "creation", &Pid_creation) < 0 ||
-        offset_of(ref, "n", &Ref_n) < 0 || offset_of(ref, "node", &Ref_node) < 0) {
+        offset_of(ref, "n", &Ref_n) < 0 || offset_of(ref, "node", &Ref_node) < 0 ||
+        offset_of(ref, "creation", &Ref_creation) < 0 ||
+        offset_of(improper, "items", &Improper_items) < 0 ||
+        offset_of(improper, "tail", &Improper_tail) < 0) {
         return NULL;
     }
     Py_XSETREF(AtomType, (PyTypeObject *)Py_NewRef(args[0]));
     Py_XSETREF(PidType, (PyTypeObject *)Py_NewRef(args[1]));
     Py_XSETREF(RefType, (PyTypeObject *)Py_NewRef(args[2]));
-    Py_XSETREF(ref_from_words, Py_NewRef(args[3]));
-    Py_XSETREF(put_py, Py_NewRef(args[4]));
-    Py_XSETREF(MISSING, Py_NewRef(args[5]));
+    Py_XSETREF(ImproperType, (PyTypeObject *)Py_NewRef(args[3]));
+    Py_XSETREF(ref_from_words, Py_NewRef(args[4]));
+    Py_XSETREF(put_py, Py_NewRef(args[5]));
+    Py_XSETREF(MISSING, Py_NewRef(args[6]));
     max_depth = (int)depth;
     map_checked = (int)checked;
     Py_RETURN_NONE;
@@ -1464,8 +1596,8 @@ cetf_init(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 static PyMethodDef cetf_methods[] = {
     {"init", (PyCFunction)(void (*)(void))cetf_init, METH_FASTCALL,
-     "init(Atom, Pid, Ref, ref_from_words, put, missing, max_depth, map_checked): bind the "
-     "codec to etf.py's classes and limits."},
+     "init(Atom, Pid, Ref, ImproperList, ref_from_words, put, missing, max_depth, "
+     "map_checked): bind the codec to etf.py's classes and limits."},
     {"decode", (PyCFunction)(void (*)(void))cetf_decode, METH_FASTCALL,
      "decode(codec, data, binaries): Codec.decode's term, or etf._MISSING to decode in Python."},
     {"decode_from", (PyCFunction)(void (*)(void))cetf_decode_from, METH_FASTCALL,
@@ -1505,5 +1637,8 @@ PyInit__cetf(void)
     INTERN(s_true, "true");
     INTERN(s_false, "false");
     INTERN(s_nil, "nil");
+    INTERN(s_bit_length, "bit_length");
+    INTERN(s_to_bytes, "to_bytes");
+    INTERN(s_little, "little");
     return PyModule_Create(&cetf_module);
 }

@@ -6,6 +6,7 @@ def init(
     atom: type,
     pid: type,
     ref: type,
+    improper_list: type,
     ref_from_words: Callable[..., Any],
     put: Callable[..., None],
     missing: object,

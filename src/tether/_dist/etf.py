@@ -66,6 +66,28 @@ What hostile bytes can cost is bounded by their size:
   shapes are vectorised: a list of small ints becomes one ``STRING_EXT`` copied with
   ``bytes(list)``, an ``int`` list is packed with one ``struct.pack`` call, and
   atoms are cached as their encoded bytes.
+
+The C codec
+~~~~~~~~~~~
+With tether's native core (``tether._runtime._core``: not with
+``TETHER_CORE=python``) the hot shapes run in C, ``tether._dist._cetf``
+(``_cetf.c``), and this module stays the reference and the fallback:
+
+* Decoding: the C decodes UTF-8 atoms, small and 32-bit ints, new floats,
+  tuples, nil, proper lists, ``STRING_EXT``, binaries, maps of at most
+  ``_MAP_CHECKED`` keys, ``NEW_PID_EXT`` (through the codec's pid cache) and
+  ``NEWER_REFERENCE_EXT``.  On anything else (another tag, a malformed or
+  truncated byte, nesting over ``MAX_DEPTH``, an improper list, a bigger map, a
+  list or map as a key, an atom that is not valid UTF-8) it gives up and the
+  Python decoder decodes the whole term from its start: every error message, the
+  decoder's budget and every rare tag have one implementation, this one.  The C
+  bounds-checks every read and allocates no more than the Python does.
+* Encoding: the C walks exact types (``Atom``, ``bool``, ``None``, ``int`` of up
+  to 64 bits, finite ``float``, ``str``, ``bytes``, ``bytearray``, ``tuple``,
+  ``list``, ``dict``, ``Pid``, a ``Ref`` of this node) and hands any other value
+  to :func:`_put` for that subterm, so ``default`` and every ``EncodeError`` stay
+  Python's.  Its bytes are this module's, byte for byte (the vectorised list
+  shapes included); ``tests/distribution/test_cetf.py`` holds the two to that.
 """
 
 from __future__ import annotations
@@ -1268,4 +1290,6 @@ def decode(
 
 
 if _cetf is not None:
-    _cetf.init(Atom, Pid, Ref, ref_from_words, _put, _MISSING, MAX_DEPTH, _MAP_CHECKED)
+    _cetf.init(
+        Atom, Pid, Ref, ImproperList, ref_from_words, _put, _MISSING, MAX_DEPTH, _MAP_CHECKED
+    )
