@@ -41,6 +41,8 @@ ROWS: dict[str, tuple[int, int]] = {
     "spawn_exit_down": (1_000, 11_000),
     "gen_call": (1_000, 11_000),
     "link_crash": (1_000, 11_000),
+    "etf_encode": (2_000, 22_000),
+    "etf_decode": (2_000, 22_000),
 }
 
 
