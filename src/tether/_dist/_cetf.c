@@ -10,9 +10,9 @@
  * Decoding (mirrors _Decoder.term and the _d_* handlers): the common tags
  * (utf8 atoms, small and 32-bit ints, new floats, tuples, nil, proper lists,
  * STRING_EXT, binaries, maps of at most _MAP_CHECKED keys, NEW_PID_EXT,
- * NEWER_REFERENCE_EXT) are decoded here.  On anything else -- another tag, a
- * malformed or truncated byte, nesting over MAX_DEPTH, an improper list, a
- * bigger map, a key that does not hash, an atom that is not valid UTF-8 -- the
+ * NEWER_REFERENCE_EXT, improper lists) are decoded here.  On anything else --
+ * another tag, a malformed or truncated byte, nesting over MAX_DEPTH, a list
+ * whose tail is a list, a bigger map, a key that does not hash, an atom that is not valid UTF-8 -- the
  * C gives up (a NULL with no exception set) and etf.py decodes the whole term
  * again from its start.  Every read is bounds-checked before it is made; a
  * length is checked against the bytes that remain before anything is
@@ -31,9 +31,8 @@
  *
  * Encoding (mirrors Codec.put, _put_items and the _e_* encoders): exact types
  * only (Atom, bool, None, int, float, str, bytes, bytearray, tuple, list,
- * dict, Pid, local Ref), written into one buffer; a value of any other type
- * (a subclass, FrozenList, ImproperList, BitBinary, a remote Ref, an int
- * beyond 64 bits, a float that is not finite, a str with a lone surrogate,
+ * dict, ImproperList, Pid, Ref), written into one buffer; a value of any other
+ * type (a subclass, FrozenList, BitBinary, Port, an int beyond 64 bits, a float that is not finite, a str with a lone surrogate,
  * ...) is encoded by the Python put (etf._put) into a scratch bytearray that
  * is copied in: so the codec's default and every EncodeError stay Python's.
  * The bytes are the Python encoder's, byte for byte (the vectorised list

@@ -74,17 +74,18 @@ With tether's native core (``tether._runtime._core``: not with
 (``_cetf.c``), and this module stays the reference and the fallback:
 
 * Decoding: the C decodes UTF-8 atoms, small and 32-bit ints, new floats,
-  tuples, nil, proper lists, ``STRING_EXT``, binaries, maps of at most
-  ``_MAP_CHECKED`` keys, ``NEW_PID_EXT`` (through the codec's pid cache) and
-  ``NEWER_REFERENCE_EXT``.  On anything else (another tag, a malformed or
-  truncated byte, nesting over ``MAX_DEPTH``, an improper list, a bigger map, a
-  list or map as a key, an atom that is not valid UTF-8) it gives up and the
+  tuples, nil, lists (an improper one too, unless its tail is a list), ``STRING_EXT``,
+  binaries, maps of at most ``_MAP_CHECKED`` keys, ``NEW_PID_EXT`` (through the
+  codec's pid cache) and ``NEWER_REFERENCE_EXT``.  On anything else (another tag,
+  a malformed or truncated byte, nesting over ``MAX_DEPTH``, a list written with
+  a list as its tail, a bigger map, a list or map as a key, an atom that is not
+  valid UTF-8) it gives up and the
   Python decoder decodes the whole term from its start: every error message, the
   decoder's budget and every rare tag have one implementation, this one.  The C
   bounds-checks every read and allocates no more than the Python does.
 * Encoding: the C walks exact types (``Atom``, ``bool``, ``None``, ``int`` of up
   to 64 bits, finite ``float``, ``str``, ``bytes``, ``bytearray``, ``tuple``,
-  ``list``, ``dict``, ``Pid``, a ``Ref`` of this node) and hands any other value
+  ``list``, ``dict``, ``ImproperList``, ``Pid``, ``Ref``) and hands any other value
   to :func:`_put` for that subterm, so ``default`` and every ``EncodeError`` stay
   Python's.  Its bytes are this module's, byte for byte (the vectorised list
   shapes included); ``tests/distribution/test_cetf.py`` holds the two to that.
