@@ -107,7 +107,8 @@ def _node() -> _n.Node:
 
 
 def _resolve(fun: Any, args: tuple[Any, ...], what: str) -> tuple[Any, tuple[Any, ...]]:
-    """Accept ``spawn(fun, *args)`` and the MFA form ``spawn(obj, "name", [args])``."""
+    """Accept ``spawn(fun, *args)`` and the MFA form ``spawn(obj, "name", [args])``
+    (the callers call it only for two arguments, the MFA form's count)."""
     if (
         len(args) == 2
         and isinstance(args[0], str)
@@ -136,9 +137,13 @@ def spawn(fun: Any, /, *args: Any) -> Pid:  # type: ignore[misc]  # mypy: see Ts
     Raises:
         TypeError: ``fun`` is not an ``async def`` function.
     """
-    p = _cur("spawn")
-    fun, args = _resolve(fun, args, "spawn")
-    return _node().spawn(p, fun, args, what="spawn")[0]
+    node = _n.NODE
+    p = node.current
+    if p is None:
+        raise _n.outside_error("spawn")
+    if len(args) == 2:
+        fun, args = _resolve(fun, args, "spawn")
+    return node.spawn(p, fun, args, what="spawn")[0]  # type: ignore[union-attr]
 
 
 @overload
@@ -151,9 +156,13 @@ def spawn_link(fun: Any, /, *args: Any) -> Pid:  # type: ignore[misc]  # mypy: s
     Elixir's ``spawn_link/1,3``.  If either side dies abnormally, the other gets an
     exit signal (§1.1): it dies with the same reason unless it traps exits.
     """
-    p = _cur("spawn_link")
-    fun, args = _resolve(fun, args, "spawn_link")
-    return _node().spawn(p, fun, args, link=True, what="spawn_link")[0]
+    node = _n.NODE
+    p = node.current
+    if p is None:
+        raise _n.outside_error("spawn_link")
+    if len(args) == 2:
+        fun, args = _resolve(fun, args, "spawn_link")
+    return node.spawn(p, fun, args, link=True, what="spawn_link")[0]  # type: ignore[union-attr]
 
 
 @overload
@@ -168,11 +177,13 @@ def spawn_monitor(fun: Any, /, *args: Any) -> tuple[Pid, Ref]:  # type: ignore[m
     Elixir's ``spawn_monitor/1,3``.  When the child exits, the caller gets
     ``Down(ref, :process, pid, reason)``.
     """
-    p = _cur("spawn_monitor")
-    fun, args = _resolve(fun, args, "spawn_monitor")
-    pid, ref = _node().spawn(p, fun, args, monitor=True, what="spawn_monitor")
-    assert ref is not None
-    return pid, ref
+    node = _n.NODE
+    p = node.current
+    if p is None:
+        raise _n.outside_error("spawn_monitor")
+    if len(args) == 2:
+        fun, args = _resolve(fun, args, "spawn_monitor")
+    return node.spawn(p, fun, args, monitor=True, what="spawn_monitor")  # type: ignore[union-attr,return-value]
 
 
 # -- messages -----------------------------------------------------------------

@@ -597,6 +597,11 @@ class Down(_Record):
         _set_down_pid(self, pid)
         _set_down_reason(self, reason)
 
+    def _fields(self) -> tuple[Any, ...]:
+        # _Record._fields for these four (no generator: it is on every receive
+        # of a DOWN pattern and every comparison of two Downs).
+        return (self.ref, self.type, self.pid, self.reason)
+
 
 _set_down_ref = Down.__dict__["ref"].__set__
 _set_down_type = Down.__dict__["type"].__set__
@@ -621,6 +626,9 @@ class Exit(_Record):
         _set_exit_pid(self, pid)
         _set_exit_reason(self, reason)
 
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.pid, self.reason)  # _Record._fields, without a generator
+
 
 _set_exit_pid = Exit.__dict__["pid"].__set__
 _set_exit_reason = Exit.__dict__["reason"].__set__
@@ -637,7 +645,8 @@ class ProcessExit(BaseException):
     reason: Any
 
     def __init__(self, reason: Any) -> None:
-        super().__init__(reason)
+        # BaseException.__new__ has set args to (reason,) already: no
+        # super().__init__ (one call less on every exit/1).
         self.reason = reason
 
     def __repr__(self) -> str:
@@ -656,8 +665,7 @@ class ExitSignal(BaseException):
     reason: Any
 
     def __init__(self, reason: Any) -> None:
-        super().__init__(reason)
-        self.reason = reason
+        self.reason = reason  # args is (reason,) already (BaseException.__new__)
 
 
 class ExitError(Exception):
