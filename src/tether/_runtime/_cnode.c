@@ -48,7 +48,7 @@ static Py_ssize_t N_current, N_runq, N_scheduled, N_loop, N_check_every, N_busy,
 static Py_ssize_t M_msgs, M_head, M_tail, M_base, M_holes, M_index;
 static Py_ssize_t Pid_hash;
 
-static PyObject *s_step, *s_step_ended, *s_dead_yield, *s_awaits, *s_hand_over,
+static PyObject *s_step, *s_step_ended, *s_returned, *s_dead_yield, *s_awaits, *s_hand_over,
     *s_enqueue, *s_put, *s_pop_first, *s_append, *s_popleft, *s_call_soon, *s_run,
     *s_idle_check, *s_step_failed, *s_send_alias;
 
@@ -273,14 +273,11 @@ step(PyObject *node, PyObject *p)
         goto done;
     }
     if (status == PYGEN_RETURN) {
-        /* coro.send raised StopIteration(result) in the Python core. */
-        PyObject *ex = PyObject_CallOneArg(PyExc_StopIteration, result);
+        /* coro.send raised StopIteration(result) in the Python core, which
+         * hands its value to Node._returned: called here without the
+         * exception object. */
+        r = call_method2(node, s_returned, p, result);
         Py_DECREF(result);
-        if (ex == NULL) {
-            return -1;
-        }
-        r = call_in_handler(node, s_step_ended, p, ex);
-        Py_DECREF(ex);
         goto done;
     }
     state = get_slot(p, P_state);
@@ -1184,6 +1181,405 @@ cnode_as_method(PyObject *module, PyObject *fn)
     return PyInstanceMethod_New(fn);
 }
 
+/* ---- process lifecycle: set-up -------------------------------------------------
+ *
+ * The lifecycle sections below (spawn, terminate) mirror Node.spawn and
+ * Node.terminate; init_lifecycle binds them once _node is imported.  Pids and
+ * refs hash in C already (use_slot_hash), refs are made by new_ref. */
+
+static PyObject *cnode_new_ref(PyObject *module, PyObject *unused); /* Ref() */
+
+/* The offset of cls's slot `name` (read-only checks do not apply: Pid and Ref
+ * write their slots through the descriptors, their setattr refuses). */
+static int
+member_offset(PyObject *cls, const char *name, Py_ssize_t *out)
+{
+    PyObject *d = PyObject_GetAttrString(cls, name);
+    if (d == NULL) {
+        return -1;
+    }
+    int ok = Py_IS_TYPE(d, &PyMemberDescr_Type) &&
+             ((PyMemberDescrObject *)d)->d_member->type == T_OBJECT_EX;
+    if (ok) {
+        *out = ((PyMemberDescrObject *)d)->d_member->offset;
+    }
+    Py_DECREF(d);
+    if (!ok) {
+        PyErr_Format(PyExc_TypeError, "tether native core: %R.%s is not a __slots__ slot", cls,
+                     name);
+        return -1;
+    }
+    return 0;
+}
+
+static int init_spawn(PyObject *node_module);
+
+/* init_lifecycle(_node module): after init() and init_refs(); binds spawn and
+ * terminate (init_spawn, init_terminate, below). */
+static PyObject *
+cnode_init_lifecycle(PyObject *module, PyObject *node_module)
+{
+    static int done;
+    if (node_globals == NULL || RefType == NULL) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "tether native core: init() and init_refs() were not called");
+        return NULL;
+    }
+    if (!done) {
+        if (init_spawn(node_module) < 0) {
+            return NULL;
+        }
+        done = 1;
+    }
+    Py_RETURN_NONE;
+}
+
+/* ---- process lifecycle: spawn ------------------------------------------------
+ *
+ * Mirrors Node.spawn for its common case: a live parent (spawn, spawn_link,
+ * spawn_monitor from a process) starting a plain `async def` function.  The
+ * Pid, the Process record and the monitor's Ref are made here without running
+ * their Python __init__ (a frame each, and ~30 slot stores for the Process):
+ * the Process's slots are copied from a template record that init_lifecycle
+ * makes with Process.__init__ itself, so the defaults have one definition,
+ * the Python one.  Every other case (no parent, a dead parent, any other
+ * callable, keyword arguments it does not know) is Node.spawn, the Python. */
+
+static PyObject *spawn_py;          /* the Python Node.spawn */
+static Py_ssize_t P_pid, P_initial_call, P_links, P_monitors, P_monitored_by;
+static Py_ssize_t N_next_id, N_spawns;
+static Py_ssize_t Pid_id, Pid_serial, Pid_node, Pid_creation;
+static Py_ssize_t P_nslots;
+static Py_ssize_t *P_offsets;       /* every slot of Process but __weakref__ */
+static PyObject **P_template;       /* their values in a fresh Process(None, None, None) */
+static PyObject *s_spawn_kw[3];     /* "link", "monitor", "what" */
+static PyObject *s_add;
+
+/* Mirrors Pid(id) (serial 0, local, creation 0): the slots Pid.__init__ sets. */
+static PyObject *
+new_local_pid(PyObject *id)
+{
+    PyObject *key = PyTuple_Pack(4, id, int_zero, Py_None, int_zero);
+    if (key == NULL) {
+        return NULL;
+    }
+    Py_hash_t h = PyObject_Hash(key);
+    Py_DECREF(key);
+    if (h == -1) {
+        return NULL;
+    }
+    PyObject *hash = PyLong_FromSsize_t(h);
+    if (hash == NULL) {
+        return NULL;
+    }
+    PyObject *pid = PidType->tp_alloc(PidType, 0);
+    if (pid == NULL) {
+        Py_DECREF(hash);
+        return NULL;
+    }
+    SLOT(pid, Pid_id) = Py_NewRef(id);
+    SLOT(pid, Pid_serial) = Py_NewRef(int_zero);
+    SLOT(pid, Pid_node) = Py_NewRef(Py_None);
+    SLOT(pid, Pid_creation) = Py_NewRef(int_zero);
+    SLOT(pid, Pid_hash) = hash; /* the new reference */
+    return pid;
+}
+
+/* Mirrors Process(pid, coro, initial_call). */
+static PyObject *
+new_process(PyObject *pid, PyObject *coro, PyObject *initial_call)
+{
+    PyObject *p = ProcessType->tp_alloc(ProcessType, 0);
+    if (p == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < P_nslots; i++) {
+        SLOT(p, P_offsets[i]) = Py_XNewRef(P_template[i]);
+    }
+    set_slot(p, P_pid, pid);
+    set_slot(p, P_coro, coro);
+    set_slot(p, P_initial_call, initial_call);
+    return p;
+}
+
+/* `s.add(x)` for a set slot that may be None (then {x}). */
+static int
+slot_set_add(PyObject *o, Py_ssize_t off, PyObject *x)
+{
+    PyObject *s = get_slot(o, off);
+    if (s == NULL) {
+        return -1;
+    }
+    if (s == Py_None) {
+        PyObject *n = PySet_New(NULL);
+        if (n == NULL || PySet_Add(n, x) < 0) {
+            Py_XDECREF(n);
+            return -1;
+        }
+        set_slot(o, off, n);
+        Py_DECREF(n);
+        return 0;
+    }
+    if (PySet_CheckExact(s)) {
+        return PySet_Add(s, x);
+    }
+    PyObject *r = call_method1(s, s_add, x);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
+/* `d[k] = v` for a dict slot that may be None (then {k: v}). */
+static int
+slot_dict_set(PyObject *o, Py_ssize_t off, PyObject *k, PyObject *v)
+{
+    PyObject *d = get_slot(o, off);
+    if (d == NULL) {
+        return -1;
+    }
+    if (d == Py_None) {
+        PyObject *n = PyDict_New();
+        if (n == NULL || PyDict_SetItem(n, k, v) < 0) {
+            Py_XDECREF(n);
+            return -1;
+        }
+        set_slot(o, off, n);
+        Py_DECREF(n);
+        return 0;
+    }
+    return PyObject_SetItem(d, k, v);
+}
+
+/* The C side of Node.spawn (the lines after the checks): pid made, coroutine
+ * made; returns (pid, ref) or NULL. */
+static PyObject *
+spawn_record(PyObject *node, PyObject *parent, PyObject *pid, PyObject *coro, PyObject *fun,
+             int link, int monitor)
+{
+    PyObject *ref = NULL, *result = NULL, *r;
+    PyObject *p = new_process(pid, coro, fun);
+    if (p == NULL) {
+        return NULL;
+    }
+    PyObject *table = get_slot(node, N_table), *spawns = get_slot(node, N_spawns);
+    PyObject *ppid = get_slot(parent, P_pid);
+    if (table == NULL || spawns == NULL || ppid == NULL || PyObject_SetItem(table, pid, p) < 0) {
+        goto error;
+    }
+    PyObject *more = PyNumber_Add(spawns, int_one); /* self.spawns += 1 */
+    if (more == NULL) {
+        goto error;
+    }
+    set_slot(node, N_spawns, more);
+    Py_DECREF(more);
+    if (link) {
+        if (slot_set_add(p, P_links, ppid) < 0 || slot_set_add(parent, P_links, pid) < 0) {
+            goto error;
+        }
+    }
+    if (monitor) {
+        ref = cnode_new_ref(NULL, NULL);
+        if (ref == NULL) {
+            goto error;
+        }
+        PyObject *pair = PyTuple_Pack(2, pid, pid);
+        if (pair == NULL) {
+            goto error;
+        }
+        int rc = slot_dict_set(p, P_monitored_by, ref, ppid);
+        if (rc == 0) {
+            rc = slot_dict_set(parent, P_monitors, ref, pair);
+        }
+        Py_DECREF(pair);
+        if (rc < 0) {
+            goto error;
+        }
+    }
+    /* queue(p), inlined as in Node.spawn */
+    PyObject *runq = get_slot(node, N_runq);
+    if (runq == NULL || (r = call_method1(runq, s_append, p)) == NULL) {
+        goto error;
+    }
+    Py_DECREF(r);
+    PyObject *scheduled = get_slot(node, N_scheduled);
+    int truth = scheduled == NULL ? -1 : PyObject_IsTrue(scheduled);
+    if (truth < 0) {
+        goto error;
+    }
+    if (!truth) {
+        set_slot(node, N_scheduled, Py_True);
+        if (call_soon(node, s_run) < 0) {
+            goto error;
+        }
+    }
+    result = PyTuple_Pack(2, pid, ref == NULL ? Py_None : ref);
+error:
+    Py_XDECREF(ref);
+    Py_DECREF(p);
+    return result;
+}
+
+/* Mirrors Node.spawn(self, parent, fun, args, link=False, monitor=False,
+ * what="spawn"), bound to Node as a method (as_method). */
+static PyObject *
+cnode_spawn(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *kw[3] = {Py_False, Py_False, NULL}; /* link, monitor, what */
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    if (spawn_py == NULL || nargs < 4 || nargs + nkw > 7) {
+        goto python;
+    }
+    for (Py_ssize_t i = 4; i < nargs; i++) {
+        kw[i - 4] = args[i];
+    }
+    for (Py_ssize_t i = 0; i < nkw; i++) {
+        PyObject *name = PyTuple_GET_ITEM(kwnames, i);
+        int k = 0;
+        while (k < 3 && name != s_spawn_kw[k]) {
+            k++;
+        }
+        if (k == 3 || k < nargs - 4) {
+            goto python; /* not interned the same, unknown, or given twice */
+        }
+        kw[k] = args[nargs + i];
+    }
+    PyObject *node = args[0], *parent = args[1], *fun = args[2], *fargs = args[3];
+    if (Py_TYPE(node) != NodeType || Py_TYPE(parent) != ProcessType || !PyFunction_Check(fun) ||
+        !PyTuple_CheckExact(fargs)) {
+        goto python;
+    }
+    PyObject *code = PyFunction_GET_CODE(fun);
+    if (!PyCode_Check(code) || !(((PyCodeObject *)code)->co_flags & CO_COROUTINE)) {
+        goto python;
+    }
+    PyObject *state = get_slot(parent, P_state);
+    if (state == NULL) {
+        return NULL;
+    }
+    if (state_is(state, DEAD)) {
+        goto python; /* a dying process's spawns are dropped */
+    }
+    int link = PyObject_IsTrue(kw[0]), monitor = PyObject_IsTrue(kw[1]);
+    if (link < 0 || monitor < 0) {
+        return NULL;
+    }
+    PyObject *next_id = get_slot(node, N_next_id);
+    if (next_id == NULL) {
+        return NULL;
+    }
+    PyObject *id = PyObject_CallNoArgs(next_id);
+    if (id == NULL) {
+        return NULL;
+    }
+    PyObject *pid = new_local_pid(id);
+    Py_DECREF(id);
+    if (pid == NULL) {
+        return NULL;
+    }
+    /* An async def function called makes a coroutine: nothing to check. */
+    PyObject *coro = PyObject_Call(fun, fargs, NULL);
+    if (coro == NULL) {
+        Py_DECREF(pid);
+        return NULL;
+    }
+    PyObject *result = spawn_record(node, parent, pid, coro, fun, link, monitor);
+    Py_DECREF(coro);
+    Py_DECREF(pid);
+    return result;
+python:
+    if (spawn_py == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "tether native core: init_lifecycle was not called");
+        return NULL;
+    }
+    return PyObject_Vectorcall(spawn_py, args, nargs, kwnames);
+}
+
+/* init_spawn(_node module): the offsets, the template record, Node.spawn (the
+ * Python) to fall back on.  Called by init_lifecycle. */
+static int
+init_spawn(PyObject *node_module)
+{
+    PyObject *P = (PyObject *)ProcessType, *N = (PyObject *)NodeType, *I = (PyObject *)PidType;
+    if (offset_of(P, "pid", &P_pid) < 0 || offset_of(P, "initial_call", &P_initial_call) < 0 ||
+        offset_of(P, "links", &P_links) < 0 || offset_of(P, "monitors", &P_monitors) < 0 ||
+        offset_of(P, "monitored_by", &P_monitored_by) < 0 ||
+        offset_of(N, "next_id", &N_next_id) < 0 || offset_of(N, "spawns", &N_spawns) < 0 ||
+        member_offset(I, "id", &Pid_id) < 0 || member_offset(I, "serial", &Pid_serial) < 0 ||
+        member_offset(I, "node", &Pid_node) < 0 ||
+        member_offset(I, "creation", &Pid_creation) < 0) {
+        return -1;
+    }
+    /* The template: Process.__init__'s own defaults; each must be immutable
+     * (None, a bool, an int, a float), since every record shares it. */
+    PyObject *slots = PyObject_GetAttrString(P, "__slots__");
+    if (slots == NULL) {
+        return -1;
+    }
+    PyObject *names = PySequence_Tuple(slots);
+    Py_DECREF(slots);
+    if (names == NULL) {
+        return -1;
+    }
+    PyObject *tmpl = PyObject_CallFunctionObjArgs(P, Py_None, Py_None, Py_None, NULL);
+    Py_ssize_t n = PyTuple_GET_SIZE(names), k = 0;
+    P_offsets = PyMem_Calloc(n, sizeof(Py_ssize_t));
+    P_template = PyMem_Calloc(n, sizeof(PyObject *));
+    if (tmpl == NULL || P_offsets == NULL || P_template == NULL) {
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *name = PyTuple_GET_ITEM(names, i);
+        const char *cname = PyUnicode_AsUTF8(name);
+        if (cname == NULL) {
+            goto fail;
+        }
+        if (strcmp(cname, "__weakref__") == 0) {
+            continue;
+        }
+        if (offset_of(P, cname, &P_offsets[k]) < 0) {
+            goto fail;
+        }
+        PyObject *v = SLOT(tmpl, P_offsets[k]);
+        if (v != NULL && v != Py_None && !PyBool_Check(v) && !PyLong_CheckExact(v) &&
+            !PyFloat_CheckExact(v)) {
+            PyErr_Format(PyExc_TypeError,
+                         "tether native core: Process.%s starts as %R, which records "
+                         "cannot share",
+                         cname, v);
+            goto fail;
+        }
+        P_template[k++] = Py_XNewRef(v);
+    }
+    P_nslots = k;
+    Py_DECREF(tmpl);
+    Py_DECREF(names);
+    spawn_py = PyObject_GetAttrString(N, "spawn");
+    if (spawn_py == NULL) {
+        return -1;
+    }
+    if (!PyFunction_Check(spawn_py)) {
+        PyErr_SetString(PyExc_TypeError, "tether native core: Node.spawn is not the Python");
+        Py_CLEAR(spawn_py);
+        return -1;
+    }
+    static const char *kws[3] = {"link", "monitor", "what"};
+    for (int i = 0; i < 3; i++) {
+        if ((s_spawn_kw[i] = PyUnicode_InternFromString(kws[i])) == NULL) {
+            return -1;
+        }
+    }
+    if ((s_add = PyUnicode_InternFromString("add")) == NULL) {
+        return -1;
+    }
+    return 0;
+fail:
+    Py_XDECREF(tmpl);
+    Py_DECREF(names);
+    return -1;
+}
+
 PyDoc_STRVAR(send_doc,
              "send(dest, msg)\n--\n\n"
              "Send ``msg`` to ``dest``; return ``msg`` (S-7): Elixir's ``send/2``.\n\n"
@@ -1383,6 +1779,11 @@ static PyMethodDef cnode_methods[] = {
      "use_slot_hash(cls): cls's hash in C (mirrors __hash__: return self._hash)."},
     {"in_runtime", cnode_in_runtime, METH_NOARGS,
      "in_runtime(): whether the C core is running runtime code (see in_process_code)."},
+    {"spawn", (PyCFunction)(void (*)(void))cnode_spawn, METH_FASTCALL | METH_KEYWORDS,
+     "spawn(node, parent, fun, args, link=False, monitor=False, what='spawn'): mirrors "
+     "Node.spawn."},
+    {"init_lifecycle", cnode_init_lifecycle, METH_O,
+     "init_lifecycle(node_module): bind spawn and terminate (see _cnode.c)."},
     {"as_method", cnode_as_method, METH_O,
      "as_method(fn): fn as a class attribute that binds like a method."},
     {NULL},
@@ -1409,6 +1810,7 @@ PyInit__cnode(void)
     }
     INTERN(s_step, "step");
     INTERN(s_step_ended, "_step_ended");
+    INTERN(s_returned, "_returned");
     INTERN(s_dead_yield, "_dead_yield");
     INTERN(s_awaits, "_awaits");
     INTERN(s_hand_over, "_hand_over");

@@ -152,6 +152,7 @@ _CANCEL: Final = object()  # throw CancelledError (a kill while awaiting asyncio
 _RUNTIME_PREFIX: Final = __name__.rpartition(".")[0] + "."
 
 _CO_COROUTINE: Final = inspect.CO_COROUTINE
+_FunctionType: Final = types.FunctionType
 
 
 def is_kill(reason: Any) -> bool:
@@ -647,6 +648,10 @@ class Node:
         except _ForceStop:
             self.current = None
             raise
+        except StopIteration as ex:
+            self.current = None
+            self._returned(p, ex.value)  # _step_ended's first case, called directly
+            return
         except BaseException as ex:
             self.current = None
             self._step_ended(p, ex)
@@ -665,17 +670,14 @@ class Node:
             self._awaits(p, yielded)
 
     # The native core (_cnode.c, step) runs the lines above in C and calls the
-    # two methods below, and everything before the coroutine is resumed in
+    # three methods below, and everything before the coroutine is resumed in
     # ``step`` (a dead or suspended process, a stand-in coroutine) by calling
     # ``step`` itself: these paths have one implementation, here.
 
     def _step_ended(self, p: Process, ex: BaseException) -> None:
         """``p``'s step raised ``ex`` (``StopIteration``: its coroutine returned)."""
         if isinstance(ex, StopIteration):
-            p.unwound = True
-            if p is self.root:
-                self.root_result = ex.value
-            self.terminate(p, NORMAL)  # E-8
+            self._returned(p, ex.value)
         elif isinstance(ex, ProcessExit):  # exit/1 not caught: E-3
             p.unwound = True
             self.terminate(p, ex.reason)
@@ -689,6 +691,14 @@ class Node:
                 self.terminate(p, KILLED)
         else:
             self._crashed(p, ex)
+
+    def _returned(self, p: Process, value: Any) -> None:
+        """``p``'s coroutine returned ``value``: it exits ``normal`` (E-8).  The
+        native step calls this without making the ``StopIteration``."""
+        p.unwound = True
+        if p is self.root:
+            self.root_result = value
+        self.terminate(p, NORMAL)
 
     def _awaits(self, p: Process, yielded: Any) -> None:
         """``p`` yielded something other than ``WAIT`` or ``None``: an asyncio
@@ -869,7 +879,12 @@ class Node:
         if parent is not None and parent.state == DEAD:
             # A dying process's spawns are dropped: the pid never lives.
             return pid, (new_ref() if monitor else None)
-        coro = _start_coroutine(fun, args, what)
+        if type(fun) is _FunctionType and fun.__code__.co_flags & _CO_COROUTINE:
+            # _start_coroutine's common case: calling an async def function
+            # makes a coroutine, nothing to check.
+            coro = fun(*args)
+        else:
+            coro = _start_coroutine(fun, args, what)
         p = Process(pid, coro, fun)
         self.table[pid] = p
         self.spawns += 1
@@ -888,7 +903,11 @@ class Node:
                     parent.monitors = {ref: (pid, pid)}
                 else:
                     parent.monitors[ref] = (pid, pid)
-        self.queue(p)
+        # queue(p), inlined
+        self.runq.append(p)
+        if not self.scheduled:
+            self.scheduled = True
+            self.loop.call_soon(self.run)
         return pid, ref
 
     # -- delivery ----------------------------------------------------------
@@ -1142,21 +1161,34 @@ class Node:
             if p.links:
                 links = p.links
                 p.links = None
+                pid = p.pid
                 for other in links:
                     q = table.get(other)
                     if q is not None:
                         if q.links is not None:
-                            q.links.discard(p.pid)
-                        self._link_signal(q, p.pid, reason, work)
+                            q.links.discard(pid)
+                        # _link_signal(q, pid, reason, work), inlined (§1.1 rows 9-14)
+                        if q.trap_exit:
+                            self.deliver(q, Exit(pid, reason))
+                        elif not (isinstance(reason, str) and reason == "normal"):
+                            work.append((q, reason))
                     elif other.node is not None and self.dist is not None:
-                        self.dist.link_exit(p.pid, other, reason)  # L-1 across nodes
+                        self.dist.link_exit(pid, other, reason)  # L-1 across nodes
             if p.monitored_by:
                 mons = p.monitored_by
                 p.monitored_by = None
                 for ref, watcher in mons.items():
                     w = table.get(watcher)
                     if w is not None:
-                        self.fire_monitor(w, ref, reason)
+                        # fire_monitor(w, ref, reason), inlined
+                        wm = w.monitors
+                        entry = wm.pop(ref, None) if wm is not None else None
+                        if entry is not None:
+                            if w.aliases and ref in w.aliases:
+                                self._drop_alias(w, ref)
+                            obj = entry[1]
+                            kind = PORT if type(obj) is Port else PROCESS
+                            self.deliver(w, Down(ref, kind, obj, reason))
                     elif watcher.node is not None and self.dist is not None:
                         self.dist.monitor_exit(p, ref, watcher, reason)  # M-1 across nodes
             if p.dictionary is not None:
@@ -1868,6 +1900,10 @@ if _native is not None:
     # Bound last: init reads the classes above (their slots' offsets) and keeps
     # the Python deliver for records it does not handle.
     _native.init(sys.modules[__name__])
+    # Spawn's common case in C (see _cnode.c: the Python Node.spawn stays, for
+    # the others).
+    _native.init_lifecycle(sys.modules[__name__])
+    setattr(Node, "spawn", _native.as_method(_native.spawn))  # noqa: B010
     _native.set_node(NODE)
     setattr(Node, "deliver", _native.as_method(_native.deliver))  # noqa: B010
 
