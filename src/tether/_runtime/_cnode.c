@@ -194,6 +194,10 @@ call_soon(PyObject *node, PyObject *fn_name)
     return 0;
 }
 
+static int returned(PyObject *node, PyObject *p, PyObject *value); /* Node._returned */
+static int exited(PyObject *node, PyObject *p, PyObject *ex);       /* Node._step_ended */
+static PyObject *ProcessExit_t, *terminate_py;
+
 /* ---- Node.step ------------------------------------------------------------ */
 
 /* Mirrors Node.step: run one process until it yields, returns or raises.
@@ -268,6 +272,12 @@ step(PyObject *node, PyObject *p)
             return -1;
         }
         PyObject *ex = take_exception();
+        if (Py_TYPE(ex) == (PyTypeObject *)ProcessExit_t && terminate_py != NULL) {
+            /* _step_ended's exit/1 case (E-3), mirrored by exited() */
+            int rc = exited(node, p, ex);
+            Py_DECREF(ex);
+            return rc;
+        }
         r = call_in_handler(node, s_step_ended, p, ex);
         Py_DECREF(ex);
         goto done;
@@ -276,9 +286,9 @@ step(PyObject *node, PyObject *p)
         /* coro.send raised StopIteration(result) in the Python core, which
          * hands its value to Node._returned: called here without the
          * exception object. */
-        r = call_method2(node, s_returned, p, result);
+        int rc = returned(node, p, result);
         Py_DECREF(result);
-        goto done;
+        return rc;
     }
     state = get_slot(p, P_state);
     if (state == NULL) {
@@ -1213,6 +1223,7 @@ member_offset(PyObject *cls, const char *name, Py_ssize_t *out)
 }
 
 static int init_spawn(PyObject *node_module);
+static int init_terminate(void);
 
 /* init_lifecycle(_node module): after init() and init_refs(); binds spawn and
  * terminate (init_spawn, init_terminate, below). */
@@ -1226,7 +1237,7 @@ cnode_init_lifecycle(PyObject *module, PyObject *node_module)
         return NULL;
     }
     if (!done) {
-        if (init_spawn(node_module) < 0) {
+        if (init_spawn(node_module) < 0 || init_terminate() < 0) {
             return NULL;
         }
         done = 1;
@@ -1580,6 +1591,664 @@ fail:
     return -1;
 }
 
+/* ---- process lifecycle: terminate ---------------------------------------------
+ *
+ * Mirrors Node.terminate: make a process dead now and propagate its exit
+ * along its links and monitors (a work list, not recursion).  Every exit runs
+ * it: a return (Node._returned, mirrored below for the native step), exit/1,
+ * an exit signal.  The C takes a process the way the Python does, line for
+ * line, where what it owns is local: its table entry, name, mailbox, receive
+ * timeout, monitors, links, monitored_by, dictionary and aliases.  It hands a
+ * process to the Python Node.terminate (which then also takes whatever that
+ * one's exit propagates to) when the node is distributed (signals to other
+ * nodes), or the process has timers or Task extras (done callbacks), or is
+ * no Process record: the rare paths keep one implementation. */
+
+/* terminate_py: the Python Node.terminate (declared above the step) */
+static PyTypeObject *DownType, *ExitType, *PortType;
+static PyObject *NORMAL_o, *PROCESS_o, *PORT_o;
+static Py_ssize_t P_reason, P_name, P_timers, P_dictionary, P_aliases, P_extras, P_trap_exit,
+    P_unwound;
+static Py_ssize_t N_dist, N_names, N_received_by_dead, N_reductions_of_dead, N_root,
+    N_root_result, N_aliases;
+static Py_ssize_t Down_ref, Down_type, Down_pid, Down_reason, Exit_pid, Exit_reason;
+static PyObject *s_cancel_receive_timer, *s_drop_alias, *s_cancel_await, *s_root_exited,
+    *s_discard;
+
+/* Mirrors is_normal(reason): isinstance(reason, str) and reason == "normal". */
+static int
+is_normal_reason(PyObject *reason)
+{
+    if (reason == NORMAL_o) {
+        return 1;
+    }
+    if (!PyUnicode_Check(reason)) {
+        return 0;
+    }
+    return PyUnicode_CompareWithASCIIString(reason, "normal") == 0;
+}
+
+/* Mirrors Exit(pid, reason) and Down(ref, type, pid, reason): the slots their
+ * __init__ sets. */
+static PyObject *
+new_exit(PyObject *pid, PyObject *reason)
+{
+    PyObject *e = ExitType->tp_alloc(ExitType, 0);
+    if (e != NULL) {
+        SLOT(e, Exit_pid) = Py_NewRef(pid);
+        SLOT(e, Exit_reason) = Py_NewRef(reason);
+    }
+    return e;
+}
+
+static PyObject *
+new_down(PyObject *ref, PyObject *type, PyObject *pid, PyObject *reason)
+{
+    PyObject *d = DownType->tp_alloc(DownType, 0);
+    if (d != NULL) {
+        SLOT(d, Down_ref) = Py_NewRef(ref);
+        SLOT(d, Down_type) = Py_NewRef(type);
+        SLOT(d, Down_pid) = Py_NewRef(pid);
+        SLOT(d, Down_reason) = Py_NewRef(reason);
+    }
+    return d;
+}
+
+/* table.get(key): a new reference, NULL with no error when absent. */
+static PyObject *
+table_lookup(PyObject *table, PyObject *key)
+{
+    PyObject *v = PyDict_GetItemWithError(table, key);
+    return Py_XNewRef(v);
+}
+
+/* d.pop(key, None) for a dict, the result dropped. */
+static int
+dict_discard(PyObject *d, PyObject *key)
+{
+    if (PyDict_DelItem(d, key) < 0) {
+        if (!PyErr_ExceptionMatches(PyExc_KeyError)) {
+            return -1;
+        }
+        PyErr_Clear();
+    }
+    return 0;
+}
+
+/* Whether a slot's value is true (`if p.x:`); -1 on error. */
+static int
+slot_true(PyObject *o, Py_ssize_t off)
+{
+    PyObject *v = get_slot(o, off);
+    return v == NULL ? -1 : PyObject_IsTrue(v);
+}
+
+/* `x = x + y` on a slot (the node's totals of dead processes' counters). */
+static int
+slot_add(PyObject *o, Py_ssize_t off, PyObject *y)
+{
+    PyObject *x = get_slot(o, off);
+    if (x == NULL) {
+        return -1;
+    }
+    PyObject *sum = PyNumber_Add(x, y);
+    if (sum == NULL) {
+        return -1;
+    }
+    set_slot(o, off, sum);
+    Py_DECREF(sum);
+    return 0;
+}
+
+static int
+call_node_method(PyObject *node, PyObject *name, PyObject *p)
+{
+    PyObject *r = call_method1(node, name, p);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
+/* Node.queue(p). */
+static int
+queue(PyObject *node, PyObject *p)
+{
+    PyObject *runq = get_slot(node, N_runq);
+    PyObject *r = runq == NULL ? NULL : call_method1(runq, s_append, p);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    int truth = slot_true(node, N_scheduled);
+    if (truth < 0) {
+        return -1;
+    }
+    if (!truth) {
+        set_slot(node, N_scheduled, Py_True);
+        return call_soon(node, s_run);
+    }
+    return 0;
+}
+
+/* The monitors p holds: each target forgets it (Node.terminate's
+ * `if p.monitors:` for a node that is not distributed). */
+static int
+drop_monitors(PyObject *table, PyObject *p)
+{
+    PyObject *mons = get_slot(p, P_monitors);
+    if (mons == NULL) {
+        return -1;
+    }
+    Py_INCREF(mons);
+    PyObject *items = PyMapping_Items(mons);
+    Py_DECREF(mons);
+    if (items == NULL) {
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items); i++) {
+        PyObject *item = PyList_GET_ITEM(items, i), *ref, *target, *obj;
+        if (!PyArg_ParseTuple(item, "O(OO)", &ref, &target, &obj)) {
+            Py_DECREF(items);
+            return -1;
+        }
+        if (target == Py_None) {
+            continue;
+        }
+        PyObject *t = table_lookup(table, target);
+        if (t == NULL) {
+            if (PyErr_Occurred()) {
+                Py_DECREF(items);
+                return -1;
+            }
+            continue;
+        }
+        int rc = 0, truth = Py_TYPE(t) == ProcessType ? slot_true(t, P_monitored_by) : -2;
+        if (truth == -2) {
+            PyErr_SetString(PyExc_TypeError, "tether native core: a table entry is no Process");
+            rc = -1;
+        }
+        else if (truth < 0) {
+            rc = -1;
+        }
+        else if (truth) {
+            PyObject *mb = SLOT(t, P_monitored_by);
+            rc = PyDict_CheckExact(mb) ? dict_discard(mb, ref) : -1;
+            if (rc < 0 && !PyErr_Occurred()) {
+                PyErr_SetString(PyExc_TypeError, "tether native core: monitored_by is no dict");
+            }
+        }
+        Py_DECREF(t);
+        if (rc < 0) {
+            Py_DECREF(items);
+            return -1;
+        }
+    }
+    Py_DECREF(items);
+    set_slot(p, P_monitors, Py_None);
+    return 0;
+}
+
+/* p's links: each partner forgets p and gets its exit signal (§1.1 rows
+ * 9-14: an EXIT message if it traps, else it joins the work list unless the
+ * reason is normal).  `links` is detached from p already. */
+static int
+signal_links(PyObject *node, PyObject *table, PyObject *pid, PyObject *links, PyObject *reason,
+             PyObject *work)
+{
+    PyObject *it = PyObject_GetIter(links), *other;
+    if (it == NULL) {
+        return -1;
+    }
+    int normal = is_normal_reason(reason);
+    while ((other = PyIter_Next(it)) != NULL) {
+        PyObject *q = table_lookup(table, other);
+        Py_DECREF(other);
+        if (q == NULL) {
+            if (PyErr_Occurred()) {
+                break;
+            }
+            continue; /* dead; a partner on another node: not distributed */
+        }
+        int rc = -1;
+        if (Py_TYPE(q) != ProcessType) {
+            PyErr_SetString(PyExc_TypeError, "tether native core: a table entry is no Process");
+            goto next;
+        }
+        PyObject *ql = get_slot(q, P_links);
+        if (ql == NULL) {
+            goto next;
+        }
+        if (ql != Py_None) {
+            if (PySet_CheckExact(ql)) {
+                if (PySet_Discard(ql, pid) < 0) {
+                    goto next;
+                }
+            }
+            else {
+                PyObject *r = call_method1(ql, s_discard, pid);
+                if (r == NULL) {
+                    goto next;
+                }
+                Py_DECREF(r);
+            }
+        }
+        int traps = slot_true(q, P_trap_exit);
+        if (traps < 0) {
+            goto next;
+        }
+        if (traps) {
+            PyObject *msg = new_exit(pid, reason);
+            if (msg == NULL) {
+                goto next;
+            }
+            rc = deliver(node, q, msg);
+            Py_DECREF(msg);
+        }
+        else if (!normal) {
+            PyObject *w = PyTuple_Pack(2, q, reason);
+            rc = w == NULL ? -1 : PyList_Append(work, w);
+            Py_XDECREF(w);
+        }
+        else {
+            rc = 0;
+        }
+    next:
+        Py_DECREF(q);
+        if (rc < 0) {
+            break;
+        }
+    }
+    Py_DECREF(it);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* p's monitors fire: each watcher's monitor goes (and its alias), then the
+ * DOWN (fire_monitor, inlined in Node.terminate).  `mons` is detached. */
+static int
+fire_monitors(PyObject *node, PyObject *table, PyObject *mons, PyObject *reason)
+{
+    PyObject *items = PyMapping_Items(mons);
+    if (items == NULL) {
+        return -1;
+    }
+    int rc = 0;
+    for (Py_ssize_t i = 0; rc == 0 && i < PyList_GET_SIZE(items); i++) {
+        PyObject *item = PyList_GET_ITEM(items, i), *ref, *watcher;
+        if (!PyArg_ParseTuple(item, "OO", &ref, &watcher)) {
+            rc = -1;
+            break;
+        }
+        PyObject *w = table_lookup(table, watcher);
+        if (w == NULL) {
+            rc = PyErr_Occurred() ? -1 : 0; /* dead; on another node: not distributed */
+            continue;
+        }
+        rc = -1;
+        PyObject *entry = NULL;
+        if (Py_TYPE(w) != ProcessType) {
+            PyErr_SetString(PyExc_TypeError, "tether native core: a table entry is no Process");
+            goto next;
+        }
+        PyObject *wm = get_slot(w, P_monitors);
+        if (wm == NULL) {
+            goto next;
+        }
+        if (wm != Py_None) {
+            if (!PyDict_CheckExact(wm)) {
+                PyErr_SetString(PyExc_TypeError, "tether native core: monitors is no dict");
+                goto next;
+            }
+            entry = PyDict_GetItemWithError(wm, ref);
+            if (entry == NULL && PyErr_Occurred()) {
+                goto next;
+            }
+            Py_XINCREF(entry);
+            if (entry != NULL && PyDict_DelItem(wm, ref) < 0) {
+                goto next;
+            }
+        }
+        if (entry == NULL) {
+            rc = 0;
+            goto next;
+        }
+        PyObject *aliases = get_slot(w, P_aliases);
+        int has = aliases == NULL ? -1 : PyObject_IsTrue(aliases);
+        if (has > 0) {
+            has = PySequence_Contains(aliases, ref);
+            if (has > 0) {
+                PyObject *r = call_method2(node, s_drop_alias, w, ref);
+                if (r == NULL) {
+                    goto next;
+                }
+                Py_DECREF(r);
+            }
+        }
+        if (has < 0) {
+            goto next;
+        }
+        PyObject *obj = PySequence_GetItem(entry, 1);
+        if (obj == NULL) {
+            goto next;
+        }
+        PyObject *down = new_down(ref, Py_TYPE(obj) == PortType ? PORT_o : PROCESS_o, obj, reason);
+        Py_DECREF(obj);
+        if (down == NULL) {
+            goto next;
+        }
+        rc = deliver(node, w, down);
+        Py_DECREF(down);
+    next:
+        Py_XDECREF(entry);
+        Py_DECREF(w);
+    }
+    Py_DECREF(items);
+    return rc;
+}
+
+/* One turn of Node.terminate's loop, for p with `reason`. */
+static int
+terminate_one(PyObject *node, PyObject *table, PyObject *p, PyObject *reason, PyObject *work)
+{
+    if (Py_TYPE(p) != ProcessType) {
+        goto python;
+    }
+    PyObject *was = get_slot(p, P_state);
+    if (was == NULL) {
+        return -1;
+    }
+    if (state_is(was, DEAD)) {
+        return 0; /* E-5: the first signal to take effect decides the reason */
+    }
+    PyObject *dist = get_slot(node, N_dist), *extras = get_slot(p, P_extras);
+    int timers = slot_true(p, P_timers);
+    if (dist == NULL || extras == NULL || timers < 0) {
+        return -1;
+    }
+    if (dist != Py_None || extras != Py_None || timers) {
+        goto python;
+    }
+    Py_INCREF(was);
+    int rc = -1, k = -1;
+    for (int i = 0; i < 6; i++) {
+        if (state_is(was, i)) {
+            k = i;
+        }
+    }
+    PyObject *pid = get_slot(p, P_pid);
+    PyObject *received = get_slot(p, P_received), *reductions = get_slot(p, P_reductions);
+    if (pid == NULL || received == NULL || reductions == NULL) {
+        goto done;
+    }
+    Py_INCREF(pid);
+    set_slot(p, P_state, ST[DEAD]);
+    set_slot(p, P_reason, reason);
+    if (PyObject_DelItem(table, pid) < 0 || slot_add(node, N_received_by_dead, received) < 0 ||
+        slot_add(node, N_reductions_of_dead, reductions) < 0) {
+        goto done_pid;
+    }
+    /* E-10: the name goes before any DOWN or EXIT is sent. */
+    PyObject *name = get_slot(p, P_name);
+    if (name == NULL) {
+        goto done_pid;
+    }
+    if (name != Py_None) {
+        PyObject *names = get_slot(node, N_names);
+        if (names == NULL || PyObject_DelItem(names, name) < 0) {
+            goto done_pid;
+        }
+        set_slot(p, P_name, Py_None);
+    }
+    set_slot(p, P_mailbox, Py_None); /* S-8 */
+    set_slot(p, P_matcher, Py_None);
+    PyObject *timer = get_slot(p, P_timer);
+    if (timer == NULL || (timer != Py_None && call_node_method(node, s_cancel_receive_timer, p) < 0)) {
+        goto done_pid;
+    }
+    int truth = slot_true(p, P_monitors);
+    if (truth < 0 || (truth && drop_monitors(table, p) < 0)) {
+        goto done_pid;
+    }
+    /* S-3: after all of p's messages (already delivered), its EXITs and DOWNs. */
+    truth = slot_true(p, P_links);
+    if (truth < 0) {
+        goto done_pid;
+    }
+    if (truth) {
+        PyObject *links = Py_NewRef(SLOT(p, P_links));
+        set_slot(p, P_links, Py_None);
+        int r = signal_links(node, table, pid, links, reason, work);
+        Py_DECREF(links);
+        if (r < 0) {
+            goto done_pid;
+        }
+    }
+    truth = slot_true(p, P_monitored_by);
+    if (truth < 0) {
+        goto done_pid;
+    }
+    if (truth) {
+        PyObject *mons = Py_NewRef(SLOT(p, P_monitored_by));
+        set_slot(p, P_monitored_by, Py_None);
+        int r = fire_monitors(node, table, mons, reason);
+        Py_DECREF(mons);
+        if (r < 0) {
+            goto done_pid;
+        }
+    }
+    PyObject *dict = get_slot(p, P_dictionary);
+    if (dict == NULL) {
+        goto done_pid;
+    }
+    if (dict != Py_None) {
+        set_slot(p, P_dictionary, Py_None);
+    }
+    truth = slot_true(p, P_aliases);
+    if (truth < 0) {
+        goto done_pid;
+    }
+    if (truth) {
+        PyObject *own = Py_NewRef(SLOT(p, P_aliases)), *all = get_slot(node, N_aliases);
+        PyObject *it = all == NULL ? NULL : PyObject_GetIter(own), *alias;
+        Py_DECREF(own);
+        if (it == NULL) {
+            goto done_pid;
+        }
+        int bad = 0;
+        while (!bad && (alias = PyIter_Next(it)) != NULL) {
+            bad = PyDict_CheckExact(all) ? dict_discard(all, alias) < 0 : 1;
+            Py_DECREF(alias);
+        }
+        Py_DECREF(it);
+        if (bad || PyErr_Occurred()) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_TypeError, "tether native core: Node.aliases is no dict");
+            }
+            goto done_pid;
+        }
+        set_slot(p, P_aliases, Py_None);
+    }
+    /* Unwinding (see Node.terminate and _unwind_step). */
+    if (k == WAITING || k == SUSPENDED) {
+        if (queue(node, p) < 0) {
+            goto done_pid;
+        }
+    }
+    else if (k == RUNNABLE) {
+        set_slot(p, P_resume, Py_None); /* queued already; a message handed over is dropped */
+    }
+    else if (k == AWAITING) {
+        if (call_node_method(node, s_cancel_await, p) < 0) {
+            goto done_pid;
+        }
+    }
+    PyObject *root = get_slot(node, N_root);
+    if (root == NULL || (root == p && call_node_method(node, s_root_exited, p) < 0)) {
+        goto done_pid;
+    }
+    rc = 0;
+done_pid:
+    Py_DECREF(pid);
+done:
+    Py_DECREF(was);
+    return rc;
+python: {
+    PyObject *args[3] = {node, p, reason};
+    PyObject *r = PyObject_Vectorcall(terminate_py, args, 3, NULL);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+}
+
+/* Mirrors Node.terminate(p, reason). */
+static int
+terminate(PyObject *node, PyObject *p, PyObject *reason)
+{
+    PyObject *table = get_slot(node, N_table);
+    if (table == NULL) {
+        return -1;
+    }
+    if (!PyDict_CheckExact(table)) {
+        PyObject *args[3] = {node, p, reason};
+        PyObject *r = PyObject_Vectorcall(terminate_py, args, 3, NULL);
+        Py_XDECREF(r);
+        return r == NULL ? -1 : 0;
+    }
+    Py_INCREF(table);
+    PyObject *work = PyList_New(0);
+    int rc = work == NULL ? -1 : terminate_one(node, table, p, reason, work);
+    while (rc == 0 && PyList_GET_SIZE(work) > 0) {
+        Py_ssize_t last = PyList_GET_SIZE(work) - 1;
+        PyObject *item = Py_NewRef(PyList_GET_ITEM(work, last));
+        if (PyList_SetSlice(work, last, last + 1, NULL) < 0) {
+            Py_DECREF(item);
+            rc = -1;
+            break;
+        }
+        rc = terminate_one(node, table, PyTuple_GET_ITEM(item, 0), PyTuple_GET_ITEM(item, 1), work);
+        Py_DECREF(item);
+    }
+    Py_XDECREF(work);
+    Py_DECREF(table);
+    return rc;
+}
+
+static PyObject *
+cnode_terminate(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || terminate_py == NULL || Py_TYPE(args[0]) != NodeType) {
+        if (terminate_py == NULL) {
+            PyErr_SetString(PyExc_RuntimeError, "tether native core: init_lifecycle was not called");
+            return NULL;
+        }
+        return PyObject_Vectorcall(terminate_py, args, nargs, NULL);
+    }
+    if (terminate(args[0], args[1], args[2]) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* Mirrors Node._returned(p, value): the native step's return path. */
+static int
+returned(PyObject *node, PyObject *p, PyObject *value)
+{
+    if (terminate_py == NULL || Py_TYPE(node) != NodeType || Py_TYPE(p) != ProcessType) {
+        PyObject *r = call_method2(node, s_returned, p, value);
+        Py_XDECREF(r);
+        return r == NULL ? -1 : 0;
+    }
+    set_slot(p, P_unwound, Py_True);
+    PyObject *root = get_slot(node, N_root);
+    if (root == NULL) {
+        return -1;
+    }
+    if (root == p) {
+        set_slot(node, N_root_result, value);
+    }
+    return terminate(node, p, NORMAL_o); /* E-8 */
+}
+
+/* Mirrors Node._step_ended's ProcessExit case (exit/1 not caught, E-3), run
+ * as the Python runs it: inside `except BaseException as ex:`. */
+static int
+exited(PyObject *node, PyObject *p, PyObject *ex)
+{
+    PyObject *reason = PyObject_GetAttrString(ex, "reason");
+    if (reason == NULL) {
+        return -1;
+    }
+    PyObject *saved = PyErr_GetHandledException();
+    PyErr_SetHandledException(ex);
+    set_slot(p, P_unwound, Py_True);
+    int rc = terminate(node, p, reason);
+    PyErr_SetHandledException(saved);
+    Py_XDECREF(saved);
+    Py_DECREF(reason);
+    return rc;
+}
+
+static int
+get_type_of(const char *name, PyTypeObject **out)
+{
+    PyTypeObject *t;
+    if (get_type(name, &t) < 0) {
+        return -1;
+    }
+    *out = t;
+    return 0;
+}
+
+/* init_terminate(_node module): offsets, the records' types and constants,
+ * Node.terminate (the Python) to fall back on.  Called by init_lifecycle. */
+static int
+init_terminate(void)
+{
+    PyObject *P = (PyObject *)ProcessType, *N = (PyObject *)NodeType;
+    if (get_type_of("Down", &DownType) < 0 || get_type_of("Exit", &ExitType) < 0 ||
+        get_type_of("Port", &PortType) < 0 || get_obj("NORMAL", &NORMAL_o) < 0 ||
+        get_obj("PROCESS", &PROCESS_o) < 0 || get_obj("PORT", &PORT_o) < 0 ||
+        get_obj("ProcessExit", &ProcessExit_t) < 0) {
+        return -1;
+    }
+    PyObject *D = (PyObject *)DownType, *E = (PyObject *)ExitType;
+    if (offset_of(P, "reason", &P_reason) < 0 || offset_of(P, "name", &P_name) < 0 ||
+        offset_of(P, "timers", &P_timers) < 0 || offset_of(P, "dictionary", &P_dictionary) < 0 ||
+        offset_of(P, "aliases", &P_aliases) < 0 || offset_of(P, "extras", &P_extras) < 0 ||
+        offset_of(P, "trap_exit", &P_trap_exit) < 0 || offset_of(P, "unwound", &P_unwound) < 0 ||
+        offset_of(N, "dist", &N_dist) < 0 || offset_of(N, "names", &N_names) < 0 ||
+        offset_of(N, "received_by_dead", &N_received_by_dead) < 0 ||
+        offset_of(N, "reductions_of_dead", &N_reductions_of_dead) < 0 ||
+        offset_of(N, "root", &N_root) < 0 || offset_of(N, "root_result", &N_root_result) < 0 ||
+        offset_of(N, "aliases", &N_aliases) < 0 || member_offset(D, "ref", &Down_ref) < 0 ||
+        member_offset(D, "type", &Down_type) < 0 || member_offset(D, "pid", &Down_pid) < 0 ||
+        member_offset(D, "reason", &Down_reason) < 0 ||
+        member_offset(E, "pid", &Exit_pid) < 0 || member_offset(E, "reason", &Exit_reason) < 0) {
+        return -1;
+    }
+    if ((s_cancel_receive_timer = PyUnicode_InternFromString("cancel_receive_timer")) == NULL ||
+        (s_drop_alias = PyUnicode_InternFromString("_drop_alias")) == NULL ||
+        (s_cancel_await = PyUnicode_InternFromString("_cancel_await")) == NULL ||
+        (s_root_exited = PyUnicode_InternFromString("_root_exited")) == NULL ||
+        (s_discard = PyUnicode_InternFromString("discard")) == NULL) {
+        return -1;
+    }
+    terminate_py = PyObject_GetAttrString(N, "terminate");
+    if (terminate_py == NULL) {
+        return -1;
+    }
+    if (!PyFunction_Check(terminate_py)) {
+        PyErr_SetString(PyExc_TypeError, "tether native core: Node.terminate is not the Python");
+        Py_CLEAR(terminate_py);
+        return -1;
+    }
+    return 0;
+}
+
 PyDoc_STRVAR(send_doc,
              "send(dest, msg)\n--\n\n"
              "Send ``msg`` to ``dest``; return ``msg`` (S-7): Elixir's ``send/2``.\n\n"
@@ -1782,6 +2451,8 @@ static PyMethodDef cnode_methods[] = {
     {"spawn", (PyCFunction)(void (*)(void))cnode_spawn, METH_FASTCALL | METH_KEYWORDS,
      "spawn(node, parent, fun, args, link=False, monitor=False, what='spawn'): mirrors "
      "Node.spawn."},
+    {"terminate", (PyCFunction)(void (*)(void))cnode_terminate, METH_FASTCALL,
+     "terminate(node, p, reason): mirrors Node.terminate."},
     {"init_lifecycle", cnode_init_lifecycle, METH_O,
      "init_lifecycle(node_module): bind spawn and terminate (see _cnode.c)."},
     {"as_method", cnode_as_method, METH_O,

@@ -1900,10 +1900,11 @@ if _native is not None:
     # Bound last: init reads the classes above (their slots' offsets) and keeps
     # the Python deliver for records it does not handle.
     _native.init(sys.modules[__name__])
-    # Spawn's common case in C (see _cnode.c: the Python Node.spawn stays, for
-    # the others).
+    # Spawn's and terminate's common cases in C (see _cnode.c: the Python
+    # Node.spawn and Node.terminate stay, for the others).
     _native.init_lifecycle(sys.modules[__name__])
     setattr(Node, "spawn", _native.as_method(_native.spawn))  # noqa: B010
+    setattr(Node, "terminate", _native.as_method(_native.terminate))  # noqa: B010
     _native.set_node(NODE)
     setattr(Node, "deliver", _native.as_method(_native.deliver))  # noqa: B010
 
