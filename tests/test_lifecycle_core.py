@@ -14,6 +14,7 @@ from typing import Any, cast
 import pytest
 
 import tether
+import tether.testing
 from tether import ANY, Down, Exit, Process, receive, self, spawn, spawn_link, spawn_monitor
 from tether._runtime import _core
 from tether._runtime import _node as _n
@@ -150,3 +151,53 @@ def test_the_native_core_takes_spawn_and_the_hashes() -> None:
         assert _n.Node.spawn.__code__.co_name == "spawn"
         return
     assert type(_n.Node.__dict__["spawn"]).__name__ == "instancemethod"
+
+
+async def _link_to_then_wait(other: tether.Pid) -> None:
+    Process.link(other)
+    await receive()
+
+
+async def test_an_exit_travels_a_chain_of_links_with_its_reason_l11() -> None:
+    Process.flag("trap_exit", True)
+    me = self()
+    first = spawn(_wait)
+    second = spawn(_link_to_then_wait, first)
+    third = spawn(_link_to_then_wait, second)
+    await tether.testing.wait_all_blocked()
+    Process.link(third)
+    Process.exit(first, "boom")
+    # S-9: dead as soon as the exit signal returns, the whole chain.
+    assert [Process.alive(p) for p in (first, second, third)] == [False, False, False]
+    assert await receive(Exit(third, ANY)) == Exit(third, "boom")
+    assert Process.info(me, "links") == []
+    assert all(p not in _node().table for p in (first, second, third))
+
+
+async def _monitor_then_wait(target: tether.Pid, parent: tether.Pid) -> None:
+    Process.monitor(target)
+    tether.send(parent, "monitoring")
+    await receive()
+
+
+async def test_a_dying_watcher_leaves_its_targets_monitored_by_m1() -> None:
+    target = spawn(_wait)
+    watcher = spawn(_monitor_then_wait, target, self())
+    assert await receive() == "monitoring"
+    assert Process.info(target, "monitored_by") == [watcher]
+    Process.exit(watcher, "kill")
+    assert Process.info(target, "monitored_by") == []
+    assert Process.alive(target) is True
+    Process.exit(target, "kill")
+
+
+async def test_a_dead_process_counters_move_to_the_node_totals() -> None:
+    node = _node()
+    before = (node.received_by_dead, node.reductions_of_dead)
+    pid = spawn(_wait)
+    await tether.testing.wait_all_blocked()
+    tether.send(pid, "a")  # its receive takes it: it returns (E-8)
+    await tether.testing.wait_all_blocked()
+    assert Process.alive(pid) is False
+    # One message received; two steps (the start, the resume with "a").
+    assert (node.received_by_dead, node.reductions_of_dead) == (before[0] + 1, before[1] + 2)
