@@ -408,18 +408,18 @@ class Mailbox:
                 self._build_index()
             index = self._index
             assert index is not None
-            best = -1
+            best: int | None = None  # not -1: push_front gives negative seqs
             for key in keys:
                 bucket = index.get(key)
                 if bucket is None:
                     continue
                 for seq in bucket:
-                    if best != -1 and seq > best:
+                    if best is not None and seq > best:
                         break
                     if match(msgs[seq]):
                         best = seq
                         break
-            if best == -1:
+            if best is None:
                 return _MISSING
             return self._remove(best)
         if (self._head - self._base) + self._holes > len(msgs) + 64:
