@@ -5,15 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tether
 import tether.testing
 from tether import ANY, Down, Exit, Process, receive, self, send, spawn
-from tether._runtime import _node
-from tether._runtime._mailbox import MISSING, Mailbox, compile_filters
+from tether._runtime import _core, _node
+from tether._runtime._mailbox import MISSING, PyMailbox, compile_filters
 from tether.testing import wait_all_blocked
+
+# The mailbox tests run on both implementations (tests/test_mailbox.py compares them).
+MAILBOXES: list[Any] = [PyMailbox] if _core.native is None else [PyMailbox, _core.native.Mailbox]
+mailboxes = pytest.mark.parametrize("impl", MAILBOXES, ids=["python", "native"][: len(MAILBOXES)])
 
 TAGS = ["a", "b", "c"]
 messages = st.one_of(
@@ -40,6 +45,7 @@ def model_take(queue: list[Any], fs: tuple[Any, ...]) -> Any:
     return MISSING
 
 
+@mailboxes
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(
@@ -48,9 +54,9 @@ def model_take(queue: list[Any], fs: tuple[Any, ...]) -> Any:
     )
 )
 def test_mailbox_matches_the_arrival_order_model_under_any_selective_receives(
-    ops: list[tuple[str, Any]],
+    impl: Any, ops: list[tuple[str, Any]]
 ) -> None:
-    mb, model = Mailbox(), []
+    mb, model = impl(), []
     for kind, arg in ops:
         if kind == "put":
             mb.put(arg)
@@ -62,10 +68,13 @@ def test_mailbox_matches_the_arrival_order_model_under_any_selective_receives(
         assert list(mb) == model
 
 
+@mailboxes
 @settings(max_examples=60, deadline=None)
 @given(st.lists(messages, min_size=20, max_size=80), st.lists(filters, max_size=30))
-def test_mailbox_index_gives_the_same_answers_as_a_scan(msgs: list[Any], takes: list[Any]) -> None:
-    mb, model = Mailbox(), list(msgs)
+def test_mailbox_index_gives_the_same_answers_as_a_scan(
+    impl: Any, msgs: list[Any], takes: list[Any]
+) -> None:
+    mb, model = impl(), list(msgs)
     for m in msgs:
         mb.put(m)
     for fs in takes:

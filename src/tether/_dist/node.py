@@ -1032,7 +1032,7 @@ class Dist:
         """Deliver a message from ``conn`` to ``t`` (or ``t``'s ``alias``) and count it
         as unread while it sits in ``t``'s mailbox (input flow control)."""
         mb = t.mailbox
-        before = -1 if mb is None else mb._tail
+        before = -1 if mb is None else mb.next_seq()
         if alias is None:
             self.node.deliver(t, msg)
         else:
@@ -1040,9 +1040,9 @@ class Dist:
         if self.input_limit is None:
             return
         mb = t.mailbox
-        if mb is not None and mb._tail != before:  # queued, not handed to a receive
+        if mb is not None and (seq := mb.next_seq()) != before:  # queued, not handed over
             size = self._frame_size
-            conn.unread.append((t, mb, mb._tail - 1, msg, size))
+            conn.unread.append((t, mb, seq - 1, msg, size))
             conn.unread_bytes += size
 
     def _lost(self, conn: Connection) -> None:
@@ -1722,9 +1722,6 @@ def _atom(ctrl: tuple[Any, ...], value: Any, what: str) -> str:
     _invalid(ctrl, f"{what} {brief(value)} is not an atom")
 
 
-_GONE: Final = object()
-
-
 def _settle(conn: Connection, full: bool) -> None:
     """Drop the entries of ``conn.unread`` whose message was taken (or whose process
     died): the oldest ones always, all of them with ``full``.
@@ -1737,12 +1734,12 @@ def _settle(conn: Connection, full: bool) -> None:
     q = conn.unread
     while q:
         p, mb, seq, msg, n = q[0]
-        if p.mailbox is mb and mb._msgs.get(seq, _GONE) is msg:
+        if p.mailbox is mb and mb.holds(seq, msg):
             break
         q.popleft()
         conn.unread_bytes -= n
     if full and q:
-        keep = [e for e in q if e[0].mailbox is e[1] and e[1]._msgs.get(e[2], _GONE) is e[3]]
+        keep = [e for e in q if e[0].mailbox is e[1] and e[1].holds(e[2], e[3])]
         conn.unread = deque(keep)
         conn.unread_bytes = sum(e[4] for e in keep)
 

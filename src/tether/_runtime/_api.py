@@ -357,7 +357,7 @@ def _receive(*filters: Any, timeout: float | None = None) -> Any:
         yield _WAIT
         raise ExitSignal(p.reason)
     mb = p.mailbox
-    if mb is not None and mb._msgs:
+    if mb is not None and len(mb):
         # Fairness: a receive answered from the mailbox does not yield, so a
         # process that keeps finding messages (sending to itself, draining a
         # flood) would never let another run.  Every 256th such receive on the
@@ -370,7 +370,7 @@ def _receive(*filters: Any, timeout: float | None = None) -> Any:
                 yield _WAIT
                 raise ExitSignal(p.reason)
             mb = p.mailbox
-        if mb is not None and mb._msgs:
+        if mb is not None and len(mb):
             if matcher is None:
                 return mb.pop_first()
             msg = mb.take(matcher)
@@ -1089,7 +1089,7 @@ def _memory(p: _n.Process) -> int:
         size += sys.getsizeof(c)
         c = getattr(c, "cr_await", None) or getattr(c, "gi_yieldfrom", None)
     if p.mailbox is not None:
-        size += sys.getsizeof(p.mailbox) + sys.getsizeof(p.mailbox._msgs)
+        size += sys.getsizeof(p.mailbox)
         size += sum(sys.getsizeof(m) for m in p.mailbox)
     for container in (p.links, p.monitors, p.monitored_by, p.dictionary, p.timers):
         if container is not None:

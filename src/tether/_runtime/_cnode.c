@@ -9,10 +9,12 @@
  * bad yield, a receive with filters or a timeout, a send to anything but a
  * local pid), so those paths keep a single implementation.
  *
- * Process, Node, Mailbox and Pid stay Python classes with __slots__: a slot
- * is a PyObject * at a fixed offset in the instance, which init() reads from
- * the classes' member descriptors (and checks) once.  The C reads and writes
- * those slots directly, with the same meaning as the Python code.
+ * Process, Node and Pid stay Python classes with __slots__: a slot is a
+ * PyObject * at a fixed offset in the instance, which init() reads from the
+ * classes' member descriptors (and checks) once.  The C reads and writes
+ * those slots directly, with the same meaning as the Python code.  The
+ * mailbox is a C type here (Mailbox, mirroring _mailbox.PyMailbox), which
+ * deliver and the receive awaitable call directly.
  *
  * Preemption (Node.preempt_here, in_process_code) must never land inside the
  * runtime.  The Python core is protected by its own frames; C code has none,
@@ -29,7 +31,7 @@
 
 static PyObject *node_globals;  /* _node's module dict: BUDGET, SLICE, ... */
 static PyObject *the_node;      /* _node.NODE, kept here by set_node() */
-static PyTypeObject *ProcessType, *NodeType, *MailboxType, *PidType;
+static PyTypeObject *ProcessType, *NodeType, *PidType;
 static PyTypeObject *RefType; /* set by init_refs */
 static PyObject *WAIT, *RESCAN, *TIMEOUT, *ForceStop;
 static PyObject *enter_task, *leave_task;
@@ -45,7 +47,6 @@ static Py_ssize_t P_state, P_resume, P_coro, P_reductions, P_received, P_matcher
     P_timer, P_mailbox, P_suspended;
 static Py_ssize_t N_current, N_runq, N_scheduled, N_loop, N_check_every, N_busy,
     N_table, N_quick_receives, N_idle_waiters, N_idle_check_scheduled;
-static Py_ssize_t M_msgs, M_head, M_tail, M_base, M_holes, M_index;
 static Py_ssize_t Pid_hash;
 
 static PyObject *s_step, *s_step_ended, *s_returned, *s_dead_yield, *s_awaits, *s_hand_over,
@@ -474,6 +475,737 @@ cnode_run(PyObject *module, PyObject *node)
     Py_RETURN_NONE;
 }
 
+/* ---- the Mailbox ---------------------------------------------------------- */
+
+/* Mirrors _mailbox.PyMailbox (the reference; its head comment has the design
+ * and the invariants).  Here the queue is one array of slots instead of a
+ * dict: a slot holds a message (NULL once removed: a hole) and its arrival
+ * seq, so a message costs no allocation.  [start, end) is the live region:
+ * slots[start] is the oldest message whenever the mailbox is not empty (a
+ * removal at the front skips the holes behind it, as does one at the back),
+ * and `holes` counts the NULLs strictly inside.  Seqs increase along the
+ * array (S-5: array order is arrival order).  A put that finds the array full
+ * squeezes the holes out when at least half of it is dead, else doubles it,
+ * and a scan squeezes first when holes outnumber live messages by more than
+ * 64 (PyMailbox.take's compaction): O(1) amortised a message.
+ *
+ * The index (built lazily, as in PyMailbox) maps a message's index key to a
+ * Bucket: the positions of the messages with that key, increasing.  Positions
+ * change when the array is squeezed or a message is pushed in front; the
+ * index is then dropped, to be rebuilt when a receive next needs it (the
+ * rebuild is O(n), like the squeeze that caused it).
+ *
+ * A receive's match() is Python code and may run anything, including a send
+ * to this mailbox: while a take scans (`scanning`), a put only appends (never
+ * squeezes), and a take reads the array anew after each call; any other change
+ * meanwhile (a removal, a push_front) bumps `version`, and the take raises
+ * RuntimeError, as iterating PyMailbox's dict or deque would. */
+
+#define INDEX_THRESHOLD 16 /* _mailbox.INDEX_THRESHOLD (a test checks they agree) */
+
+typedef struct {
+    PyObject *msg; /* NULL: removed */
+    long long seq;
+} MSlot;
+
+typedef struct {
+    PyObject_HEAD
+    MSlot *slots;
+    Py_ssize_t cap, start, end, live, holes;
+    long long tail;    /* the seq the next put gets */
+    PyObject *index;   /* NULL, or dict: index key -> Bucket */
+    unsigned long version;
+    int scanning;
+} MailboxObject;
+
+/* One index bucket: positions in a growable array, [lo, hi) in use. */
+typedef struct {
+    PyObject_HEAD
+    Py_ssize_t *pos;
+    Py_ssize_t lo, hi, cap;
+} Bucket;
+
+static PyTypeObject CMailboxType, BucketType;
+static PyObject *MISSING, *DownType, *ExitType; /* set by init_mailbox() */
+static PyObject *s_ref, *s_pid, *s_keys, *s_match;
+
+static void
+bucket_dealloc(Bucket *b)
+{
+    PyMem_Free(b->pos);
+    PyObject_Free(b);
+}
+
+static PyTypeObject BucketType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tether._runtime._cnode._Bucket",
+    .tp_basicsize = sizeof(Bucket),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The positions of one index key's messages (internal).",
+    .tp_dealloc = (destructor)bucket_dealloc,
+};
+
+static int
+bucket_append(Bucket *b, Py_ssize_t pos)
+{
+    if (b->hi == b->cap) {
+        if (b->lo > 0) {
+            memmove(b->pos, b->pos + b->lo, (size_t)(b->hi - b->lo) * sizeof(Py_ssize_t));
+            b->hi -= b->lo;
+            b->lo = 0;
+        }
+        if (b->hi == b->cap) {
+            Py_ssize_t cap = b->cap ? b->cap * 2 : 4;
+            Py_ssize_t *p = PyMem_Realloc(b->pos, (size_t)cap * sizeof(Py_ssize_t));
+            if (p == NULL) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            b->pos = p;
+            b->cap = cap;
+        }
+    }
+    b->pos[b->hi++] = pos;
+    return 0;
+}
+
+/* Mirrors _mailbox.index_key: a new reference to the key, a new reference to
+ * MISSING when the message is not indexable, or NULL with an error. */
+static PyObject *
+index_key(PyObject *msg)
+{
+    PyObject *key;
+    PyTypeObject *t = Py_TYPE(msg);
+    if (t == &PyTuple_Type) {
+        if (PyTuple_GET_SIZE(msg) == 0) {
+            return Py_NewRef(MISSING);
+        }
+        key = Py_NewRef(PyTuple_GET_ITEM(msg, 0));
+    }
+    else if ((PyObject *)t == DownType || (PyObject *)t == ExitType) {
+        key = PyObject_GetAttr(msg, (PyObject *)t == DownType ? s_ref : s_pid);
+        if (key == NULL) {
+            return NULL;
+        }
+    }
+    else {
+        return Py_NewRef(MISSING);
+    }
+    if (PyObject_Hash(key) == -1) {
+        Py_DECREF(key);
+        if (!PyErr_ExceptionMatches(PyExc_TypeError)) {
+            return NULL;
+        }
+        PyErr_Clear();
+        return Py_NewRef(MISSING);
+    }
+    return key;
+}
+
+/* Add the message at pos to the index under key (not MISSING). */
+static int
+index_add(MailboxObject *mb, PyObject *key, Py_ssize_t pos)
+{
+    PyObject *b = PyDict_GetItemWithError(mb->index, key);
+    if (b == NULL) {
+        if (PyErr_Occurred()) {
+            return -1;
+        }
+        Bucket *nb = PyObject_New(Bucket, &BucketType);
+        if (nb == NULL) {
+            return -1;
+        }
+        nb->pos = NULL;
+        nb->lo = nb->hi = nb->cap = 0;
+        int rc = bucket_append(nb, pos) < 0 ? -1 : PyDict_SetItem(mb->index, key, (PyObject *)nb);
+        Py_DECREF(nb);
+        return rc;
+    }
+    return bucket_append((Bucket *)b, pos);
+}
+
+/* Mirrors PyMailbox._build_index. */
+static int
+mailbox_build_index(MailboxObject *mb)
+{
+    PyObject *index = PyDict_New();
+    if (index == NULL) {
+        return -1;
+    }
+    mb->index = index;
+    for (Py_ssize_t i = mb->start; i < mb->end; i++) {
+        PyObject *msg = mb->slots[i].msg;
+        if (msg == NULL) {
+            continue;
+        }
+        PyObject *key = index_key(msg);
+        int rc = key == NULL ? -1 : key == MISSING ? 0 : index_add(mb, key, i);
+        Py_XDECREF(key);
+        if (rc < 0) {
+            Py_CLEAR(mb->index);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Mirrors PyMailbox._unindex. */
+static int
+mailbox_unindex(MailboxObject *mb, Py_ssize_t pos, PyObject *msg)
+{
+    if (mb->index == NULL) {
+        return 0;
+    }
+    PyObject *key = index_key(msg);
+    if (key == NULL) {
+        return -1;
+    }
+    if (key == MISSING) {
+        Py_DECREF(key);
+        return 0;
+    }
+    Bucket *b = (Bucket *)PyDict_GetItemWithError(mb->index, key);
+    int rc = 0;
+    if (b != NULL) {
+        if (b->pos[b->lo] == pos) {
+            b->lo++;
+        }
+        else {
+            for (Py_ssize_t i = b->lo + 1; i < b->hi; i++) {
+                if (b->pos[i] == pos) {
+                    memmove(b->pos + i, b->pos + i + 1, (size_t)(b->hi - i - 1) * sizeof(Py_ssize_t));
+                    b->hi--;
+                    break;
+                }
+            }
+        }
+        if (b->lo == b->hi) {
+            rc = PyDict_DelItem(mb->index, key);
+        }
+    }
+    else if (PyErr_Occurred()) {
+        rc = -1;
+    }
+    Py_DECREF(key);
+    return rc;
+}
+
+/* Mirrors PyMailbox._reset_if_empty (the caller checked live == 0): keeps a
+ * small array for the next message (a ping-pong empties it every time). */
+static void
+mailbox_reset(MailboxObject *mb)
+{
+    mb->start = mb->end = mb->holes = 0;
+    mb->tail = 0;
+    Py_CLEAR(mb->index);
+    if (mb->cap > 16) {
+        PyMem_Free(mb->slots);
+        mb->slots = NULL;
+        mb->cap = 0;
+    }
+}
+
+/* Move the live messages to the front of the array, holes squeezed out;
+ * positions change, so the index goes. */
+static void
+mailbox_squeeze(MailboxObject *mb)
+{
+    Py_ssize_t j = 0;
+    for (Py_ssize_t i = mb->start; i < mb->end; i++) {
+        if (mb->slots[i].msg != NULL) {
+            mb->slots[j++] = mb->slots[i];
+        }
+    }
+    mb->start = 0;
+    mb->end = j;
+    mb->holes = 0;
+    mb->version++;
+    Py_CLEAR(mb->index);
+}
+
+/* Room for one more slot at the end. */
+static int
+mailbox_make_room(MailboxObject *mb)
+{
+    if (mb->end < mb->cap) {
+        return 0;
+    }
+    if (!mb->scanning && mb->start + mb->holes >= mb->live && mb->cap > 0) {
+        mailbox_squeeze(mb);
+        if (mb->end < mb->cap) {
+            return 0;
+        }
+    }
+    Py_ssize_t cap = mb->cap ? mb->cap * 2 : 4;
+    if ((size_t)cap > PY_SSIZE_T_MAX / sizeof(MSlot)) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    MSlot *s = PyMem_Realloc(mb->slots, (size_t)cap * sizeof(MSlot));
+    if (s == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    mb->slots = s;
+    mb->cap = cap;
+    return 0;
+}
+
+/* Mirrors PyMailbox.put.  Returns 0 or -1. */
+static int
+mailbox_put(MailboxObject *mb, PyObject *msg)
+{
+    PyObject *key = NULL;
+    if (mb->index != NULL) {
+        key = index_key(msg);
+        if (key == NULL) {
+            return -1;
+        }
+    }
+    if (mailbox_make_room(mb) < 0) {
+        Py_XDECREF(key);
+        return -1;
+    }
+    Py_ssize_t pos = mb->end++;
+    mb->slots[pos].msg = Py_NewRef(msg);
+    mb->slots[pos].seq = mb->tail++;
+    mb->live++;
+    int rc = 0;
+    if (key != NULL) {
+        /* make_room may have squeezed (and dropped the index) */
+        if (key != MISSING && mb->index != NULL) {
+            rc = index_add(mb, key, pos);
+            if (rc < 0) {
+                Py_CLEAR(mb->index); /* rebuilt when next needed */
+            }
+        }
+        Py_DECREF(key);
+    }
+    return rc;
+}
+
+/* Mirrors PyMailbox._remove: take the message at pos out (a new reference). */
+static PyObject *
+mailbox_remove(MailboxObject *mb, Py_ssize_t pos)
+{
+    PyObject *msg = mb->slots[pos].msg;
+    if (mailbox_unindex(mb, pos, msg) < 0) {
+        Py_CLEAR(mb->index); /* consistent again: rebuilt when next needed */
+        PyErr_Clear();       /* a hash that raised now, having succeeded before */
+    }
+    mb->slots[pos].msg = NULL;
+    mb->live--;
+    mb->version++;
+    if (mb->live == 0) {
+        mailbox_reset(mb);
+        return msg;
+    }
+    if (pos == mb->start) {
+        do {
+            mb->start++;
+        } while (mb->slots[mb->start].msg == NULL && (mb->holes--, 1));
+    }
+    else if (pos == mb->end - 1) {
+        do {
+            mb->end--;
+        } while (mb->slots[mb->end - 1].msg == NULL && (mb->holes--, 1));
+    }
+    else {
+        mb->holes++;
+    }
+    return msg;
+}
+
+/* Mirrors PyMailbox.pop_first (raises IndexError on an empty mailbox, where
+ * the Python's precondition is broken). */
+static PyObject *
+mailbox_pop_first(MailboxObject *mb)
+{
+    if (mb->live == 0) {
+        PyErr_SetString(PyExc_IndexError, "pop_first from an empty mailbox");
+        return NULL;
+    }
+    return mailbox_remove(mb, mb->start);
+}
+
+/* match(msg) for a take: 1, 0 or -1; -1 too if the mailbox changed meanwhile
+ * other than by a put. */
+static int
+take_match(MailboxObject *mb, PyObject *match, Py_ssize_t pos)
+{
+    PyObject *msg = Py_NewRef(mb->slots[pos].msg);
+    unsigned long v = mb->version;
+    mb->scanning++;
+    PyObject *r = PyObject_CallOneArg(match, msg);
+    mb->scanning--;
+    Py_DECREF(msg);
+    if (r == NULL) {
+        return -1;
+    }
+    int ok = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    if (ok >= 0 && mb->version != v) {
+        PyErr_SetString(PyExc_RuntimeError, "mailbox changed during a receive's match");
+        return -1;
+    }
+    return ok;
+}
+
+/* Mirrors PyMailbox.take: the first message matcher accepts (a new
+ * reference), else a new reference to MISSING; NULL with an error. */
+static PyObject *
+mailbox_take(MailboxObject *mb, PyObject *matcher)
+{
+    if (MISSING == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "tether native core: init_mailbox was not called");
+        return NULL;
+    }
+    if (mb->live == 0) {
+        return Py_NewRef(MISSING);
+    }
+    PyObject *keys = PyObject_GetAttr(matcher, s_keys);
+    if (keys == NULL) {
+        return NULL;
+    }
+    PyObject *match = PyObject_GetAttr(matcher, s_match);
+    if (match == NULL) {
+        Py_DECREF(keys);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    if (keys != Py_None && mb->live > INDEX_THRESHOLD) {
+        if (mb->index == NULL && mailbox_build_index(mb) < 0) {
+            goto done;
+        }
+        PyObject *it = PyObject_GetIter(keys), *key;
+        if (it == NULL) {
+            goto done;
+        }
+        Py_ssize_t best = -1;
+        while ((key = PyIter_Next(it)) != NULL) {
+            if (mb->index == NULL) { /* impossible: only a squeeze drops it, and
+                                        take_match fails on one */
+                Py_DECREF(key);
+                break;
+            }
+            PyObject *b = PyDict_GetItemWithError(mb->index, key);
+            Py_DECREF(key);
+            if (b == NULL) {
+                if (PyErr_Occurred()) {
+                    break;
+                }
+                continue;
+            }
+            Py_INCREF(b);
+            for (Py_ssize_t i = ((Bucket *)b)->lo; i < ((Bucket *)b)->hi; i++) {
+                Py_ssize_t pos = ((Bucket *)b)->pos[i];
+                if (best != -1 && pos > best) {
+                    break;
+                }
+                int ok = take_match(mb, match, pos);
+                if (ok < 0) {
+                    break;
+                }
+                if (ok) {
+                    best = pos;
+                    break;
+                }
+            }
+            Py_DECREF(b);
+            if (PyErr_Occurred()) {
+                break;
+            }
+        }
+        Py_DECREF(it);
+        if (PyErr_Occurred()) {
+            goto done;
+        }
+        result = best == -1 ? Py_NewRef(MISSING) : mailbox_remove(mb, best);
+        goto done;
+    }
+    if (mb->holes > mb->live + 64) {
+        mailbox_squeeze(mb);
+    }
+    for (Py_ssize_t pos = mb->start; pos < mb->end; pos++) {
+        if (mb->slots[pos].msg == NULL) {
+            continue;
+        }
+        int ok = take_match(mb, match, pos);
+        if (ok < 0) {
+            goto done;
+        }
+        if (ok) {
+            result = mailbox_remove(mb, pos);
+            goto done;
+        }
+    }
+    result = Py_NewRef(MISSING);
+done:
+    Py_DECREF(keys);
+    Py_DECREF(match);
+    return result;
+}
+
+/* Mirrors PyMailbox.push_front. */
+static int
+mailbox_push_front(MailboxObject *mb, PyObject *msg)
+{
+    long long seq = (mb->live ? mb->slots[mb->start].seq : mb->tail) - 1;
+    if (mb->live == 0) {
+        mb->start = mb->end = mb->holes = 0;
+    }
+    if (mb->start == 0) {
+        if (mailbox_make_room(mb) < 0) {
+            return -1;
+        }
+        memmove(mb->slots + 1, mb->slots, (size_t)mb->end * sizeof(MSlot));
+        mb->end++;
+    }
+    else {
+        mb->start--;
+    }
+    /* start is 0 after the memmove */
+    mb->slots[mb->start].msg = Py_NewRef(msg);
+    mb->slots[mb->start].seq = seq;
+    mb->live++;
+    mb->version++;
+    Py_CLEAR(mb->index); /* rebuilt when next needed */
+    return 0;
+}
+
+static int
+mailbox_traverse(MailboxObject *mb, visitproc visit, void *arg)
+{
+    for (Py_ssize_t i = mb->start; i < mb->end; i++) {
+        Py_VISIT(mb->slots[i].msg);
+    }
+    Py_VISIT(mb->index);
+    return 0;
+}
+
+/* Empties the mailbox; the messages are released after it is consistent
+ * (their finalizers may run code that uses it). */
+static int
+mailbox_clear(MailboxObject *mb)
+{
+    MSlot *slots = mb->slots;
+    Py_ssize_t start = mb->start, end = mb->end;
+    PyObject *index = mb->index;
+    mb->slots = NULL;
+    mb->cap = mb->start = mb->end = mb->live = mb->holes = 0;
+    mb->tail = 0;
+    mb->index = NULL;
+    mb->version++;
+    for (Py_ssize_t i = start; i < end; i++) {
+        Py_XDECREF(slots[i].msg);
+    }
+    PyMem_Free(slots);
+    Py_XDECREF(index);
+    return 0;
+}
+
+static void
+mailbox_dealloc(MailboxObject *mb)
+{
+    PyObject_GC_UnTrack(mb);
+    Py_TRASHCAN_BEGIN(mb, mailbox_dealloc)
+    mailbox_clear(mb);
+    PyObject_GC_Del(mb);
+    Py_TRASHCAN_END
+}
+
+static PyObject *
+mailbox_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    if (PyTuple_GET_SIZE(args) != 0 || (kwds != NULL && PyDict_GET_SIZE(kwds) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "Mailbox() takes no arguments");
+        return NULL;
+    }
+    MailboxObject *mb = PyObject_GC_New(MailboxObject, type);
+    if (mb == NULL) {
+        return NULL;
+    }
+    mb->slots = NULL;
+    mb->cap = mb->start = mb->end = mb->live = mb->holes = 0;
+    mb->tail = 0;
+    mb->index = NULL;
+    mb->version = 0;
+    mb->scanning = 0;
+    PyObject_GC_Track(mb);
+    return (PyObject *)mb;
+}
+
+static Py_ssize_t
+mailbox_len(MailboxObject *mb)
+{
+    return mb->live;
+}
+
+/* Mirrors PyMailbox.__iter__ (arrival order), over a snapshot. */
+static PyObject *
+mailbox_iter(MailboxObject *mb)
+{
+    PyObject *list = PyList_New(mb->live);
+    if (list == NULL) {
+        return NULL;
+    }
+    Py_ssize_t j = 0;
+    for (Py_ssize_t i = mb->start; i < mb->end; i++) {
+        if (mb->slots[i].msg != NULL) {
+            PyList_SET_ITEM(list, j++, Py_NewRef(mb->slots[i].msg));
+        }
+    }
+    PyObject *it = PyObject_GetIter(list);
+    Py_DECREF(list);
+    return it;
+}
+
+static PyObject *
+mailbox_put_method(MailboxObject *mb, PyObject *msg)
+{
+    if (mailbox_put(mb, msg) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+mailbox_push_front_method(MailboxObject *mb, PyObject *msg)
+{
+    if (mailbox_push_front(mb, msg) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+mailbox_pop_first_method(MailboxObject *mb, PyObject *unused)
+{
+    return mailbox_pop_first(mb);
+}
+
+static PyObject *
+mailbox_take_method(MailboxObject *mb, PyObject *matcher)
+{
+    return mailbox_take(mb, matcher);
+}
+
+static PyObject *
+mailbox_indexed(MailboxObject *mb, PyObject *unused)
+{
+    return PyBool_FromLong(mb->index != NULL);
+}
+
+static PyObject *
+mailbox_next_seq(MailboxObject *mb, PyObject *unused)
+{
+    return PyLong_FromLongLong(mb->tail);
+}
+
+/* Mirrors PyMailbox.holds: binary search of the seq (seqs increase along
+ * the array). */
+static PyObject *
+mailbox_holds(MailboxObject *mb, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "holds(seq, msg) takes 2 arguments");
+        return NULL;
+    }
+    int overflow;
+    long long seq = PyLong_AsLongLongAndOverflow(args[0], &overflow);
+    if (seq == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (overflow) {
+        Py_RETURN_FALSE;
+    }
+    Py_ssize_t lo = mb->start, hi = mb->end;
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (mb->slots[mid].seq < seq) {
+            lo = mid + 1;
+        }
+        else {
+            hi = mid;
+        }
+    }
+    return PyBool_FromLong(lo < mb->end && mb->slots[lo].seq == seq && mb->slots[lo].msg == args[1]);
+}
+
+static PyObject *
+mailbox_sizeof(MailboxObject *mb, PyObject *unused)
+{
+    size_t n = sizeof(MailboxObject) + (size_t)mb->cap * sizeof(MSlot);
+    if (mb->index != NULL) {
+        Py_ssize_t pos = 0;
+        PyObject *k, *b;
+        PyObject *s = PyObject_CallMethod(mb->index, "__sizeof__", NULL);
+        if (s == NULL) {
+            return NULL;
+        }
+        size_t ds = PyLong_AsSize_t(s);
+        Py_DECREF(s);
+        if (ds == (size_t)-1 && PyErr_Occurred()) {
+            return NULL;
+        }
+        n += ds;
+        while (PyDict_Next(mb->index, &pos, &k, &b)) {
+            n += sizeof(Bucket) + (size_t)((Bucket *)b)->cap * sizeof(Py_ssize_t);
+        }
+    }
+    return PyLong_FromSize_t(n);
+}
+
+static PyMethodDef mailbox_methods[] = {
+    {"put", (PyCFunction)mailbox_put_method, METH_O, "put(msg): queue msg last."},
+    {"push_front", (PyCFunction)mailbox_push_front_method, METH_O,
+     "push_front(msg): put msg back before every queued message."},
+    {"pop_first", (PyCFunction)mailbox_pop_first_method, METH_NOARGS,
+     "pop_first(): remove and return the oldest message."},
+    {"take", (PyCFunction)mailbox_take_method, METH_O,
+     "take(matcher): remove and return the first message matcher accepts, else MISSING."},
+    {"indexed", (PyCFunction)mailbox_indexed, METH_NOARGS, "indexed(): whether the index is built."},
+    {"next_seq", (PyCFunction)mailbox_next_seq, METH_NOARGS,
+     "next_seq(): the arrival number the next put gets."},
+    {"holds", (PyCFunction)(void (*)(void))mailbox_holds, METH_FASTCALL,
+     "holds(seq, msg): whether msg is still queued as arrival number seq."},
+    {"__sizeof__", (PyCFunction)mailbox_sizeof, METH_NOARGS, NULL},
+    {NULL},
+};
+
+static PySequenceMethods mailbox_as_sequence = {
+    .sq_length = (lenfunc)mailbox_len,
+};
+
+static PyTypeObject CMailboxType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tether._runtime._cnode.Mailbox",
+    .tp_basicsize = sizeof(MailboxObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "A process's message queue: the native core's _mailbox.PyMailbox.",
+    .tp_new = mailbox_new,
+    .tp_dealloc = (destructor)mailbox_dealloc,
+    .tp_traverse = (traverseproc)mailbox_traverse,
+    .tp_clear = (inquiry)mailbox_clear,
+    .tp_as_sequence = &mailbox_as_sequence,
+    .tp_iter = (getiterfunc)mailbox_iter,
+    .tp_methods = mailbox_methods,
+};
+
+/* init_mailbox(MISSING, Down, Exit): _mailbox's objects the C Mailbox uses. */
+static PyObject *
+cnode_init_mailbox(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "init_mailbox(MISSING, Down, Exit) takes 3 arguments");
+        return NULL;
+    }
+    Py_XSETREF(MISSING, Py_NewRef(args[0]));
+    Py_XSETREF(DownType, Py_NewRef(args[1]));
+    Py_XSETREF(ExitType, Py_NewRef(args[2]));
+    Py_RETURN_NONE;
+}
+
 /* ---- Node.deliver ----------------------------------------------------------- */
 
 /* Mirrors Node.deliver: put msg in live process p's mailbox, or hand it to
@@ -544,23 +1276,8 @@ deliver(PyObject *node, PyObject *p, PyObject *msg)
         r = call_method2(node, s_enqueue, p, msg); /* makes the Mailbox */
         goto result;
     }
-    if (Py_TYPE(mb) == MailboxType && SLOT(mb, M_index) == Py_None) {
-        /* Mailbox.put inlined: the flood path (the receiver is busy). */
-        PyObject *seq = get_slot(mb, M_tail), *msgs = get_slot(mb, M_msgs);
-        if (seq == NULL || msgs == NULL) {
-            return -1;
-        }
-        Py_INCREF(seq);
-        PyObject *next = PyNumber_Add(seq, int_one);
-        if (next == NULL) {
-            Py_DECREF(seq);
-            return -1;
-        }
-        set_slot(mb, M_tail, next);
-        Py_DECREF(next);
-        int rc = PyDict_SetItem(msgs, seq, msg);
-        Py_DECREF(seq);
-        return rc;
+    if (Py_TYPE(mb) == &CMailboxType) {
+        return mailbox_put((MailboxObject *)mb, msg); /* the flood path (the receiver is busy) */
     }
     r = call_method1(mb, s_put, msg);
 result:
@@ -696,60 +1413,14 @@ enum { R_FRESH, R_WAITING, R_RESCANNED, R_DONE, R_DELEGATE };
 
 static PyTypeObject ReceiveType;
 
-/* Mailbox.pop_first, inlined when no index is built. */
+/* Mailbox.pop_first: the C Mailbox's, directly. */
 static PyObject *
 pop_first(PyObject *mb)
 {
-    if (Py_TYPE(mb) != MailboxType || SLOT(mb, M_index) != Py_None) {
+    if (Py_TYPE(mb) != &CMailboxType) {
         return PyObject_CallMethodNoArgs(mb, s_pop_first);
     }
-    PyObject *msgs = get_slot(mb, M_msgs), *head = get_slot(mb, M_head);
-    if (msgs == NULL || head == NULL) {
-        return NULL;
-    }
-    Py_ssize_t h = PyLong_AsSsize_t(head);
-    if (h == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    PyObject *msg = NULL;
-    while (msg == NULL) { /* skips the dead slots left by removals */
-        PyObject *key = PyLong_FromSsize_t(h++);
-        if (key == NULL) {
-            return NULL;
-        }
-        msg = PyDict_GetItemWithError(msgs, key);
-        if (msg != NULL) {
-            Py_INCREF(msg);
-            if (PyDict_DelItem(msgs, key) < 0) {
-                Py_DECREF(key);
-                Py_DECREF(msg);
-                return NULL;
-            }
-        }
-        Py_DECREF(key);
-        if (msg == NULL && PyErr_Occurred()) {
-            return NULL;
-        }
-    }
-    if (PyDict_GET_SIZE(msgs) == 0) {
-        /* _reset_if_empty */
-        PyDict_Clear(msgs);
-        set_slot(mb, M_head, int_zero);
-        set_slot(mb, M_tail, int_zero);
-        set_slot(mb, M_base, int_zero);
-        set_slot(mb, M_holes, int_zero);
-        set_slot(mb, M_index, Py_None);
-    }
-    else {
-        PyObject *hv = PyLong_FromSsize_t(h);
-        if (hv == NULL) {
-            Py_DECREF(msg);
-            return NULL;
-        }
-        set_slot(mb, M_head, hv);
-        Py_DECREF(hv);
-    }
-    return msg;
+    return mailbox_pop_first((MailboxObject *)mb);
 }
 
 static PySendResult
@@ -778,7 +1449,13 @@ receive_send(Receive *self, PyObject *arg, PyObject **result)
         if (state_is(state, DEAD)) {
             goto delegate;
         }
-        if (mb != Py_None && PyObject_Size(mb) > 0) {
+        Py_ssize_t queued = mb == Py_None              ? 0
+                            : Py_TYPE(mb) == &CMailboxType ? ((MailboxObject *)mb)->live
+                                                           : PyObject_Size(mb);
+        if (queued < 0) {
+            goto error;
+        }
+        if (queued > 0) {
             PyObject *qr_o = get_slot(node, N_quick_receives);
             if (qr_o == NULL) {
                 goto error;
@@ -1103,7 +1780,7 @@ cnode_init(PyObject *module, PyObject *node_module)
     }
     node_globals = Py_NewRef(g);
     if (get_type("Process", &ProcessType) < 0 || get_type("Node", &NodeType) < 0 ||
-        get_type("Mailbox", &MailboxType) < 0 || get_type("Pid", &PidType) < 0 ||
+        get_type("Pid", &PidType) < 0 ||
         get_obj("WAIT", &WAIT) < 0 || get_obj("RESCAN", &RESCAN) < 0 ||
         get_obj("TIMEOUT", &TIMEOUT) < 0 || get_obj("_ForceStop", &ForceStop) < 0 ||
         get_obj("_enter_task", &enter_task) < 0 || get_obj("_leave_task", &leave_task) < 0) {
@@ -1119,7 +1796,6 @@ cnode_init(PyObject *module, PyObject *node_module)
         }
     }
     PyObject *P = (PyObject *)ProcessType, *N = (PyObject *)NodeType;
-    PyObject *M = (PyObject *)MailboxType;
     if (offset_of(P, "state", &P_state) < 0 || offset_of(P, "resume", &P_resume) < 0 ||
         offset_of(P, "coro", &P_coro) < 0 || offset_of(P, "reductions", &P_reductions) < 0 ||
         offset_of(P, "received", &P_received) < 0 || offset_of(P, "matcher", &P_matcher) < 0 ||
@@ -1130,10 +1806,7 @@ cnode_init(PyObject *module, PyObject *node_module)
         offset_of(N, "busy", &N_busy) < 0 || offset_of(N, "table", &N_table) < 0 ||
         offset_of(N, "quick_receives", &N_quick_receives) < 0 ||
         offset_of(N, "idle_waiters", &N_idle_waiters) < 0 ||
-        offset_of(N, "idle_check_scheduled", &N_idle_check_scheduled) < 0 ||
-        offset_of(M, "_msgs", &M_msgs) < 0 || offset_of(M, "_head", &M_head) < 0 ||
-        offset_of(M, "_tail", &M_tail) < 0 || offset_of(M, "_base", &M_base) < 0 ||
-        offset_of(M, "_holes", &M_holes) < 0 || offset_of(M, "_index", &M_index) < 0) {
+        offset_of(N, "idle_check_scheduled", &N_idle_check_scheduled) < 0) {
         return NULL;
     }
     /* Pid's _hash is written through its descriptor (Pid refuses setattr):
@@ -2439,6 +3112,8 @@ static PyMethodDef cnode_methods[] = {
     {"send", (PyCFunction)(void (*)(void))cnode_send, METH_FASTCALL | METH_KEYWORDS, send_doc},
     {"receive", (PyCFunction)(void (*)(void))cnode_receive, METH_FASTCALL | METH_KEYWORDS,
      receive_doc},
+    {"init_mailbox", (PyCFunction)(void (*)(void))cnode_init_mailbox, METH_FASTCALL,
+     "init_mailbox(MISSING, Down, Exit): _mailbox's objects the Mailbox uses."},
     {"set_node", cnode_set_node, METH_O, "set_node(node): mirrors _node.set_node."},
     {"init_refs", (PyCFunction)(void (*)(void))cnode_init_refs, METH_FASTCALL,
      "init_refs(Ref, counter): the class and the counter new_ref uses."},
@@ -2476,9 +3151,14 @@ static struct PyModuleDef cnode_module = {
 PyMODINIT_FUNC
 PyInit__cnode(void)
 {
-    if (PyType_Ready(&ReceiveType) < 0) {
+    if (PyType_Ready(&ReceiveType) < 0 || PyType_Ready(&CMailboxType) < 0 ||
+        PyType_Ready(&BucketType) < 0) {
         return NULL;
     }
+    INTERN(s_ref, "ref");
+    INTERN(s_pid, "pid");
+    INTERN(s_keys, "keys");
+    INTERN(s_match, "match");
     INTERN(s_step, "step");
     INTERN(s_step_ended, "_step_ended");
     INTERN(s_returned, "_returned");
@@ -2503,7 +3183,9 @@ PyInit__cnode(void)
     if (m == NULL) {
         return NULL;
     }
-    if (PyModule_AddObjectRef(m, "Receive", (PyObject *)&ReceiveType) < 0) {
+    if (PyModule_AddObjectRef(m, "Receive", (PyObject *)&ReceiveType) < 0 ||
+        PyModule_AddObjectRef(m, "Mailbox", (PyObject *)&CMailboxType) < 0 ||
+        PyModule_AddIntConstant(m, "INDEX_THRESHOLD", INDEX_THRESHOLD) < 0) {
         Py_DECREF(m);
         return NULL;
     }

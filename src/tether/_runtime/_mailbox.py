@@ -26,20 +26,31 @@ Invariants
 * Every key of ``_msgs`` lies in ``[_head, _tail)``; ``_tail`` is the next seq.
 * If ``_index`` is not None, it holds exactly the seqs of the queued messages that
   have a hashable index key, each bucket in increasing order, no empty bucket.
+
+Two implementations
+~~~~~~~~~~~~~~~~~~~
+``PyMailbox`` below is the reference, and the mailbox of the pure-Python core.  The
+native core has its own, ``_cnode.Mailbox`` (C, in ``_cnode.c``): the same API and
+invariants, over an array of (message, seq) slots instead of a dict, so a message
+costs no allocation; its comment says how it differs inside.  ``Mailbox`` is the one
+the running core uses.  The tests of the mailbox run against both.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
+from . import _core
 from ._types import ANY, Down, Exit, _Record
 
 __all__ = [
     "INDEX_THRESHOLD",
     "Mailbox",
     "Matcher",
+    "PyMailbox",
     "compile_filters",
     "down_matcher",
     "index_key",
@@ -309,7 +320,7 @@ def compile_filters(filters: tuple[Any, ...]) -> Matcher | None:
     return Matcher(match, frozenset(keys) if keys is not None else None, needs_context)
 
 
-class Mailbox:
+class PyMailbox:
     """A process's message queue; see the module comment for the design."""
 
     __slots__ = ("_base", "_head", "_holes", "_index", "_msgs", "_tail")
@@ -332,18 +343,30 @@ class Mailbox:
     def __iter__(self) -> Iterator[Any]:
         return iter(self._msgs.values())
 
+    def __sizeof__(self) -> int:
+        return object.__sizeof__(self) + sys.getsizeof(self._msgs)
+
+    def next_seq(self) -> int:
+        """The arrival number the next ``put`` gets (numbers restart when the
+        mailbox empties)."""
+        return self._tail
+
+    def holds(self, seq: int, msg: Any) -> bool:
+        """Whether ``msg`` is still queued as arrival number ``seq``."""
+        return self._msgs.get(seq, _MISSING) is msg
+
     def put(self, msg: Any) -> None:
+        """Queue ``msg`` last."""
+        key = _MISSING if self._index is None else index_key(msg)  # may raise: before any change
         seq = self._tail
         self._tail = seq + 1
         self._msgs[seq] = msg
-        if self._index is not None:
-            key = index_key(msg)
-            if key is not _MISSING:
-                bucket = self._index.get(key)
-                if bucket is None:
-                    self._index[key] = deque((seq,))
-                else:
-                    bucket.append(seq)
+        if self._index is not None and key is not _MISSING:
+            bucket = self._index.get(key)
+            if bucket is None:
+                self._index[key] = deque((seq,))
+            else:
+                bucket.append(seq)
 
     def push_front(self, msg: Any) -> None:
         """Put ``msg`` back before every queued message (a receive that was handed
@@ -460,3 +483,12 @@ class Mailbox:
 
 
 MISSING: Final = _MISSING
+
+# The running core's mailbox (see "Two implementations" above).
+if TYPE_CHECKING:
+    Mailbox = PyMailbox  # the C class has the same API
+elif _core.native is not None:
+    _core.native.init_mailbox(_MISSING, Down, Exit)
+    Mailbox = _core.native.Mailbox
+else:
+    Mailbox = PyMailbox

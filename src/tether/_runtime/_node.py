@@ -88,7 +88,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from . import _core
 from ._format import crash_head, inspect_reason
-from ._mailbox import Mailbox, Matcher
+from ._mailbox import Mailbox, Matcher, PyMailbox
 from ._types import (
     KILLED,
     NOCONNECTION,
@@ -931,8 +931,10 @@ class Node:
         mb = p.mailbox
         if mb is None:
             mb = p.mailbox = Mailbox()
-        if mb._index is None:
-            # Mailbox.put inlined: the flood path (the receiver is busy).
+        if type(mb) is PyMailbox and mb._index is None:
+            # PyMailbox.put inlined: the flood path (the receiver is busy).  (The
+            # native core's deliver is C; this runs for it only for a stand-in
+            # process, with its C Mailbox.)
             seq = mb._tail
             mb._tail = seq + 1
             mb._msgs[seq] = msg
