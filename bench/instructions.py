@@ -37,6 +37,7 @@ from pathlib import Path
 ROWS: dict[str, tuple[int, int]] = {
     "ping_pong": (2_000, 22_000),
     "counting": (5_000, 55_000),
+    "selective_10k": (1_000, 6_000),
     "thread_ring": (5_000, 55_000),
     "spawn_exit_down": (1_000, 11_000),
     "gen_call": (1_000, 11_000),

@@ -219,3 +219,91 @@ async def test_a_blocked_receive_checks_each_arrival_once_and_never_rescans() ->
     send(pid, "match")
     assert await receive(("got", ANY)) == ("got", "match")
     assert calls == 1001
+
+
+async def test_s5_a_tagged_receive_takes_the_first_match_of_the_queue_and_keeps_the_rest() -> None:
+    # The native core takes receive((key, ANY, ...)) in C when messages are queued.
+    me = self()
+    for m in ["x", ("b", 1), ("a", 1), ("a", 2, 3), ("a", 2), ("b", 2)]:
+        send(me, m)
+    assert await receive(("a", ANY)) == ("a", 1)
+    assert await receive(("a", ANY, ANY)) == ("a", 2, 3)
+    assert await receive(("a", ANY), timeout=None) == ("a", 2)
+    assert await mailbox_now() == ["x", ("b", 1), ("b", 2)]
+
+
+async def test_s5_a_tagged_receive_with_no_match_queued_waits_for_one() -> None:
+    send(self(), ("other", 0))
+
+    async def later(top: tether.Pid) -> None:
+        send(top, ("other", 1))
+        send(top, ("want", 2))
+
+    spawn(later, self())
+    assert await receive(("want", ANY)) == ("want", 2)
+    assert await mailbox_now() == [("other", 0), ("other", 1)]
+
+
+async def test_a_tagged_receive_compares_with_eq_and_an_eq_that_raises_reaches_the_receiver() -> (
+    None
+):
+    class Key:
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        def __eq__(self, other: object) -> bool:
+            if self.n < 0:
+                raise ValueError("bad key")
+            return isinstance(other, Key) and other.n == self.n
+
+        def __hash__(self) -> int:
+            return 0
+
+    send(self(), (Key(1), "one"))
+    send(self(), (Key(2), "two"))
+    got = await receive((Key(2), ANY))  # an equal key, not the same object
+    assert got[1] == "two"
+    send(self(), (Key(-1), "bad"))
+    with pytest.raises(ValueError, match="bad key"):
+        await receive((Key(5), ANY))
+    assert [m[1] for m in await mailbox_now()] == ["one", "bad"]
+
+
+async def test_quick_tagged_receives_count_once_each_found_or_not() -> None:
+    # _receive counts a receive that finds the mailbox non-empty (the fairness
+    # yield every 256th); the native core's C path counts the same.
+    node = tether._runtime._node.NODE
+    assert node is not None
+    for i in range(3):
+        send(self(), ("t", i))
+    before = node.quick_receives
+    for i in range(3):
+        assert await receive(("t", ANY)) == ("t", i)
+    assert node.quick_receives == before + 3
+    send(self(), ("u", 0))
+
+    async def later(top: tether.Pid) -> None:
+        send(top, ("t", 9))
+
+    spawn(later, self())
+    assert await receive(("t", ANY)) == ("t", 9)  # not queued: one quick receive, then waits
+    assert node.quick_receives == before + 4
+
+
+async def test_many_quick_tagged_receives_yield_to_other_processes() -> None:
+    # Fairness: a process that keeps finding its tagged messages still lets
+    # another run (every 256th quick receive yields once).
+    ran: list[int] = []
+
+    async def other() -> None:
+        ran.append(1)
+
+    me = self()
+    for i in range(600):
+        send(me, ("t", i))
+    spawn(other)
+    for i in range(600):
+        assert await receive(("t", ANY)) == ("t", i)
+        if ran:
+            break
+    assert ran == [1] and i < 300

@@ -12,6 +12,7 @@ import asyncio
 import builtins
 import logging
 import math
+import operator
 import re
 import sys
 import threading
@@ -33,7 +34,15 @@ from typing import (
 
 from . import _core, _lifecycle, _remote
 from . import _node as _n
-from ._mailbox import MISSING, Matcher, compile_filters, down_matcher, reply_matcher
+from ._mailbox import (
+    MISSING,
+    Mailbox,
+    Matcher,
+    PyMailbox,
+    compile_filters,
+    down_matcher,
+    reply_matcher,
+)
 from ._types import (
     NOPROC,
     PORT,
@@ -337,6 +346,11 @@ class _Receive(Protocol):
     def __call__(self, *filters: Any, timeout: float | None = None) -> Awaitable[Any]: ...
 
 
+# Whether a mailbox holds messages, as cheaply as each core allows (no Python
+# call): the pure core's PyMailbox by its dict, the C Mailbox by its length.
+_queued: Final[Callable[[Any], Any]] = operator.attrgetter("_msgs") if Mailbox is PyMailbox else len
+
+
 @types.coroutine
 def _receive(*filters: Any, timeout: float | None = None) -> Any:
     p = _n.NODE.current
@@ -357,7 +371,7 @@ def _receive(*filters: Any, timeout: float | None = None) -> Any:
         yield _WAIT
         raise ExitSignal(p.reason)
     mb = p.mailbox
-    if mb is not None and len(mb):
+    if mb is not None and _queued(mb):
         # Fairness: a receive answered from the mailbox does not yield, so a
         # process that keeps finding messages (sending to itself, draining a
         # flood) would never let another run.  Every 256th such receive on the
@@ -370,7 +384,7 @@ def _receive(*filters: Any, timeout: float | None = None) -> Any:
                 yield _WAIT
                 raise ExitSignal(p.reason)
             mb = p.mailbox
-        if mb is not None and len(mb):
+        if mb is not None and _queued(mb):
             if matcher is None:
                 return mb.pop_first()
             msg = mb.take(matcher)

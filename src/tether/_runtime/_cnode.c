@@ -513,6 +513,7 @@ typedef struct {
     MSlot *slots;
     Py_ssize_t cap, start, end, live, holes;
     long long tail;    /* the seq the next put gets */
+    long long head;    /* PyMailbox._head, for push_front's seq (see there) */
     PyObject *index;   /* NULL, or dict: index key -> Bucket */
     unsigned long version;
     int scanning;
@@ -526,7 +527,7 @@ typedef struct {
 } Bucket;
 
 static PyTypeObject CMailboxType, BucketType;
-static PyObject *MISSING, *DownType, *ExitType; /* set by init_mailbox() */
+static PyObject *MISSING, *DownType, *ExitType, *ANY, *RecordType; /* init_mailbox() */
 static PyObject *s_ref, *s_pid, *s_keys, *s_match;
 
 static void
@@ -696,7 +697,7 @@ static void
 mailbox_reset(MailboxObject *mb)
 {
     mb->start = mb->end = mb->holes = 0;
-    mb->tail = 0;
+    mb->tail = mb->head = 0;
     Py_CLEAR(mb->index);
     if (mb->cap > 16) {
         PyMem_Free(mb->slots);
@@ -789,6 +790,9 @@ static PyObject *
 mailbox_remove(MailboxObject *mb, Py_ssize_t pos)
 {
     PyObject *msg = mb->slots[pos].msg;
+    if (mb->slots[pos].seq == mb->head) {
+        mb->head++;
+    }
     if (mailbox_unindex(mb, pos, msg) < 0) {
         Py_CLEAR(mb->index); /* consistent again: rebuilt when next needed */
         PyErr_Clear();       /* a hash that raised now, having succeeded before */
@@ -825,25 +829,37 @@ mailbox_pop_first(MailboxObject *mb)
         PyErr_SetString(PyExc_IndexError, "pop_first from an empty mailbox");
         return NULL;
     }
+    mb->head = mb->slots[mb->start].seq; /* PyMailbox.pop_first skips to it */
     return mailbox_remove(mb, mb->start);
 }
 
-/* match(msg) for a take: 1, 0 or -1; -1 too if the mailbox changed meanwhile
- * other than by a put. */
+/* A take's test of one message: 1, 0 or -1 with an error. */
+typedef int (*match_fn)(PyObject *msg, void *ctx);
+
+/* The test of a Matcher: its match (Python code), called with the message. */
 static int
-take_match(MailboxObject *mb, PyObject *match, Py_ssize_t pos)
+matcher_call(PyObject *msg, void *match)
 {
-    PyObject *msg = Py_NewRef(mb->slots[pos].msg);
-    unsigned long v = mb->version;
-    mb->scanning++;
-    PyObject *r = PyObject_CallOneArg(match, msg);
-    mb->scanning--;
-    Py_DECREF(msg);
+    PyObject *r = PyObject_CallOneArg((PyObject *)match, msg);
     if (r == NULL) {
         return -1;
     }
     int ok = PyObject_IsTrue(r);
     Py_DECREF(r);
+    return ok;
+}
+
+/* Test the message at pos; -1 too if the mailbox changed meanwhile other
+ * than by a put (the test may run Python code: see the comment above). */
+static int
+take_match(MailboxObject *mb, match_fn fn, void *ctx, Py_ssize_t pos)
+{
+    PyObject *msg = Py_NewRef(mb->slots[pos].msg);
+    unsigned long v = mb->version;
+    mb->scanning++;
+    int ok = fn(msg, ctx);
+    mb->scanning--;
+    Py_DECREF(msg);
     if (ok >= 0 && mb->version != v) {
         PyErr_SetString(PyExc_RuntimeError, "mailbox changed during a receive's match");
         return -1;
@@ -851,8 +867,95 @@ take_match(MailboxObject *mb, PyObject *match, Py_ssize_t pos)
     return ok;
 }
 
-/* Mirrors PyMailbox.take: the first message matcher accepts (a new
- * reference), else a new reference to MISSING; NULL with an error. */
+/* The index part of PyMailbox.take for one key: lowers *best to the position
+ * of the key's first match if that comes before it.  0 or -1. */
+static int
+take_search_key(MailboxObject *mb, PyObject *key, match_fn fn, void *ctx, Py_ssize_t *best)
+{
+    PyObject *b = PyDict_GetItemWithError(mb->index, key);
+    if (b == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    Py_INCREF(b); /* a put meanwhile may grow it (read anew each time) */
+    int rc = 0;
+    for (Py_ssize_t i = ((Bucket *)b)->lo; i < ((Bucket *)b)->hi; i++) {
+        Py_ssize_t pos = ((Bucket *)b)->pos[i];
+        if (*best != -1 && pos > *best) {
+            break;
+        }
+        int ok = take_match(mb, fn, ctx, pos);
+        if (ok < 0) {
+            rc = -1;
+            break;
+        }
+        if (ok) {
+            *best = pos;
+            break;
+        }
+    }
+    Py_DECREF(b);
+    return rc;
+}
+
+/* Mirrors PyMailbox.take, for a test fn(msg, ctx) whose index keys are the
+ * iterable keys, or the one key key1, or unknown (both NULL: a scan).
+ * Returns the message taken (a new reference), else a new reference to
+ * MISSING; NULL with an error. */
+static PyObject *
+mailbox_take_with(MailboxObject *mb, PyObject *keys, PyObject *key1, match_fn fn, void *ctx)
+{
+    if (mb->live == 0) {
+        return Py_NewRef(MISSING);
+    }
+    if ((keys != NULL || key1 != NULL) && mb->live > INDEX_THRESHOLD) {
+        if (mb->index == NULL && mailbox_build_index(mb) < 0) {
+            return NULL;
+        }
+        /* positions stay valid: take_match fails on any change but a put */
+        Py_ssize_t best = -1;
+        if (key1 != NULL) {
+            if (take_search_key(mb, key1, fn, ctx, &best) < 0) {
+                return NULL;
+            }
+        }
+        else {
+            PyObject *it = PyObject_GetIter(keys), *key;
+            if (it == NULL) {
+                return NULL;
+            }
+            while ((key = PyIter_Next(it)) != NULL) {
+                int rc = take_search_key(mb, key, fn, ctx, &best);
+                Py_DECREF(key);
+                if (rc < 0) {
+                    break;
+                }
+            }
+            Py_DECREF(it);
+            if (PyErr_Occurred()) {
+                return NULL;
+            }
+        }
+        return best == -1 ? Py_NewRef(MISSING) : mailbox_remove(mb, best);
+    }
+    if (mb->holes > mb->live + 64) {
+        mailbox_squeeze(mb);
+    }
+    for (Py_ssize_t pos = mb->start; pos < mb->end; pos++) {
+        if (mb->slots[pos].msg == NULL) {
+            continue;
+        }
+        int ok = take_match(mb, fn, ctx, pos);
+        if (ok < 0) {
+            return NULL;
+        }
+        if (ok) {
+            return mailbox_remove(mb, pos);
+        }
+    }
+    return Py_NewRef(MISSING);
+}
+
+/* Mirrors PyMailbox.take(matcher). */
 static PyObject *
 mailbox_take(MailboxObject *mb, PyObject *matcher)
 {
@@ -872,85 +975,18 @@ mailbox_take(MailboxObject *mb, PyObject *matcher)
         Py_DECREF(keys);
         return NULL;
     }
-    PyObject *result = NULL;
-    if (keys != Py_None && mb->live > INDEX_THRESHOLD) {
-        if (mb->index == NULL && mailbox_build_index(mb) < 0) {
-            goto done;
-        }
-        PyObject *it = PyObject_GetIter(keys), *key;
-        if (it == NULL) {
-            goto done;
-        }
-        Py_ssize_t best = -1;
-        while ((key = PyIter_Next(it)) != NULL) {
-            if (mb->index == NULL) { /* impossible: only a squeeze drops it, and
-                                        take_match fails on one */
-                Py_DECREF(key);
-                break;
-            }
-            PyObject *b = PyDict_GetItemWithError(mb->index, key);
-            Py_DECREF(key);
-            if (b == NULL) {
-                if (PyErr_Occurred()) {
-                    break;
-                }
-                continue;
-            }
-            Py_INCREF(b);
-            for (Py_ssize_t i = ((Bucket *)b)->lo; i < ((Bucket *)b)->hi; i++) {
-                Py_ssize_t pos = ((Bucket *)b)->pos[i];
-                if (best != -1 && pos > best) {
-                    break;
-                }
-                int ok = take_match(mb, match, pos);
-                if (ok < 0) {
-                    break;
-                }
-                if (ok) {
-                    best = pos;
-                    break;
-                }
-            }
-            Py_DECREF(b);
-            if (PyErr_Occurred()) {
-                break;
-            }
-        }
-        Py_DECREF(it);
-        if (PyErr_Occurred()) {
-            goto done;
-        }
-        result = best == -1 ? Py_NewRef(MISSING) : mailbox_remove(mb, best);
-        goto done;
-    }
-    if (mb->holes > mb->live + 64) {
-        mailbox_squeeze(mb);
-    }
-    for (Py_ssize_t pos = mb->start; pos < mb->end; pos++) {
-        if (mb->slots[pos].msg == NULL) {
-            continue;
-        }
-        int ok = take_match(mb, match, pos);
-        if (ok < 0) {
-            goto done;
-        }
-        if (ok) {
-            result = mailbox_remove(mb, pos);
-            goto done;
-        }
-    }
-    result = Py_NewRef(MISSING);
-done:
+    PyObject *r =
+        mailbox_take_with(mb, keys == Py_None ? NULL : keys, NULL, matcher_call, (void *)match);
     Py_DECREF(keys);
     Py_DECREF(match);
-    return result;
+    return r;
 }
 
 /* Mirrors PyMailbox.push_front. */
 static int
 mailbox_push_front(MailboxObject *mb, PyObject *msg)
 {
-    long long seq = (mb->live ? mb->slots[mb->start].seq : mb->tail) - 1;
+    long long seq = mb->head - 1;
     if (mb->live == 0) {
         mb->start = mb->end = mb->holes = 0;
     }
@@ -967,6 +1003,7 @@ mailbox_push_front(MailboxObject *mb, PyObject *msg)
     /* start is 0 after the memmove */
     mb->slots[mb->start].msg = Py_NewRef(msg);
     mb->slots[mb->start].seq = seq;
+    mb->head = seq;
     mb->live++;
     mb->version++;
     Py_CLEAR(mb->index); /* rebuilt when next needed */
@@ -993,7 +1030,7 @@ mailbox_clear(MailboxObject *mb)
     PyObject *index = mb->index;
     mb->slots = NULL;
     mb->cap = mb->start = mb->end = mb->live = mb->holes = 0;
-    mb->tail = 0;
+    mb->tail = mb->head = 0;
     mb->index = NULL;
     mb->version++;
     for (Py_ssize_t i = start; i < end; i++) {
@@ -1027,7 +1064,7 @@ mailbox_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     }
     mb->slots = NULL;
     mb->cap = mb->start = mb->end = mb->live = mb->holes = 0;
-    mb->tail = 0;
+    mb->tail = mb->head = 0;
     mb->index = NULL;
     mb->version = 0;
     mb->scanning = 0;
@@ -1192,17 +1229,21 @@ static PyTypeObject CMailboxType = {
     .tp_methods = mailbox_methods,
 };
 
-/* init_mailbox(MISSING, Down, Exit): _mailbox's objects the C Mailbox uses. */
+/* init_mailbox(MISSING, Down, Exit, ANY, _Record): _mailbox's objects the
+ * C Mailbox and receive use. */
 static PyObject *
 cnode_init_mailbox(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "init_mailbox(MISSING, Down, Exit) takes 3 arguments");
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError,
+                        "init_mailbox(MISSING, Down, Exit, ANY, _Record) takes 5 arguments");
         return NULL;
     }
     Py_XSETREF(MISSING, Py_NewRef(args[0]));
     Py_XSETREF(DownType, Py_NewRef(args[1]));
     Py_XSETREF(ExitType, Py_NewRef(args[2]));
+    Py_XSETREF(ANY, Py_NewRef(args[3]));
+    Py_XSETREF(RecordType, Py_NewRef(args[4]));
     Py_RETURN_NONE;
 }
 
@@ -1401,15 +1442,71 @@ python:
  * generator _api._receive for that case, without a frame per call.  Where
  * _receive would do anything else (outside a process, a dead process, the
  * fairness yield every 256th quick receive), it delegates to a _receive
- * generator made at that point, so those paths stay in Python. */
+ * generator made at that point, so those paths stay in Python.
+ *
+ * It also takes `receive((key, ANY, ...))` (a reply or a tagged message, no
+ * timeout) when messages are queued: the mailbox's take with the pattern's
+ * test in C (tag_match), without compiling the pattern into a Matcher.  If
+ * no queued message matches, it delegates: _receive counts the quick receive
+ * (the C gives its count back), looks again (the same answer: a few tests, or
+ * one index lookup) and waits with its Matcher. */
 typedef struct {
     PyObject_HEAD
     int state;       /* FRESH, WAITING, RESCANNED, DONE, DELEGATE */
     PyObject *p;     /* the receiving process, once started */
     PyObject *inner; /* the _receive generator it delegates to */
+    /* A tagged receive, receive((key, ANY, ...)): the pattern, its key and
+     * its length; pattern is NULL for the plain receive. */
+    PyObject *pattern, *key;
+    Py_ssize_t arity;
 } Receive;
 
 enum { R_FRESH, R_WAITING, R_RESCANNED, R_DONE, R_DELEGATE };
+
+/* The test of a tagged receive's pattern (key, ANY, ...): mirrors the lambda
+ * _mailbox._tag_test makes for a tuple, `type(m) is tuple and len(m) == n and
+ * bool(m[0] == key)` (== itself: no identity shortcut). */
+static int
+tag_match(PyObject *m, void *receive)
+{
+    Receive *self = receive;
+    if (!PyTuple_CheckExact(m) || PyTuple_GET_SIZE(m) != self->arity) {
+        return 0;
+    }
+    PyObject *r = PyObject_RichCompare(PyTuple_GET_ITEM(m, 0), self->key, Py_EQ);
+    if (r == NULL) {
+        return -1;
+    }
+    int ok = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    return ok;
+}
+
+/* Mirrors _mailbox._tag_key for a tuple pattern: the literal first item of
+ * (key, ANY, ...) as a new reference, else NULL with no error (the pattern
+ * is compiled by compile_filters; a hash that raises raises there). */
+static PyObject *
+tag_key(PyObject *f)
+{
+    if (!PyTuple_CheckExact(f) || PyTuple_GET_SIZE(f) == 0 || ANY == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 1; i < PyTuple_GET_SIZE(f); i++) {
+        if (PyTuple_GET_ITEM(f, i) != ANY) {
+            return NULL;
+        }
+    }
+    PyObject *key = PyTuple_GET_ITEM(f, 0);
+    if (key == ANY || PyType_Check(key) || PyTuple_CheckExact(key)) {
+        return NULL;
+    }
+    int rec = PyObject_IsInstance(key, RecordType);
+    if (rec != 0 || PyObject_Hash(key) == -1) {
+        PyErr_Clear();
+        return NULL;
+    }
+    return Py_NewRef(key);
+}
 
 static PyTypeObject ReceiveType;
 
@@ -1467,19 +1564,45 @@ receive_send(Receive *self, PyObject *arg, PyObject **result)
             if (((qr + 1) & 255) == 0) {
                 goto delegate; /* the fairness yield: _receive counts this one */
             }
+            if (self->pattern != NULL && Py_TYPE(mb) != &CMailboxType) {
+                goto delegate;
+            }
             PyObject *v = PyLong_FromLong(qr + 1);
             if (v == NULL) {
                 goto error;
             }
             set_slot(node, N_quick_receives, v);
             Py_DECREF(v);
-            PyObject *msg = pop_first(mb);
+            PyObject *msg;
+            if (self->pattern == NULL) {
+                msg = pop_first(mb);
+            }
+            else {
+                /* _receive's mb.take(matcher), with the tag test in C */
+                msg = mailbox_take_with((MailboxObject *)mb, NULL, self->key, tag_match, self);
+                if (msg == MISSING) {
+                    /* Not there: _receive waits for it (and counts this
+                     * receive, and looks once more: a few tests, or one
+                     * index lookup behind a long queue). */
+                    Py_DECREF(msg);
+                    v = PyLong_FromLong(qr);
+                    if (v == NULL) {
+                        goto error;
+                    }
+                    set_slot(node, N_quick_receives, v);
+                    Py_DECREF(v);
+                    goto delegate;
+                }
+            }
             if (msg == NULL) {
                 goto error;
             }
             self->state = R_DONE;
             *result = msg;
             return PYGEN_RETURN;
+        }
+        if (self->pattern != NULL) {
+            goto delegate; /* waits with its Matcher: compile_filters' */
         }
         /* The hot path: block until a message is handed over. */
         self->p = Py_NewRef(p);
@@ -1514,7 +1637,8 @@ receive_send(Receive *self, PyObject *arg, PyObject **result)
         return PYGEN_ERROR;
     }
 delegate:
-    self->inner = PyObject_CallNoArgs(receive_py);
+    self->inner = self->pattern == NULL ? PyObject_CallNoArgs(receive_py)
+                                        : PyObject_CallOneArg(receive_py, self->pattern);
     if (self->inner == NULL) {
         goto error;
     }
@@ -1635,6 +1759,8 @@ receive_traverse(Receive *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->p);
     Py_VISIT(self->inner);
+    Py_VISIT(self->pattern);
+    Py_VISIT(self->key);
     return 0;
 }
 
@@ -1643,6 +1769,8 @@ receive_clear(Receive *self)
 {
     Py_CLEAR(self->p);
     Py_CLEAR(self->inner);
+    Py_CLEAR(self->pattern);
+    Py_CLEAR(self->key);
     return 0;
 }
 
@@ -1681,16 +1809,38 @@ static PyTypeObject ReceiveType = {
     .tp_dealloc = (destructor)receive_dealloc,
 };
 
-/* receive(*filters, timeout=None): a Receive for the plain case, else the
- * Python _receive generator (filters, a timeout: their one implementation). */
+/* Whether the running process has messages queued (a C Mailbox only). */
+static int
+queued_here(void)
+{
+    PyObject *node = the_node;
+    if (node == NULL || Py_TYPE(node) != NodeType) {
+        return 0;
+    }
+    PyObject *p = SLOT(node, N_current);
+    if (p == NULL || Py_TYPE(p) != ProcessType) {
+        return 0;
+    }
+    PyObject *mb = SLOT(p, P_mailbox);
+    return mb != NULL && Py_TYPE(mb) == &CMailboxType && ((MailboxObject *)mb)->live > 0;
+}
+
+/* receive(*filters, timeout=None): a Receive for the plain case and for a
+ * tagged pattern with messages queued, else the Python _receive generator
+ * (other filters, a timeout, a wait for a tagged message: their one
+ * implementation). */
 static PyObject *
 cnode_receive(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    int plain = nargs == 0;
+    /* plain: no filter; or one tagged pattern (key, ANY, ...) (key != NULL)
+     * when messages are queued (else _receive is what waits for it: it
+     * compiles the Matcher a wait needs). */
+    PyObject *key = nargs == 1 && queued_here() ? tag_key(args[0]) : NULL;
+    int plain = nargs == 0 || key != NULL;
     if (plain && kwnames != NULL) {
         Py_ssize_t nk = PyTuple_GET_SIZE(kwnames);
         for (Py_ssize_t i = 0; i < nk; i++) {
-            if (args[i] != Py_None) { /* timeout=None is the plain receive */
+            if (args[nargs + i] != Py_None) { /* timeout=None: as if not given */
                 plain = 0;
             }
         }
@@ -1700,6 +1850,7 @@ cnode_receive(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObjec
         }
     }
     if (!plain || receive_py == NULL) {
+        Py_XDECREF(key);
         if (receive_py == NULL) {
             PyErr_SetString(PyExc_RuntimeError, "tether native core: init_api was not called");
             return NULL;
@@ -1708,11 +1859,15 @@ cnode_receive(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObjec
     }
     Receive *r = PyObject_GC_New(Receive, &ReceiveType);
     if (r == NULL) {
+        Py_XDECREF(key);
         return NULL;
     }
     r->state = R_FRESH;
     r->p = NULL;
     r->inner = NULL;
+    r->pattern = key == NULL ? NULL : Py_NewRef(args[0]);
+    r->key = key;
+    r->arity = key == NULL ? 0 : PyTuple_GET_SIZE(args[0]);
     PyObject_GC_Track(r);
     return (PyObject *)r;
 }
@@ -3113,7 +3268,7 @@ static PyMethodDef cnode_methods[] = {
     {"receive", (PyCFunction)(void (*)(void))cnode_receive, METH_FASTCALL | METH_KEYWORDS,
      receive_doc},
     {"init_mailbox", (PyCFunction)(void (*)(void))cnode_init_mailbox, METH_FASTCALL,
-     "init_mailbox(MISSING, Down, Exit): _mailbox's objects the Mailbox uses."},
+     "init_mailbox(MISSING, Down, Exit, ANY, _Record): _mailbox's objects the Mailbox uses."},
     {"set_node", cnode_set_node, METH_O, "set_node(node): mirrors _node.set_node."},
     {"init_refs", (PyCFunction)(void (*)(void))cnode_init_refs, METH_FASTCALL,
      "init_refs(Ref, counter): the class and the counter new_ref uses."},

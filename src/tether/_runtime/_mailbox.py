@@ -488,7 +488,7 @@ MISSING: Final = _MISSING
 if TYPE_CHECKING:
     Mailbox = PyMailbox  # the C class has the same API
 elif _core.native is not None:
-    _core.native.init_mailbox(_MISSING, Down, Exit)
+    _core.native.init_mailbox(_MISSING, Down, Exit, ANY, _Record)
     Mailbox = _core.native.Mailbox
 else:
     Mailbox = PyMailbox

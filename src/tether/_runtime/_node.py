@@ -168,6 +168,10 @@ def is_port(ident: object) -> bool:
     return type(ident) is Port
 
 
+# The pure core's mailbox (deliver inlines its put).
+_PY_MAILBOX: Final = Mailbox is PyMailbox
+
+
 class Process:
     """The runtime's record of one process (private; users see only its ``Pid``).
 
@@ -931,10 +935,10 @@ class Node:
         mb = p.mailbox
         if mb is None:
             mb = p.mailbox = Mailbox()
-        if type(mb) is PyMailbox and mb._index is None:
+        if _PY_MAILBOX and mb._index is None:
             # PyMailbox.put inlined: the flood path (the receiver is busy).  (The
-            # native core's deliver is C; this runs for it only for a stand-in
-            # process, with its C Mailbox.)
+            # native core's deliver is C; this runs there only for a stand-in
+            # process, whose mailbox is the C Mailbox.)
             seq = mb._tail
             mb._tail = seq + 1
             mb._msgs[seq] = msg
