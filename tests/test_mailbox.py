@@ -248,3 +248,47 @@ def test_a_message_pushed_back_onto_an_empty_mailbox_is_found_through_the_index(
         mb.put(())
     assert mb.take(compile_filters((("a", ANY),))) == ("a", 0)
     assert len(mb) == 16
+
+
+@impls
+def test_a_match_that_sends_during_an_index_search_never_takes_the_wrong_message(
+    impl: Any,
+) -> None:
+    mb = impl()
+    for i in range(40):
+        mb.put(("t", i))
+    assert mb.take(compile_filters((("t", ANY),))) == ("t", 0)  # builds the index
+    assert mb.indexed()
+
+    def sends(m: Any) -> bool:
+        mb.put(("t", "new"))  # the bucket being searched grows
+        return bool(m == ("t", 26))
+
+    try:
+        got = mb.take(Matcher(sends, frozenset({"t"}), False))
+    except RuntimeError:  # PyMailbox: its deque refuses to change while it is walked
+        got = None
+    assert got in (("t", 26), None)
+    queued = list(mb)
+    assert len(queued) == len(mb)
+    assert ("t", 26) not in queued if got else ("t", 26) in queued
+
+
+@impls
+def test_a_match_that_always_sends_ends(impl: Any) -> None:
+    # A take looks at the messages queued when it began (PyMailbox: RuntimeError).
+    mb = impl()
+    for i in range(40):
+        mb.put(("t", i))
+    for keys in (None, frozenset({"t"})):
+
+        def sends(m: Any) -> bool:
+            mb.put(("t", "new"))
+            return False
+
+        try:
+            got = mb.take(Matcher(sends, keys, False))
+        except RuntimeError:
+            got = None
+        assert got in (MISSING, None)
+    assert list(mb)[:40] == [("t", i) for i in range(40)]

@@ -497,9 +497,11 @@ cnode_run(PyObject *module, PyObject *node)
  *
  * A receive's match() is Python code and may run anything, including a send
  * to this mailbox: while a take scans (`scanning`), a put only appends (never
- * squeezes), and a take reads the array anew after each call; any other change
- * meanwhile (a removal, a push_front) bumps `version`, and the take raises
- * RuntimeError, as iterating PyMailbox's dict or deque would. */
+ * squeezes, never moves a bucket's entries), and a take reads the array anew
+ * after each call but looks only at the messages queued when it began; any
+ * other change meanwhile (a removal, a push_front) bumps `version`, and the
+ * take raises RuntimeError.  (PyMailbox raises RuntimeError on a put too:
+ * its dict or deque refuses to change while it is walked.) */
 
 #define INDEX_THRESHOLD 16 /* _mailbox.INDEX_THRESHOLD (a test checks they agree) */
 
@@ -546,28 +548,35 @@ static PyTypeObject BucketType = {
     .tp_dealloc = (destructor)bucket_dealloc,
 };
 
+/* Appending keeps the indices of the entries (a take walking the bucket may
+ * run a put); the dead entries before lo are dropped by bucket_popleft. */
 static int
 bucket_append(Bucket *b, Py_ssize_t pos)
 {
     if (b->hi == b->cap) {
-        if (b->lo > 0) {
-            memmove(b->pos, b->pos + b->lo, (size_t)(b->hi - b->lo) * sizeof(Py_ssize_t));
-            b->hi -= b->lo;
-            b->lo = 0;
+        Py_ssize_t cap = b->cap ? b->cap * 2 : 4;
+        Py_ssize_t *p = PyMem_Realloc(b->pos, (size_t)cap * sizeof(Py_ssize_t));
+        if (p == NULL) {
+            PyErr_NoMemory();
+            return -1;
         }
-        if (b->hi == b->cap) {
-            Py_ssize_t cap = b->cap ? b->cap * 2 : 4;
-            Py_ssize_t *p = PyMem_Realloc(b->pos, (size_t)cap * sizeof(Py_ssize_t));
-            if (p == NULL) {
-                PyErr_NoMemory();
-                return -1;
-            }
-            b->pos = p;
-            b->cap = cap;
-        }
+        b->pos = p;
+        b->cap = cap;
     }
     b->pos[b->hi++] = pos;
     return 0;
+}
+
+/* Drop the first entry; move the rest to the front once most are dead. */
+static void
+bucket_popleft(Bucket *b)
+{
+    b->lo++;
+    if (b->lo >= 16 && b->lo * 2 >= b->hi) {
+        memmove(b->pos, b->pos + b->lo, (size_t)(b->hi - b->lo) * sizeof(Py_ssize_t));
+        b->hi -= b->lo;
+        b->lo = 0;
+    }
 }
 
 /* Mirrors _mailbox.index_key: a new reference to the key, a new reference to
@@ -669,7 +678,7 @@ mailbox_unindex(MailboxObject *mb, Py_ssize_t pos, PyObject *msg)
     int rc = 0;
     if (b != NULL) {
         if (b->pos[b->lo] == pos) {
-            b->lo++;
+            bucket_popleft(b);
         }
         else {
             for (Py_ssize_t i = b->lo + 1; i < b->hi; i++) {
@@ -878,7 +887,8 @@ take_search_key(MailboxObject *mb, PyObject *key, match_fn fn, void *ctx, Py_ssi
     }
     Py_INCREF(b); /* a put meanwhile may grow it (read anew each time) */
     int rc = 0;
-    for (Py_ssize_t i = ((Bucket *)b)->lo; i < ((Bucket *)b)->hi; i++) {
+    Py_ssize_t hi = ((Bucket *)b)->hi; /* what a put adds meanwhile came later */
+    for (Py_ssize_t i = ((Bucket *)b)->lo; i < hi; i++) {
         Py_ssize_t pos = ((Bucket *)b)->pos[i];
         if (*best != -1 && pos > *best) {
             break;
@@ -940,7 +950,8 @@ mailbox_take_with(MailboxObject *mb, PyObject *keys, PyObject *key1, match_fn fn
     if (mb->holes > mb->live + 64) {
         mailbox_squeeze(mb);
     }
-    for (Py_ssize_t pos = mb->start; pos < mb->end; pos++) {
+    Py_ssize_t end = mb->end; /* what a put adds meanwhile came later */
+    for (Py_ssize_t pos = mb->start; pos < end; pos++) {
         if (mb->slots[pos].msg == NULL) {
             continue;
         }
