@@ -12,7 +12,6 @@ import asyncio
 import builtins
 import logging
 import math
-import operator
 import re
 import sys
 import threading
@@ -346,9 +345,10 @@ class _Receive(Protocol):
     def __call__(self, *filters: Any, timeout: float | None = None) -> Awaitable[Any]: ...
 
 
-# Whether a mailbox holds messages, as cheaply as each core allows (no Python
-# call): the pure core's PyMailbox by its dict, the C Mailbox by its length.
-_queued: Final[Callable[[Any], Any]] = operator.attrgetter("_msgs") if Mailbox is PyMailbox else len
+# Whether a mailbox holds messages, as cheaply as each core allows: the pure
+# core's PyMailbox by its dict (an attribute read, no call), the C Mailbox (the
+# native core delegates some receives to _receive) by its length.
+_PURE: Final = Mailbox is PyMailbox
 
 
 @types.coroutine
@@ -371,7 +371,7 @@ def _receive(*filters: Any, timeout: float | None = None) -> Any:
         yield _WAIT
         raise ExitSignal(p.reason)
     mb = p.mailbox
-    if mb is not None and _queued(mb):
+    if mb is not None and (mb._msgs if _PURE else len(mb)):
         # Fairness: a receive answered from the mailbox does not yield, so a
         # process that keeps finding messages (sending to itself, draining a
         # flood) would never let another run.  Every 256th such receive on the
@@ -384,7 +384,7 @@ def _receive(*filters: Any, timeout: float | None = None) -> Any:
                 yield _WAIT
                 raise ExitSignal(p.reason)
             mb = p.mailbox
-        if mb is not None and _queued(mb):
+        if mb is not None and (mb._msgs if _PURE else len(mb)):
             if matcher is None:
                 return mb.pop_first()
             msg = mb.take(matcher)
