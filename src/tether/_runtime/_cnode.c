@@ -2444,7 +2444,9 @@ fail:
  * no Process record: the rare paths keep one implementation. */
 
 /* terminate_py: the Python Node.terminate (declared above the step) */
-static PyTypeObject *DownType, *ExitType, *PortType;
+/* Down and Exit as types, to allocate their records (the mailbox keeps its own
+ * references to the same classes, as objects: DownType, ExitType). */
+static PyTypeObject *LcDownType, *LcExitType, *PortType;
 static PyObject *NORMAL_o, *PROCESS_o, *PORT_o;
 static Py_ssize_t P_reason, P_name, P_timers, P_dictionary, P_aliases, P_extras, P_trap_exit,
     P_unwound;
@@ -2472,7 +2474,7 @@ is_normal_reason(PyObject *reason)
 static PyObject *
 new_exit(PyObject *pid, PyObject *reason)
 {
-    PyObject *e = ExitType->tp_alloc(ExitType, 0);
+    PyObject *e = LcExitType->tp_alloc(LcExitType, 0);
     if (e != NULL) {
         SLOT(e, Exit_pid) = Py_NewRef(pid);
         SLOT(e, Exit_reason) = Py_NewRef(reason);
@@ -2483,7 +2485,7 @@ new_exit(PyObject *pid, PyObject *reason)
 static PyObject *
 new_down(PyObject *ref, PyObject *type, PyObject *pid, PyObject *reason)
 {
-    PyObject *d = DownType->tp_alloc(DownType, 0);
+    PyObject *d = LcDownType->tp_alloc(LcDownType, 0);
     if (d != NULL) {
         SLOT(d, Down_ref) = Py_NewRef(ref);
         SLOT(d, Down_type) = Py_NewRef(type);
@@ -3048,13 +3050,13 @@ static int
 init_terminate(void)
 {
     PyObject *P = (PyObject *)ProcessType, *N = (PyObject *)NodeType;
-    if (get_type_of("Down", &DownType) < 0 || get_type_of("Exit", &ExitType) < 0 ||
+    if (get_type_of("Down", &LcDownType) < 0 || get_type_of("Exit", &LcExitType) < 0 ||
         get_type_of("Port", &PortType) < 0 || get_obj("NORMAL", &NORMAL_o) < 0 ||
         get_obj("PROCESS", &PROCESS_o) < 0 || get_obj("PORT", &PORT_o) < 0 ||
         get_obj("ProcessExit", &ProcessExit_t) < 0) {
         return -1;
     }
-    PyObject *D = (PyObject *)DownType, *E = (PyObject *)ExitType;
+    PyObject *D = (PyObject *)LcDownType, *E = (PyObject *)LcExitType;
     if (offset_of(P, "reason", &P_reason) < 0 || offset_of(P, "name", &P_name) < 0 ||
         offset_of(P, "timers", &P_timers) < 0 || offset_of(P, "dictionary", &P_dictionary) < 0 ||
         offset_of(P, "aliases", &P_aliases) < 0 || offset_of(P, "extras", &P_extras) < 0 ||
