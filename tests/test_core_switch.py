@@ -114,3 +114,40 @@ def test_use_slot_hash_refuses_a_class_without_a_hash_slot() -> None:
     else:
         raise AssertionError("use_slot_hash accepted a class with no _hash slot")
     assert hash(Plain()) == 1  # untouched
+
+
+async def test_a_pattern_that_raises_when_a_message_is_handed_over_raises_in_the_receiver() -> None:
+    # deliver's hand-over (C in the native core, Node._hand_over in Python): the
+    # receive's pattern compares the message's first item, whose __eq__ raises.
+    # The receiver sees the error in its own receive, and the message stays queued.
+    class Bad:
+        def __eq__(self, other: object) -> bool:
+            raise ValueError("Bad cannot be compared")
+
+        __hash__ = object.__hash__
+
+    me = self()
+
+    async def sender() -> None:
+        send(me, (Bad(), 1))
+
+    tether.spawn(sender)
+    with pytest.raises(ValueError, match="^Bad cannot be compared$"):
+        await receive(("tag", tether.ANY), timeout=30)
+    left = await receive(timeout=0)
+    assert type(left[0]) is Bad and left[1] == 1
+
+
+async def test_a_reply_pattern_with_a_timeout_is_handed_its_reply_and_not_the_noise_before_it() -> (
+    None
+):
+    me = self()
+    tag = tether.make_ref()
+
+    async def replier() -> None:
+        send(me, ("noise", 0))
+        send(me, (tag, "answer"))
+
+    tether.spawn(replier)
+    assert await receive((tag, tether.ANY), timeout=30) == (tag, "answer")
+    assert await receive(timeout=0) == ("noise", 0)

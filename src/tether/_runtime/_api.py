@@ -400,10 +400,11 @@ def _receive(*filters: Any, timeout: float | None = None) -> Any:
     else:
         if timeout == 0:
             raise TimeoutError("receive: no matching message (timeout=0)")
-        deadline = None if timeout is None else cast(_n.Node, _n.NODE).loop.time() + timeout
+        deadline = None if timeout is None else _n.NODE.loop.time() + timeout  # type: ignore[union-attr]
         msg = None  # the mailbox was just scanned
-    # (a process is running, so the node is a Node: _node() without its check)
-    node = cast(_n.Node, _n.NODE)
+    # (a process is running, so the node is a Node: _node() without its check,
+    # and without typing.cast, which is a call)
+    node = _n.NODE
     while True:
         if msg is _n.RESCAN and matcher is not None and p.mailbox is not None:
             # A predicate raised while the message was delivered: rescan here, in
@@ -413,7 +414,7 @@ def _receive(*filters: Any, timeout: float | None = None) -> Any:
                 return found
         p.matcher = matcher
         if deadline is not None:
-            node.set_receive_timer(p, deadline)
+            node.set_receive_timer(p, deadline)  # type: ignore[union-attr]
         msg = yield _WAIT
         if msg is _n.TIMEOUT:
             raise TimeoutError(f"receive: no matching message within {timeout} s")

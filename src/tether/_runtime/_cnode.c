@@ -51,7 +51,8 @@ static Py_ssize_t Pid_hash;
 
 static PyObject *s_step, *s_step_ended, *s_returned, *s_dead_yield, *s_awaits, *s_hand_over,
     *s_enqueue, *s_put, *s_pop_first, *s_append, *s_popleft, *s_call_soon, *s_run,
-    *s_idle_check, *s_step_failed, *s_send_alias;
+    *s_idle_check, *s_step_failed, *s_send_alias, *s_needs_context, *s_wake_for_rescan,
+    *s_cancel_receive_timer;
 
 #define SLOT(o, off) (*(PyObject **)((char *)(o) + (off)))
 
@@ -1260,6 +1261,106 @@ cnode_init_mailbox(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 /* ---- Node.deliver ----------------------------------------------------------- */
 
+/* Mirrors Node.make_runnable (and queue): p resumes with value.  0 or -1. */
+static int
+make_runnable(PyObject *node, PyObject *p, PyObject *value)
+{
+    set_slot(p, P_state, ST[RUNNABLE]);
+    set_slot(p, P_resume, value);
+    PyObject *runq = get_slot(node, N_runq);
+    if (runq == NULL) {
+        return -1;
+    }
+    PyObject *r = call_method1(runq, s_append, p);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    PyObject *scheduled = get_slot(node, N_scheduled);
+    if (scheduled == NULL) {
+        return -1;
+    }
+    int truth = PyObject_IsTrue(scheduled);
+    if (truth < 0) {
+        return -1;
+    }
+    if (!truth) {
+        set_slot(node, N_scheduled, Py_True);
+        return call_soon(node, s_run);
+    }
+    return 0;
+}
+
+/* Mirrors Node._hand_over for a receive with a timeout and no filter, or with
+ * a Matcher that runs no user predicate (needs_context false: the runtime's
+ * own patterns, e.g. every GenServer.call's reply matcher); a Matcher that
+ * needs the receiver's context (a user predicate sees self()) goes to the
+ * Python method.  1: handed over; 0: not taken (to the mailbox); -1: error. */
+static int
+hand_over(PyObject *node, PyObject *p, PyObject *msg, PyObject *matcher, PyObject *timer)
+{
+    PyObject *r;
+    if (matcher != Py_None) {
+        PyObject *nc = PyObject_GetAttr(matcher, s_needs_context);
+        if (nc == NULL) {
+            return -1;
+        }
+        Py_DECREF(nc); /* the Matcher keeps it */
+        if (nc != Py_False) {
+            goto python;
+        }
+        PyObject *match = PyObject_GetAttr(matcher, s_match);
+        if (match == NULL) {
+            return -1;
+        }
+        PyObject *ok = PyObject_CallOneArg(match, msg);
+        Py_DECREF(match);
+        if (ok == NULL) {
+            /* `except BaseException`: the receiver finds out in its own
+             * context, where the same match raises again (_enqueue, then
+             * _wake_for_rescan). */
+            PyErr_Clear();
+            r = call_method2(node, s_enqueue, p, msg);
+            if (r == NULL) {
+                return -1;
+            }
+            Py_DECREF(r);
+            r = call_method1(node, s_wake_for_rescan, p);
+            if (r == NULL) {
+                return -1;
+            }
+            Py_DECREF(r);
+            return 1;
+        }
+        int truth = PyObject_IsTrue(ok); /* `if ok:`, outside the try */
+        Py_DECREF(ok);
+        if (truth <= 0) {
+            return truth;
+        }
+        set_slot(p, P_matcher, Py_None);
+        timer = get_slot(p, P_timer); /* the match ran Python code */
+        if (timer == NULL) {
+            return -1;
+        }
+    }
+    if (timer != Py_None) {
+        r = call_method1(node, s_cancel_receive_timer, p);
+        if (r == NULL) {
+            return -1;
+        }
+        Py_DECREF(r);
+    }
+    return make_runnable(node, p, msg) < 0 ? -1 : 1;
+python:
+    r = call_method2(node, s_hand_over, p, msg);
+    if (r == NULL) {
+        return -1;
+    }
+    int taken = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    return taken;
+}
+
 /* Mirrors Node.deliver: put msg in live process p's mailbox, or hand it to
  * its receive.  Returns 0 or -1. */
 static int
@@ -1284,38 +1385,10 @@ deliver(PyObject *node, PyObject *p, PyObject *msg)
             return -1;
         }
         if (matcher == Py_None && timer == Py_None) {
-            /* The hot path: a plain receive, no timeout (make_runnable, queue). */
-            set_slot(p, P_state, ST[RUNNABLE]);
-            set_slot(p, P_resume, msg);
-            PyObject *runq = get_slot(node, N_runq);
-            if (runq == NULL) {
-                return -1;
-            }
-            r = call_method1(runq, s_append, p);
-            if (r == NULL) {
-                return -1;
-            }
-            Py_DECREF(r);
-            PyObject *scheduled = get_slot(node, N_scheduled);
-            if (scheduled == NULL) {
-                return -1;
-            }
-            int truth = PyObject_IsTrue(scheduled);
-            if (truth < 0) {
-                return -1;
-            }
-            if (!truth) {
-                set_slot(node, N_scheduled, Py_True);
-                return call_soon(node, s_run);
-            }
-            return 0;
+            /* The hot path: a plain receive, no timeout. */
+            return make_runnable(node, p, msg);
         }
-        r = call_method2(node, s_hand_over, p, msg);
-        if (r == NULL) {
-            return -1;
-        }
-        int taken = PyObject_IsTrue(r);
-        Py_DECREF(r);
+        int taken = hand_over(node, p, msg, matcher, timer);
         if (taken) {
             return taken < 0 ? -1 : 0;
         }
@@ -3336,6 +3409,9 @@ PyInit__cnode(void)
     INTERN(s_enqueue, "_enqueue");
     INTERN(s_put, "put");
     INTERN(s_send_alias, "send_alias");
+    INTERN(s_needs_context, "needs_context");
+    INTERN(s_wake_for_rescan, "_wake_for_rescan");
+    INTERN(s_cancel_receive_timer, "cancel_receive_timer");
     INTERN(s_pop_first, "pop_first");
     INTERN(s_append, "append");
     INTERN(s_popleft, "popleft");

@@ -948,7 +948,8 @@ class Node:
     def _hand_over(self, p: Process, msg: Any) -> bool:
         """``deliver``'s path for a receive with filters or a timeout: hand ``msg``
         over if the receive takes it (True), else leave it to the mailbox (False).
-        The native core's deliver calls it for the same cases."""
+        The native core mirrors it in C (``_cnode.c``'s ``hand_over``), and calls
+        it for a matcher that needs the receiver's context (a user predicate)."""
         m = p.matcher
         if m is None:
             self.cancel_receive_timer(p)
