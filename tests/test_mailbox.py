@@ -292,3 +292,27 @@ def test_a_match_that_always_sends_ends(impl: Any) -> None:
             got = None
         assert got in (MISSING, None)
     assert list(mb)[:40] == [("t", i) for i in range(40)]
+
+
+def test_exit_and_down_patterns_of_one_pid_or_ref_are_indexed_by_it() -> None:
+    # S-5: the patterns a trapping parent and a monitor's owner wait for are
+    # keyed by their pid / ref (answered through the index behind a long queue);
+    # a pattern that fixes another field too is compiled in general (still keyed).
+    import tether
+    from tether._runtime._types import Ref
+
+    pid, other, ref = tether.pid(0, 41, 0), tether.pid(0, 42, 0), Ref()
+    m = compile_filters((Exit(pid, ANY),))
+    assert m is not None and m.keys == frozenset({pid})
+    assert [m.match(x) for x in (Exit(pid, "boom"), Exit(other, "boom"), (pid, "boom"))] == [
+        True,
+        False,
+        False,
+    ]
+    d = compile_filters((Down(ref, ANY, ANY, ANY),))
+    assert d is not None and d.keys == frozenset({ref})
+    assert d.match(Down(ref, "process", pid, "normal")) is True
+    assert d.match(Down(Ref(), "process", pid, "normal")) is False
+    fixed = compile_filters((Exit(pid, "normal"),))
+    assert fixed is not None and fixed.keys == frozenset({pid})
+    assert [fixed.match(Exit(pid, "normal")), fixed.match(Exit(pid, "boom"))] == [True, False]

@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Final
 
 from . import _core
-from ._types import ANY, Down, Exit, _Record
+from ._types import ANY, Down, Exit, Pid, Ref, _Record
 
 __all__ = [
     "INDEX_THRESHOLD",
@@ -165,6 +165,10 @@ def _tag_key(f: Any) -> Any:
     one-comparison matcher, without the general compiler (hot in every call).
     """
     t = type(f)
+    if t is Exit and f.reason is ANY and type(f.pid) is Pid:
+        return f.pid  # Exit(pid, ANY), what a trapping parent waits for: no walk
+    if t is Down and type(f.ref) is Ref and f.type is ANY and f.pid is ANY and f.reason is ANY:
+        return f.ref  # Down(ref, ANY, ANY, ANY)
     if t is tuple:
         if not f:
             return _MISSING
