@@ -1261,26 +1261,25 @@ cnode_init_mailbox(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 /* ---- Node.deliver ----------------------------------------------------------- */
 
-/* Mirrors Node.make_runnable (and queue): p resumes with value.  0 or -1. */
+/* Whether a slot's value is true (`if p.x:`); -1 on error. */
 static int
-make_runnable(PyObject *node, PyObject *p, PyObject *value)
+slot_true(PyObject *o, Py_ssize_t off)
 {
-    set_slot(p, P_state, ST[RUNNABLE]);
-    set_slot(p, P_resume, value);
+    PyObject *v = get_slot(o, off);
+    return v == NULL ? -1 : PyObject_IsTrue(v);
+}
+
+/* Node.queue(p). */
+static int
+queue(PyObject *node, PyObject *p)
+{
     PyObject *runq = get_slot(node, N_runq);
-    if (runq == NULL) {
-        return -1;
-    }
-    PyObject *r = call_method1(runq, s_append, p);
+    PyObject *r = runq == NULL ? NULL : call_method1(runq, s_append, p);
     if (r == NULL) {
         return -1;
     }
     Py_DECREF(r);
-    PyObject *scheduled = get_slot(node, N_scheduled);
-    if (scheduled == NULL) {
-        return -1;
-    }
-    int truth = PyObject_IsTrue(scheduled);
+    int truth = slot_true(node, N_scheduled);
     if (truth < 0) {
         return -1;
     }
@@ -1289,6 +1288,15 @@ make_runnable(PyObject *node, PyObject *p, PyObject *value)
         return call_soon(node, s_run);
     }
     return 0;
+}
+
+/* Mirrors Node.make_runnable: p resumes with value.  0 or -1. */
+static int
+make_runnable(PyObject *node, PyObject *p, PyObject *value)
+{
+    set_slot(p, P_state, ST[RUNNABLE]);
+    set_slot(p, P_resume, value);
+    return queue(node, p);
 }
 
 /* Mirrors Node._hand_over for a receive with a timeout and no filter, or with
@@ -2281,7 +2289,7 @@ static PyObject *
 spawn_record(PyObject *node, PyObject *parent, PyObject *pid, PyObject *coro, PyObject *fun,
              int link, int monitor)
 {
-    PyObject *ref = NULL, *result = NULL, *r;
+    PyObject *ref = NULL, *result = NULL;
     PyObject *p = new_process(pid, coro, fun);
     if (p == NULL) {
         return NULL;
@@ -2320,22 +2328,8 @@ spawn_record(PyObject *node, PyObject *parent, PyObject *pid, PyObject *coro, Py
             goto error;
         }
     }
-    /* queue(p), inlined as in Node.spawn */
-    PyObject *runq = get_slot(node, N_runq);
-    if (runq == NULL || (r = call_method1(runq, s_append, p)) == NULL) {
+    if (queue(node, p) < 0) {
         goto error;
-    }
-    Py_DECREF(r);
-    PyObject *scheduled = get_slot(node, N_scheduled);
-    int truth = scheduled == NULL ? -1 : PyObject_IsTrue(scheduled);
-    if (truth < 0) {
-        goto error;
-    }
-    if (!truth) {
-        set_slot(node, N_scheduled, Py_True);
-        if (call_soon(node, s_run) < 0) {
-            goto error;
-        }
     }
     result = PyTuple_Pack(2, pid, ref == NULL ? Py_None : ref);
 error:
@@ -2589,14 +2583,6 @@ dict_discard(PyObject *d, PyObject *key)
     return 0;
 }
 
-/* Whether a slot's value is true (`if p.x:`); -1 on error. */
-static int
-slot_true(PyObject *o, Py_ssize_t off)
-{
-    PyObject *v = get_slot(o, off);
-    return v == NULL ? -1 : PyObject_IsTrue(v);
-}
-
 /* `x = x + y` on a slot (the node's totals of dead processes' counters). */
 static int
 slot_add(PyObject *o, Py_ssize_t off, PyObject *y)
@@ -2622,27 +2608,6 @@ call_node_method(PyObject *node, PyObject *name, PyObject *p)
         return -1;
     }
     Py_DECREF(r);
-    return 0;
-}
-
-/* Node.queue(p). */
-static int
-queue(PyObject *node, PyObject *p)
-{
-    PyObject *runq = get_slot(node, N_runq);
-    PyObject *r = runq == NULL ? NULL : call_method1(runq, s_append, p);
-    if (r == NULL) {
-        return -1;
-    }
-    Py_DECREF(r);
-    int truth = slot_true(node, N_scheduled);
-    if (truth < 0) {
-        return -1;
-    }
-    if (!truth) {
-        set_slot(node, N_scheduled, Py_True);
-        return call_soon(node, s_run);
-    }
     return 0;
 }
 
