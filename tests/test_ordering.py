@@ -173,6 +173,30 @@ async def test_tuple_pattern_receive_behind_many_queued_messages_uses_the_index(
     assert Process.info(self(), "message_queue_len") == 9_999
 
 
+async def test_a_tagged_receive_compares_its_key_with_eq_behind_a_long_queue() -> None:
+    # S-5: receive((key, ANY)) takes the first message whose first item == key,
+    # on both cores (the native core skips __eq__ only where `is` implies ==):
+    # a NaN is not equal to itself, an equal Ref that is another object matches,
+    # and an equal str or int made at run time matches.
+    from tether._runtime._types import Ref
+
+    nan = float("nan")
+    ref, twin = Ref(987_654), Ref(987_654)
+    word = "".join(["ta", "g"])
+    for i in range(200):
+        send(self(), ("noise", i))
+    for msg in [(nan, 1), (twin, 2), (ref, 3), ("tag", 4), (10**30, 5)]:
+        send(self(), msg)
+    assert twin is not ref and twin == ref
+    with pytest.raises(TimeoutError):
+        await receive((nan, ANY), timeout=0)
+    assert await receive((ref, ANY)) == (twin, 2)
+    assert await receive((twin, ANY)) == (ref, 3)
+    assert await receive((word, ANY)) == ("tag", 4)
+    assert await receive((int("1" + "0" * 30), ANY)) == (10**30, 5)
+    assert Process.info(self(), "message_queue_len") == 201
+
+
 async def test_send_after_delivers_and_cancel_timer_reports_time_left() -> None:
     t = Process.send_after(self(), "tick", 3)
     t2 = Process.send_after(self(), "never", 5)

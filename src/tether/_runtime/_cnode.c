@@ -38,6 +38,50 @@ static PyObject *enter_task, *leave_task;
 static PyObject *ST[6];  /* RUNNABLE .. SUSPENDED, the module's own int objects */
 static PyObject *deliver_py, *send_py, *receive_py;
 static PyObject *float_one, *int_zero, *int_one;
+
+/* The classes whose hash slot is slot_hash (use_slot_hash: Pid, Ref, Port,
+ * TimerRef), each with its _hash slot's offset. */
+#define MAX_HASHED 8
+static PyTypeObject *hashed_types[MAX_HASHED];
+static Py_ssize_t hashed_offsets[MAX_HASHED];
+static int n_hashed;
+
+/* Whether t is exactly one of the runtime's own identifier classes (Pid,
+ * Ref, Port, TimerRef: use_slot_hash).  Their __eq__ starts with `if self is
+ * other: return True` and no instance is a Record, so the C may take both
+ * as known for these without calling Python. */
+static inline int
+is_own_id_type(PyTypeObject *t)
+{
+    for (int i = 0; i < n_hashed; i++) {
+        if (hashed_types[i] == t) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Dict operations with the key's hash computed once by the caller (the
+ * mailbox index hashes a message's key once per put, take and remove, not
+ * once per dict call: a Ref's hash is a slot read, a str's is cached, but a
+ * tuple's is recomputed every time).  _PyDict_GetItem_KnownHash is in
+ * CPython's public cpython/ headers on 3.11-3.13; the set and delete are
+ * there on 3.11-3.12 and exported (PyAPI_FUNC) but declared only in the
+ * internal headers on 3.13; newer versions use the plain calls. */
+#if PY_VERSION_HEX >= 0x030D0000 && PY_VERSION_HEX < 0x030E0000
+PyAPI_FUNC(int) _PyDict_SetItem_KnownHash(PyObject *mp, PyObject *key, PyObject *item,
+                                          Py_hash_t hash);
+PyAPI_FUNC(int) _PyDict_DelItem_KnownHash(PyObject *mp, PyObject *key, Py_hash_t hash);
+#endif
+#if PY_VERSION_HEX < 0x030E0000
+#define DICT_GET_KH(d, k, h) _PyDict_GetItem_KnownHash((d), (k), (h))
+#define DICT_SET_KH(d, k, v, h) _PyDict_SetItem_KnownHash((d), (k), (v), (h))
+#define DICT_DEL_KH(d, k, h) _PyDict_DelItem_KnownHash((d), (k), (h))
+#else
+#define DICT_GET_KH(d, k, h) PyDict_GetItemWithError((d), (k))
+#define DICT_SET_KH(d, k, v, h) PyDict_SetItem((d), (k), (v))
+#define DICT_DEL_KH(d, k, h) PyDict_DelItem((d), (k))
+#endif
 static int runtime_depth;
 
 enum { RUNNABLE, RUNNING, WAITING, AWAITING, DEAD, SUSPENDED };
@@ -580,10 +624,11 @@ bucket_popleft(Bucket *b)
     }
 }
 
-/* Mirrors _mailbox.index_key: a new reference to the key, a new reference to
- * MISSING when the message is not indexable, or NULL with an error. */
+/* Mirrors _mailbox.index_key: a new reference to the key (its hash in
+ * *hash), a new reference to MISSING when the message is not indexable, or
+ * NULL with an error. */
 static PyObject *
-index_key(PyObject *msg)
+index_key(PyObject *msg, Py_hash_t *hash)
 {
     PyObject *key;
     PyTypeObject *t = Py_TYPE(msg);
@@ -602,7 +647,8 @@ index_key(PyObject *msg)
     else {
         return Py_NewRef(MISSING);
     }
-    if (PyObject_Hash(key) == -1) {
+    *hash = PyObject_Hash(key);
+    if (*hash == -1) {
         Py_DECREF(key);
         if (!PyErr_ExceptionMatches(PyExc_TypeError)) {
             return NULL;
@@ -613,11 +659,12 @@ index_key(PyObject *msg)
     return key;
 }
 
-/* Add the message at pos to the index under key (not MISSING). */
+/* Add the message at pos to the index under key (not MISSING; hash is its
+ * hash). */
 static int
-index_add(MailboxObject *mb, PyObject *key, Py_ssize_t pos)
+index_add(MailboxObject *mb, PyObject *key, Py_hash_t hash, Py_ssize_t pos)
 {
-    PyObject *b = PyDict_GetItemWithError(mb->index, key);
+    PyObject *b = DICT_GET_KH(mb->index, key, hash);
     if (b == NULL) {
         if (PyErr_Occurred()) {
             return -1;
@@ -628,7 +675,8 @@ index_add(MailboxObject *mb, PyObject *key, Py_ssize_t pos)
         }
         nb->pos = NULL;
         nb->lo = nb->hi = nb->cap = 0;
-        int rc = bucket_append(nb, pos) < 0 ? -1 : PyDict_SetItem(mb->index, key, (PyObject *)nb);
+        int rc = bucket_append(nb, pos) < 0 ? -1
+                                            : DICT_SET_KH(mb->index, key, (PyObject *)nb, hash);
         Py_DECREF(nb);
         return rc;
     }
@@ -649,8 +697,9 @@ mailbox_build_index(MailboxObject *mb)
         if (msg == NULL) {
             continue;
         }
-        PyObject *key = index_key(msg);
-        int rc = key == NULL ? -1 : key == MISSING ? 0 : index_add(mb, key, i);
+        Py_hash_t hash;
+        PyObject *key = index_key(msg, &hash);
+        int rc = key == NULL ? -1 : key == MISSING ? 0 : index_add(mb, key, hash, i);
         Py_XDECREF(key);
         if (rc < 0) {
             Py_CLEAR(mb->index);
@@ -667,7 +716,8 @@ mailbox_unindex(MailboxObject *mb, Py_ssize_t pos, PyObject *msg)
     if (mb->index == NULL) {
         return 0;
     }
-    PyObject *key = index_key(msg);
+    Py_hash_t hash;
+    PyObject *key = index_key(msg, &hash);
     if (key == NULL) {
         return -1;
     }
@@ -675,7 +725,7 @@ mailbox_unindex(MailboxObject *mb, Py_ssize_t pos, PyObject *msg)
         Py_DECREF(key);
         return 0;
     }
-    Bucket *b = (Bucket *)PyDict_GetItemWithError(mb->index, key);
+    Bucket *b = (Bucket *)DICT_GET_KH(mb->index, key, hash);
     int rc = 0;
     if (b != NULL) {
         if (b->pos[b->lo] == pos) {
@@ -691,7 +741,7 @@ mailbox_unindex(MailboxObject *mb, Py_ssize_t pos, PyObject *msg)
             }
         }
         if (b->lo == b->hi) {
-            rc = PyDict_DelItem(mb->index, key);
+            rc = DICT_DEL_KH(mb->index, key, hash);
         }
     }
     else if (PyErr_Occurred()) {
@@ -767,8 +817,9 @@ static int
 mailbox_put(MailboxObject *mb, PyObject *msg)
 {
     PyObject *key = NULL;
+    Py_hash_t hash = -1;
     if (mb->index != NULL) {
-        key = index_key(msg);
+        key = index_key(msg, &hash);
         if (key == NULL) {
             return -1;
         }
@@ -785,7 +836,7 @@ mailbox_put(MailboxObject *mb, PyObject *msg)
     if (key != NULL) {
         /* make_room may have squeezed (and dropped the index) */
         if (key != MISSING && mb->index != NULL) {
-            rc = index_add(mb, key, pos);
+            rc = index_add(mb, key, hash, pos);
             if (rc < 0) {
                 Py_CLEAR(mb->index); /* rebuilt when next needed */
             }
@@ -880,9 +931,10 @@ take_match(MailboxObject *mb, match_fn fn, void *ctx, Py_ssize_t pos)
 /* The index part of PyMailbox.take for one key: lowers *best to the position
  * of the key's first match if that comes before it.  0 or -1. */
 static int
-take_search_key(MailboxObject *mb, PyObject *key, match_fn fn, void *ctx, Py_ssize_t *best)
+take_search_key(MailboxObject *mb, PyObject *key, Py_hash_t hash, match_fn fn, void *ctx,
+                Py_ssize_t *best)
 {
-    PyObject *b = PyDict_GetItemWithError(mb->index, key);
+    PyObject *b = DICT_GET_KH(mb->index, key, hash);
     if (b == NULL) {
         return PyErr_Occurred() ? -1 : 0;
     }
@@ -909,11 +961,13 @@ take_search_key(MailboxObject *mb, PyObject *key, match_fn fn, void *ctx, Py_ssi
 }
 
 /* Mirrors PyMailbox.take, for a test fn(msg, ctx) whose index keys are the
- * iterable keys, or the one key key1, or unknown (both NULL: a scan).
+ * iterable keys, or the one key key1 (hash1 its hash), or unknown (both
+ * NULL: a scan).
  * Returns the message taken (a new reference), else a new reference to
  * MISSING; NULL with an error. */
 static PyObject *
-mailbox_take_with(MailboxObject *mb, PyObject *keys, PyObject *key1, match_fn fn, void *ctx)
+mailbox_take_with(MailboxObject *mb, PyObject *keys, PyObject *key1, Py_hash_t hash1, match_fn fn,
+                  void *ctx)
 {
     if (mb->live == 0) {
         return Py_NewRef(MISSING);
@@ -925,7 +979,7 @@ mailbox_take_with(MailboxObject *mb, PyObject *keys, PyObject *key1, match_fn fn
         /* positions stay valid: take_match fails on any change but a put */
         Py_ssize_t best = -1;
         if (key1 != NULL) {
-            if (take_search_key(mb, key1, fn, ctx, &best) < 0) {
+            if (take_search_key(mb, key1, hash1, fn, ctx, &best) < 0) {
                 return NULL;
             }
         }
@@ -935,7 +989,8 @@ mailbox_take_with(MailboxObject *mb, PyObject *keys, PyObject *key1, match_fn fn
                 return NULL;
             }
             while ((key = PyIter_Next(it)) != NULL) {
-                int rc = take_search_key(mb, key, fn, ctx, &best);
+                Py_hash_t h = PyObject_Hash(key);
+                int rc = h == -1 ? -1 : take_search_key(mb, key, h, fn, ctx, &best);
                 Py_DECREF(key);
                 if (rc < 0) {
                     break;
@@ -988,7 +1043,7 @@ mailbox_take(MailboxObject *mb, PyObject *matcher)
         return NULL;
     }
     PyObject *r =
-        mailbox_take_with(mb, keys == Py_None ? NULL : keys, NULL, matcher_call, (void *)match);
+        mailbox_take_with(mb, keys == Py_None ? NULL : keys, NULL, -1, matcher_call, (void *)match);
     Py_DECREF(keys);
     Py_DECREF(match);
     return r;
@@ -1550,6 +1605,7 @@ typedef struct {
     /* A tagged receive, receive((key, ANY, ...)): the pattern, its key and
      * its length; pattern is NULL for the plain receive. */
     PyObject *pattern, *key;
+    Py_hash_t key_hash;
     Py_ssize_t arity;
 } Receive;
 
@@ -1557,7 +1613,10 @@ enum { R_FRESH, R_WAITING, R_RESCANNED, R_DONE, R_DELEGATE };
 
 /* The test of a tagged receive's pattern (key, ANY, ...): mirrors the lambda
  * _mailbox._tag_test makes for a tuple, `type(m) is tuple and len(m) == n and
- * bool(m[0] == key)` (== itself: no identity shortcut). */
+ * bool(m[0] == key)` (== itself: no identity shortcut in general, a NaN is
+ * not equal to itself; but the runtime's own Pid/Ref/Port/TimerRef and exact
+ * str and int are, so for them the same object matches without a call to
+ * their __eq__). */
 static int
 tag_match(PyObject *m, void *receive)
 {
@@ -1565,7 +1624,12 @@ tag_match(PyObject *m, void *receive)
     if (!PyTuple_CheckExact(m) || PyTuple_GET_SIZE(m) != self->arity) {
         return 0;
     }
-    PyObject *r = PyObject_RichCompare(PyTuple_GET_ITEM(m, 0), self->key, Py_EQ);
+    PyObject *first = PyTuple_GET_ITEM(m, 0);
+    if (first == self->key && (PyUnicode_CheckExact(first) || PyLong_CheckExact(first) ||
+                               is_own_id_type(Py_TYPE(first)))) {
+        return 1;
+    }
+    PyObject *r = PyObject_RichCompare(first, self->key, Py_EQ);
     if (r == NULL) {
         return -1;
     }
@@ -1575,10 +1639,11 @@ tag_match(PyObject *m, void *receive)
 }
 
 /* Mirrors _mailbox._tag_key for a tuple pattern: the literal first item of
- * (key, ANY, ...) as a new reference, else NULL with no error (the pattern
- * is compiled by compile_filters; a hash that raises raises there). */
+ * (key, ANY, ...) as a new reference (its hash in *hash), else NULL with no
+ * error (the pattern is compiled by compile_filters; a hash that raises
+ * raises there). */
 static PyObject *
-tag_key(PyObject *f)
+tag_key(PyObject *f, Py_hash_t *hash)
 {
     if (!PyTuple_CheckExact(f) || PyTuple_GET_SIZE(f) == 0 || ANY == NULL) {
         return NULL;
@@ -1592,8 +1657,9 @@ tag_key(PyObject *f)
     if (key == ANY || PyType_Check(key) || PyTuple_CheckExact(key)) {
         return NULL;
     }
-    int rec = PyObject_IsInstance(key, RecordType);
-    if (rec != 0 || PyObject_Hash(key) == -1) {
+    /* a Pid or a Ref (the usual tag) is no Record: no isinstance call */
+    int rec = is_own_id_type(Py_TYPE(key)) ? 0 : PyObject_IsInstance(key, RecordType);
+    if (rec != 0 || (*hash = PyObject_Hash(key)) == -1) {
         PyErr_Clear();
         return NULL;
     }
@@ -1671,7 +1737,8 @@ receive_send(Receive *self, PyObject *arg, PyObject **result)
             }
             else {
                 /* _receive's mb.take(matcher), with the tag test in C */
-                msg = mailbox_take_with((MailboxObject *)mb, NULL, self->key, tag_match, self);
+                msg = mailbox_take_with((MailboxObject *)mb, NULL, self->key, self->key_hash,
+                                        tag_match, self);
                 if (msg == MISSING) {
                     /* Not there: _receive waits for it (and counts this
                      * receive, and looks once more: a few tests, or one
@@ -1927,7 +1994,8 @@ cnode_receive(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObjec
     /* plain: no filter; or one tagged pattern (key, ANY, ...) (key != NULL)
      * when messages are queued (else _receive is what waits for it: it
      * compiles the Matcher a wait needs). */
-    PyObject *key = nargs == 1 && queued_here() ? tag_key(args[0]) : NULL;
+    Py_hash_t key_hash = -1;
+    PyObject *key = nargs == 1 && queued_here() ? tag_key(args[0], &key_hash) : NULL;
     int plain = nargs == 0 || key != NULL;
     if (plain && kwnames != NULL) {
         Py_ssize_t nk = PyTuple_GET_SIZE(kwnames);
@@ -1959,6 +2027,7 @@ cnode_receive(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObjec
     r->inner = NULL;
     r->pattern = key == NULL ? NULL : Py_NewRef(args[0]);
     r->key = key;
+    r->key_hash = key_hash;
     r->arity = key == NULL ? 0 : PyTuple_GET_SIZE(args[0]);
     PyObject_GC_Track(r);
     return (PyObject *)r;
@@ -3151,11 +3220,6 @@ PyDoc_STRVAR(receive_doc,
  * the same: the int itself when it fits a Py_hash_t, else its hash; -1
  * becomes -2.  A class that later assigns __hash__ gets CPython's slot back
  * (type.__setattr__ updates the slot), so nothing can go stale. */
-#define MAX_HASHED 8
-static PyTypeObject *hashed_types[MAX_HASHED];
-static Py_ssize_t hashed_offsets[MAX_HASHED];
-static int n_hashed;
-
 static Py_hash_t
 slot_hash(PyObject *o)
 {
