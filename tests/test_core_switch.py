@@ -151,3 +151,42 @@ async def test_a_reply_pattern_with_a_timeout_is_handed_its_reply_and_not_the_no
     tether.spawn(replier)
     assert await receive((tag, tether.ANY), timeout=30) == (tag, "answer")
     assert await receive(timeout=0) == ("noise", 0)
+
+
+@pytest.mark.skipif(_core.native is None, reason="a function of the native core only")
+async def test_the_native_receive_takes_the_runtimes_patterns_and_hands_the_rest_to_python() -> (
+    None
+):
+    # The receives the C awaitable mirrors (the plain one and one tagged pattern,
+    # timeout None or a finite float >= 0) against those it hands to _receive,
+    # the one implementation of everything else; each still receives the same.
+    from tether import ANY, Down, Exit, make_ref
+
+    c_type = type(receive())
+    ref, pid = make_ref(), self()
+    ours = [
+        receive(timeout=1.0),
+        receive(("tag", ANY)),
+        receive((ref, ANY, ANY), timeout=0.0),
+        receive(Exit(pid, ANY)),
+        receive(Down(ref, ANY, ANY, ANY), timeout=None),
+        receive(_api.reply_filter(ref), timeout=2.5),
+    ]
+    python = [
+        receive(timeout=1),  # an int: check_timeout's conversion
+        receive(("tag", 1)),
+        receive((ANY, ANY)),
+        receive(("tag", ANY), ("other", ANY)),
+        receive(Exit(pid, "normal")),
+        receive(Down(ref, "process", ANY, ANY)),
+        receive(int),
+    ]
+    assert [type(r) is c_type for r in ours] == [True] * 6
+    assert [type(r).__name__ for r in python] == ["generator"] * 7
+    for r in ours + python:
+        r.close()  # type: ignore[attr-defined]
+    send(self(), ("tag", 1))
+    assert await receive(("tag", ANY), timeout=1.0) == ("tag", 1)
+    with pytest.raises(ValueError) as e:
+        await receive(("tag", ANY), timeout=-1.0)
+    assert str(e.value) == ("receive: timeout must be >= 0 seconds (or None for forever), got -1.0")

@@ -316,3 +316,79 @@ def test_exit_and_down_patterns_of_one_pid_or_ref_are_indexed_by_it() -> None:
     fixed = compile_filters((Exit(pid, "normal"),))
     assert fixed is not None and fixed.keys == frozenset({pid})
     assert [fixed.match(Exit(pid, "normal")), fixed.match(Exit(pid, "boom"))] == [True, False]
+
+
+class _Raises:
+    """A first item whose == raises (the test must raise the same way)."""
+
+    def __eq__(self, other: object) -> bool:
+        raise ValueError("no ==")
+
+    __hash__ = object.__hash__
+
+
+NAN = float("nan")
+RAISES = _Raises()
+KEYS = ["a", REF, Ref(1), PID, 7, 10**30, NAN, RAISES]
+tag_messages = st.one_of(
+    st.tuples(st.sampled_from(KEYS), st.integers(0, 3)),
+    st.tuples(st.sampled_from(KEYS)),
+    st.tuples(st.sampled_from(KEYS), st.integers(0, 3), st.integers(0, 3)),
+    st.sampled_from(KEYS).map(lambda k: Down(k, "process", PID, "normal")),
+    st.sampled_from(KEYS).map(lambda k: Exit(k, "kill")),
+    st.sampled_from([(), [REF, 1], "a", None]),
+)
+
+
+def _outcome(test: Any, m: Any) -> Any:
+    try:
+        return test(m)
+    except ValueError as e:
+        return ("raised", str(e))
+
+
+@native_only
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(KEYS),
+    st.sampled_from(["tuple1", "tuple2", "tuple3", "down", "exit"]),
+    tag_messages,
+)
+def test_the_c_tag_test_gives_the_python_tests_answer(key: Any, shape: str, m: Any) -> None:
+    # S-5: the native core's TagMatch mirrors _mailbox's Python tests (the
+    # reference): == on the first item / the ref / the pid, a NaN unequal to
+    # itself, an __eq__ that raises raising the same way.
+    native = _core.native
+    assert native is not None
+    pattern: Any = {
+        "tuple1": (key,),
+        "tuple2": (key, ANY),
+        "tuple3": (key, ANY, ANY),
+        "down": Down(key, ANY, ANY, ANY),
+        "exit": Exit(key, ANY),
+    }[shape]
+    c_test = _mailbox._tag_test(pattern, key)
+    assert type(c_test) is native.TagMatch
+    assert _outcome(c_test, m) == _outcome(_mailbox.py_tag_test(pattern, key), m)
+    if shape == "tuple2" and type(key) is Ref:
+        c, py = native.reply_matcher(key), _mailbox.py_reply_matcher(key)
+        assert (c.keys, c.needs_context) == (py.keys, py.needs_context) == (frozenset({key}), False)
+        assert _outcome(c.match, m) == _outcome(py.match, m)
+        c, py = native.down_matcher(key), _mailbox.py_down_matcher(key)
+        assert (c.keys, c.needs_context) == (py.keys, py.needs_context) == (frozenset({key}), False)
+        assert _outcome(c.match, m) == _outcome(py.match, m)
+
+
+@native_only
+def test_a_tag_match_says_what_it_tests_and_refuses_bad_arguments() -> None:
+    native = _core.native
+    assert native is not None
+    t = native.TagMatch(REF, 2, True, False)
+    assert repr(t) == f"TagMatch({REF!r}, 2, True, False)"
+    assert (t.key, t.arity) == (REF, 2)
+    with pytest.raises(TypeError, match="unhashable type: 'list'"):
+        native.TagMatch([1], 2, False, False)
+    with pytest.raises(ValueError, match=r"^TagMatch: arity must be >= 0 \(0: no tuple\)$"):
+        native.TagMatch("a", -1, False, False)
+    with pytest.raises(TypeError, match="^TagMatch takes no keyword arguments$"):
+        t((REF, 1), x=1)

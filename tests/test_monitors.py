@@ -260,3 +260,74 @@ async def test_m16_a_monitor_alias_lives_until_the_monitor_is_removed() -> None:
     Process.exit(pid2, "x")
     send(ref2, (ref2, "after down"))
     assert await mailbox_now() == [Down(ref2, "process", pid2, "x")]
+
+
+async def test_m16_a_calls_monitor_is_its_alias_and_leaves_nothing_behind() -> None:
+    # M-1, M-5, M-16 on a call's own path (_api.call_monitor / call_demonitor;
+    # in C on the native core): while the call waits, the one ref is the
+    # caller's monitor of the server, the server's monitored_by entry and the
+    # caller's alias; the reply goes through the alias; afterwards, and after
+    # a call that times out, nothing of it is left, a late reply is dropped and
+    # a DOWN that was already queued is flushed.
+    from tether._runtime import _node as _n
+    from tether._runtime._api import call_demonitor, call_monitor, reply_filter
+
+    node = _n.NODE
+    assert isinstance(node, _n.Node)
+    me = self()
+    p = node.table[me]
+
+    async def server() -> None:
+        while True:
+            msg = await receive()
+            if msg == "stop":
+                return
+            (caller, tag), request = msg
+            t = node.table[self()]
+            seen = (
+                dict(t.monitored_by or {}),
+                dict(node.table[caller].monitors or {}),
+                set(node.table[caller].aliases or ()),
+                node.aliases.get(tag),
+            )
+            if request == "answer":
+                send(tag, (tag, seen))
+
+    s = spawn(server)
+    from_ = call_monitor(s, "test")
+    assert from_ is not None
+    caller, ref = from_
+    assert caller == me and type(ref) is tether.Ref
+    send(s, (from_, "answer"))
+    got = await receive(reply_filter(ref), timeout=5.0)
+    assert got == (ref, ({ref: me}, {ref: (s, s)}, {ref}, (p, False)))
+    call_demonitor(ref, "test")
+    assert (p.monitors, p.aliases, node.table[s].monitored_by) == ({}, set(), {})
+    assert ref not in node.aliases
+    send(ref, "late")  # an inactive alias: dropped
+    assert await mailbox_now() == []
+
+    # a call that times out: the reply comes after, and is dropped
+    from_ = call_monitor(s, "test")
+    assert from_ is not None
+    _, ref2 = from_
+    with pytest.raises(TimeoutError):
+        await receive(reply_filter(ref2), timeout=0.0)
+    call_demonitor(ref2, "test")
+    send(s, (from_, "answer"))
+    await wait_all_blocked()
+    assert await mailbox_now() == []
+    assert node.live_deadlines == 0 and node.deadlines == []
+
+    # the server dies first: its DOWN is queued, and call_demonitor flushes it
+    from_ = call_monitor(s, "test")
+    assert from_ is not None
+    _, ref3 = from_
+    send(s, "stop")
+    await wait_all_blocked()
+    assert await mailbox_now() == [Down(ref3, "process", s, "normal")]
+    call_demonitor(ref3, "test")
+    assert await mailbox_now() == []
+    assert call_monitor(me, "test") is None  # calling_self
+    dead = call_monitor(s, "test")  # a dead target: monitor_pid's immediate DOWN
+    assert dead is not None and await receive() == Down(dead[1], "process", s, "noproc")

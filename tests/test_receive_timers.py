@@ -115,3 +115,59 @@ async def test_calls_made_one_after_another_arm_one_asyncio_timer_not_one_each(
     assert armed in ([], [start + 5.0])
     assert clock() == start
     assert node().live_deadlines == 0
+
+
+async def test_a_tagged_receive_waits_times_out_and_keeps_the_rest_in_order() -> None:
+    # S-5 and the receive timeout, for each pattern the native core waits for in C
+    # (a tuple tag, Exit(pid, ANY), Down(ref, ANY, ANY, ANY), a reply matcher):
+    # the matching message is handed over, the others stay queued in arrival
+    # order, and a timeout raises TimeoutError at its deadline with its message.
+    from tether import ANY, Down, Exit, Process, make_ref, spawn_link, spawn_monitor
+    from tether._runtime._api import reply_filter
+
+    me = self()
+
+    async def later(msgs: list[Any]) -> None:
+        for m in msgs:
+            send(me, m)
+
+    await wait_all_blocked()
+    start = clock()
+    tag = make_ref()
+    spawn(later, [("noise", 1), (tag, "no: one item too many", 0), (tag, "yes")])
+    assert await receive((tag, ANY), timeout=5.0) == (tag, "yes")
+
+    Process.flag("trap_exit", True)
+    other = spawn_link(later, [])
+    pid = spawn_link(later, [("noise", 2)])
+    assert await receive(Exit(pid, ANY)) == Exit(pid, "normal")
+
+    mpid, ref = spawn_monitor(later, [("noise", 3)])
+    assert await receive(Down(ref, ANY, ANY, ANY), timeout=5.0) == Down(
+        ref, "process", mpid, "normal"
+    )
+    rpid, ref2 = spawn_monitor(later, [(make_ref(), "not mine")])
+    assert await receive(reply_filter(ref2), timeout=5.0) == Down(ref2, "process", rpid, "normal")
+    assert clock() == start  # nothing waited for a timer
+
+    with pytest.raises(TimeoutError) as e:
+        await receive((tag, ANY), timeout=0.5)
+    assert str(e.value) == "receive: no matching message within 0.5 s"
+    assert clock() == start + 0.5
+    with pytest.raises(TimeoutError) as e:
+        await receive(Exit(me, ANY), timeout=0.0)
+    assert str(e.value) == "receive: no matching message (timeout=0)"
+    with pytest.raises(TimeoutError) as e:
+        await receive(Down(ref, ANY, ANY, ANY), timeout=2)  # an int: _receive's own path
+    assert str(e.value) == "receive: no matching message within 2.0 s"
+    assert clock() == start + 2.5
+    rest = [await receive(timeout=0) for _ in range(6)]
+    assert rest[:5] == [
+        ("noise", 1),
+        (tag, "no: one item too many", 0),
+        Exit(other, "normal"),
+        ("noise", 2),
+        ("noise", 3),
+    ]
+    assert rest[5][1] == "not mine" and type(rest[5][0]) is type(tag) and rest[5][0] != ref2
+    assert node().live_deadlines == 0

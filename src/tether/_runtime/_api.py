@@ -591,6 +591,15 @@ def call_demonitor(ref: Ref, what: str) -> None:
         mb.take(down_matcher(ref))
 
 
+if _core.native is not None:
+    # The native core: both in C (their common case; the rest calls the
+    # functions above), with Node.send_alias and the receive timeout's
+    # set_receive_timer / cancel_receive_timer (_cnode.c: "a call's bookkeeping").
+    _core.native.init_calls(call_monitor, call_demonitor, asyncio.BaseEventLoop.time)
+    call_monitor = _core.native.call_monitor
+    call_demonitor = _core.native.call_demonitor
+
+
 def alias_of_tag(tag: Any) -> Ref | None:
     """The alias a call's reply tag names (see :func:`reply_to`), or ``None``."""
     if isinstance(tag, Ref):

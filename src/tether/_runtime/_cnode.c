@@ -96,7 +96,7 @@ static Py_ssize_t Pid_hash;
 static PyObject *s_step, *s_step_ended, *s_returned, *s_dead_yield, *s_awaits, *s_hand_over,
     *s_enqueue, *s_put, *s_pop_first, *s_append, *s_popleft, *s_call_soon, *s_run,
     *s_idle_check, *s_step_failed, *s_send_alias, *s_needs_context, *s_wake_for_rescan,
-    *s_cancel_receive_timer;
+    *s_cancel_receive_timer, *s_set_receive_timer, *s_take, *s_time, *s_timeout;
 
 #define SLOT(o, off) (*(PyObject **)((char *)(o) + (off)))
 
@@ -241,6 +241,11 @@ call_soon(PyObject *node, PyObject *fn_name)
 }
 
 static int returned(PyObject *node, PyObject *p, PyObject *value); /* Node._returned */
+/* a call's bookkeeping (the section near the end) */
+static PyObject *loop_time(PyObject *loop);
+static int set_receive_timer(PyObject *node, PyObject *p, PyObject *deadline);
+static int cancel_receive_timer(PyObject *node, PyObject *p);
+static int send_alias(PyObject *node, PyObject *ref, PyObject *msg);
 static int exited(PyObject *node, PyObject *p, PyObject *ex);       /* Node._step_ended */
 static PyObject *ProcessExit_t, *terminate_py;
 
@@ -575,7 +580,252 @@ typedef struct {
 
 static PyTypeObject CMailboxType, BucketType;
 static PyObject *MISSING, *DownType, *ExitType, *ANY, *RecordType; /* init_mailbox() */
+static PyTypeObject *MatcherType;                                      /* init_mailbox() */
+static Py_ssize_t Down_ref, Down_type, Down_pid, Down_reason, Exit_pid, Exit_reason;
+static Py_ssize_t M_match, M_keys, M_needs_context; /* Matcher's slots */
 static PyObject *s_ref, *s_pid, *s_keys, *s_match;
+
+/* ---- TagMatch: the test of a tagged pattern, in C --------------------------- */
+
+/* TagMatch(key, arity, down, exit)(m) mirrors the tests _mailbox._tag_test
+ * and _mailbox.reply_matcher make in Python (the reference), for the shapes
+ * every tagged receive has: true when
+ *   type(m) is tuple and len(m) == arity and m[0] == key   (arity > 0), or
+ *   type(m) is Down and m.ref == key                       (down), or
+ *   type(m) is Exit and m.pid == key                       (exit).
+ * `==` itself (bool(a == b)): no identity shortcut in general, a NaN is not
+ * equal to itself; but the runtime's own Pid/Ref/Port/TimerRef and exact str
+ * and int are, so for them the same object matches without a call to their
+ * __eq__ (the Python reply_matcher's `m[0] is ref or ...`, whose key is always
+ * a Ref).  The native core's Matchers carry one as their `match`; deliver,
+ * the mailbox's take and the receive awaitable run it without a Python call.
+ * key's hash is computed once, when it is made (the index's lookups). */
+typedef struct {
+    PyObject *key;
+    Py_hash_t hash;
+    Py_ssize_t arity;
+    int down, exit;
+} TagSpec;
+
+typedef struct {
+    PyObject_HEAD
+    TagSpec spec;
+} TagMatchObject;
+
+static PyTypeObject TagMatchType;
+
+static int
+tagmatch_test(PyObject *m, void *ctx)
+{
+    TagSpec *t = ctx;
+    PyObject *mt = (PyObject *)Py_TYPE(m), *first;
+    if (mt == (PyObject *)&PyTuple_Type) {
+        if (t->arity == 0 || PyTuple_GET_SIZE(m) != t->arity) {
+            return 0;
+        }
+        first = PyTuple_GET_ITEM(m, 0);
+    }
+    else if ((t->down && mt == DownType) || (t->exit && mt == ExitType)) {
+        first = SLOT(m, mt == DownType ? Down_ref : Exit_pid);
+        if (first == NULL) { /* a record made without __init__: m.ref raises */
+            PyObject *a = PyObject_GetAttr(m, mt == DownType ? s_ref : s_pid);
+            Py_XDECREF(a);
+            return a == NULL ? -1 : 0;
+        }
+    }
+    else {
+        return 0;
+    }
+    if (first == t->key && (PyUnicode_CheckExact(first) || PyLong_CheckExact(first) ||
+                            is_own_id_type(Py_TYPE(first)))) {
+        return 1;
+    }
+    PyObject *r = PyObject_RichCompare(first, t->key, Py_EQ);
+    if (r == NULL) {
+        return -1;
+    }
+    int ok = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    return ok;
+}
+
+/* A new TagMatch, or NULL with an error (an unhashable key: TypeError). */
+static PyObject *
+tagmatch_make(PyObject *key, Py_ssize_t arity, int down, int exit)
+{
+    Py_hash_t h = PyObject_Hash(key);
+    if (h == -1) {
+        return NULL;
+    }
+    TagMatchObject *t = PyObject_GC_New(TagMatchObject, &TagMatchType);
+    if (t == NULL) {
+        return NULL;
+    }
+    t->spec.key = Py_NewRef(key);
+    t->spec.hash = h;
+    t->spec.arity = arity;
+    t->spec.down = down;
+    t->spec.exit = exit;
+    PyObject_GC_Track(t);
+    return (PyObject *)t;
+}
+
+static PyObject *
+tagmatch_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    PyObject *key;
+    Py_ssize_t arity;
+    int down, exit;
+    static char *kwlist[] = {"key", "arity", "down", "exit", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "Onpp:TagMatch", kwlist, &key, &arity, &down,
+                                     &exit)) {
+        return NULL;
+    }
+    if (arity < 0) {
+        PyErr_SetString(PyExc_ValueError, "TagMatch: arity must be >= 0 (0: no tuple)");
+        return NULL;
+    }
+    return tagmatch_make(key, arity, down, exit);
+}
+
+static PyObject *
+tagmatch_call(TagMatchObject *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *m;
+    if (!PyArg_UnpackTuple(args, "TagMatch", 1, 1, &m) ||
+        (kwds != NULL && PyDict_GET_SIZE(kwds) != 0 &&
+         (PyErr_SetString(PyExc_TypeError, "TagMatch takes no keyword arguments"), 1))) {
+        return NULL;
+    }
+    int ok = tagmatch_test(m, &self->spec);
+    return ok < 0 ? NULL : PyBool_FromLong(ok);
+}
+
+static PyObject *
+tagmatch_repr(TagMatchObject *self)
+{
+    TagSpec *t = &self->spec;
+    return PyUnicode_FromFormat("TagMatch(%R, %zd, %s, %s)", t->key, t->arity,
+                                t->down ? "True" : "False", t->exit ? "True" : "False");
+}
+
+static int
+tagmatch_traverse(TagMatchObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->spec.key);
+    return 0;
+}
+
+static int
+tagmatch_clear(TagMatchObject *self)
+{
+    Py_CLEAR(self->spec.key);
+    return 0;
+}
+
+static void
+tagmatch_dealloc(TagMatchObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    tagmatch_clear(self);
+    PyObject_GC_Del(self);
+}
+
+static PyMemberDef tagmatch_members[] = {
+    {"key", T_OBJECT, offsetof(TagMatchObject, spec.key), READONLY, NULL},
+    {"arity", T_PYSSIZET, offsetof(TagMatchObject, spec.arity), READONLY, NULL},
+    {NULL},
+};
+
+static PyTypeObject TagMatchType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tether._runtime._cnode.TagMatch",
+    .tp_basicsize = sizeof(TagMatchObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "TagMatch(key, arity, down, exit): the test of a tagged receive pattern, "
+              "(key, ANY, ...) of length arity (0: none), Down(key, ...) if down, "
+              "Exit(key, ...) if exit; call it with a message.",
+    .tp_new = tagmatch_new,
+    .tp_call = (ternaryfunc)tagmatch_call,
+    .tp_repr = (reprfunc)tagmatch_repr,
+    .tp_members = tagmatch_members,
+    .tp_traverse = (traverseproc)tagmatch_traverse,
+    .tp_clear = (inquiry)tagmatch_clear,
+    .tp_dealloc = (destructor)tagmatch_dealloc,
+};
+
+/* A _mailbox.Matcher whose match is the TagMatch t (stolen) and whose keys
+ * are {t.key}: what Matcher(t, frozenset((key,)), False) makes, without
+ * running Matcher.__init__.  NULL with an error (t released). */
+static PyObject *
+matcher_of(PyObject *t)
+{
+    if (t == NULL) {
+        return NULL;
+    }
+    if (MatcherType == NULL) {
+        Py_DECREF(t);
+        PyErr_SetString(PyExc_RuntimeError, "tether native core: init_mailbox was not called");
+        return NULL;
+    }
+    PyObject *one = PyTuple_Pack(1, ((TagMatchObject *)t)->spec.key);
+    PyObject *keys = one == NULL ? NULL : PyFrozenSet_New(one);
+    Py_XDECREF(one);
+    PyObject *m = keys == NULL ? NULL : MatcherType->tp_alloc(MatcherType, 0);
+    if (m == NULL) {
+        Py_XDECREF(keys);
+        Py_DECREF(t);
+        return NULL;
+    }
+    SLOT(m, M_match) = t;
+    SLOT(m, M_keys) = keys;
+    SLOT(m, M_needs_context) = Py_NewRef(Py_False);
+    return m;
+}
+
+/* tag_matcher(key, arity, down, exit): matcher_of(TagMatch(...)). */
+static PyObject *
+cnode_tag_matcher(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "tag_matcher(key, arity, down, exit) takes 4 arguments");
+        return NULL;
+    }
+    Py_ssize_t arity = PyLong_AsSsize_t(args[1]);
+    int down = PyObject_IsTrue(args[2]), exit = PyObject_IsTrue(args[3]);
+    if ((arity == -1 && PyErr_Occurred()) || down < 0 || exit < 0) {
+        return NULL;
+    }
+    return matcher_of(tagmatch_make(args[0], arity, down, exit));
+}
+
+/* reply_matcher(ref): mirrors _mailbox.reply_matcher (the reply (ref, x) or
+ * the DOWN of ref): tag_matcher(ref, 2, True, False). */
+static PyObject *
+cnode_reply_matcher(PyObject *module, PyObject *ref)
+{
+    return matcher_of(tagmatch_make(ref, 2, 1, 0));
+}
+
+/* down_matcher(ref): mirrors _mailbox.down_matcher. */
+static PyObject *
+cnode_down_matcher(PyObject *module, PyObject *ref)
+{
+    return matcher_of(tagmatch_make(ref, 0, 1, 0));
+}
+
+/* The TagMatch a Matcher's match is when it runs no user code (a borrowed
+ * reference), else NULL (no error). */
+static TagMatchObject *
+tagmatch_of(PyObject *matcher)
+{
+    if (MatcherType == NULL || Py_TYPE(matcher) != MatcherType) {
+        return NULL;
+    }
+    PyObject *t = SLOT(matcher, M_match), *nc = SLOT(matcher, M_needs_context);
+    return t != NULL && Py_TYPE(t) == &TagMatchType && nc == Py_False ? (TagMatchObject *)t
+                                                                       : NULL;
+}
 
 static void
 bucket_dealloc(Bucket *b)
@@ -1042,8 +1292,15 @@ mailbox_take(MailboxObject *mb, PyObject *matcher)
         Py_DECREF(keys);
         return NULL;
     }
-    PyObject *r =
-        mailbox_take_with(mb, keys == Py_None ? NULL : keys, NULL, -1, matcher_call, (void *)match);
+    PyObject *r;
+    if (Py_TYPE(match) == &TagMatchType && keys != Py_None) {
+        TagSpec *t = &((TagMatchObject *)match)->spec; /* its keys are {t.key} */
+        r = mailbox_take_with(mb, NULL, t->key, t->hash, tagmatch_test, t);
+    }
+    else {
+        r = mailbox_take_with(mb, keys == Py_None ? NULL : keys, NULL, -1, matcher_call,
+                              (void *)match);
+    }
     Py_DECREF(keys);
     Py_DECREF(match);
     return r;
@@ -1296,16 +1553,30 @@ static PyTypeObject CMailboxType = {
     .tp_methods = mailbox_methods,
 };
 
-/* init_mailbox(MISSING, Down, Exit, ANY, _Record): _mailbox's objects the
- * C Mailbox and receive use. */
+static int offset_of(PyObject *cls, const char *name, Py_ssize_t *out);
+
+/* init_mailbox(MISSING, Down, Exit, ANY, _Record, Matcher): _mailbox's
+ * objects the C Mailbox and receive use. */
 static PyObject *
 cnode_init_mailbox(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 5) {
+    if (nargs != 6) {
         PyErr_SetString(PyExc_TypeError,
-                        "init_mailbox(MISSING, Down, Exit, ANY, _Record) takes 5 arguments");
+                        "init_mailbox(MISSING, Down, Exit, ANY, _Record, Matcher) takes 6 arguments");
         return NULL;
     }
+    if (!PyType_Check(args[1]) || !PyType_Check(args[2]) || !PyType_Check(args[5])) {
+        PyErr_SetString(PyExc_TypeError, "init_mailbox: Down, Exit and Matcher must be classes");
+        return NULL;
+    }
+    if (offset_of(args[1], "ref", &Down_ref) < 0 || offset_of(args[1], "type", &Down_type) < 0 ||
+        offset_of(args[1], "pid", &Down_pid) < 0 || offset_of(args[1], "reason", &Down_reason) < 0 ||
+        offset_of(args[2], "pid", &Exit_pid) < 0 || offset_of(args[2], "reason", &Exit_reason) < 0 ||
+        offset_of(args[5], "match", &M_match) < 0 || offset_of(args[5], "keys", &M_keys) < 0 ||
+        offset_of(args[5], "needs_context", &M_needs_context) < 0) {
+        return NULL;
+    }
+    Py_XSETREF(MatcherType, (PyTypeObject *)Py_NewRef(args[5]));
     Py_XSETREF(MISSING, Py_NewRef(args[0]));
     Py_XSETREF(DownType, Py_NewRef(args[1]));
     Py_XSETREF(ExitType, Py_NewRef(args[2]));
@@ -1359,11 +1630,44 @@ make_runnable(PyObject *node, PyObject *p, PyObject *value)
  * own patterns, e.g. every GenServer.call's reply matcher); a Matcher that
  * needs the receiver's context (a user predicate sees self()) goes to the
  * Python method.  1: handed over; 0: not taken (to the mailbox); -1: error. */
+/* Node._hand_over's `except BaseException` around the match: the receiver
+ * finds out in its own context, where the same match raises again
+ * (_enqueue, then _wake_for_rescan).  1 (taken), or -1. */
+static int
+rescan_later(PyObject *node, PyObject *p, PyObject *msg)
+{
+    PyErr_Clear();
+    PyObject *r = call_method2(node, s_enqueue, p, msg);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    r = call_method1(node, s_wake_for_rescan, p);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 1;
+}
+
 static int
 hand_over(PyObject *node, PyObject *p, PyObject *msg, PyObject *matcher, PyObject *timer)
 {
     PyObject *r;
-    if (matcher != Py_None) {
+    TagMatchObject *tm = matcher == Py_None ? NULL : tagmatch_of(matcher);
+    if (tm != NULL) {
+        /* the runtime's own pattern (a TagMatch): its test in C */
+        int truth = tagmatch_test(msg, &tm->spec);
+        if (truth <= 0) {
+            return truth < 0 ? rescan_later(node, p, msg) : 0;
+        }
+        set_slot(p, P_matcher, Py_None);
+        timer = get_slot(p, P_timer); /* an __eq__ may have run Python code */
+        if (timer == NULL) {
+            return -1;
+        }
+    }
+    else if (matcher != Py_None) {
         PyObject *nc = PyObject_GetAttr(matcher, s_needs_context);
         if (nc == NULL) {
             return -1;
@@ -1379,21 +1683,7 @@ hand_over(PyObject *node, PyObject *p, PyObject *msg, PyObject *matcher, PyObjec
         PyObject *ok = PyObject_CallOneArg(match, msg);
         Py_DECREF(match);
         if (ok == NULL) {
-            /* `except BaseException`: the receiver finds out in its own
-             * context, where the same match raises again (_enqueue, then
-             * _wake_for_rescan). */
-            PyErr_Clear();
-            r = call_method2(node, s_enqueue, p, msg);
-            if (r == NULL) {
-                return -1;
-            }
-            Py_DECREF(r);
-            r = call_method1(node, s_wake_for_rescan, p);
-            if (r == NULL) {
-                return -1;
-            }
-            Py_DECREF(r);
-            return 1;
+            return rescan_later(node, p, msg);
         }
         int truth = PyObject_IsTrue(ok); /* `if ok:`, outside the try */
         Py_DECREF(ok);
@@ -1406,12 +1696,8 @@ hand_over(PyObject *node, PyObject *p, PyObject *msg, PyObject *matcher, PyObjec
             return -1;
         }
     }
-    if (timer != Py_None) {
-        r = call_method1(node, s_cancel_receive_timer, p);
-        if (r == NULL) {
-            return -1;
-        }
-        Py_DECREF(r);
+    if (timer != Py_None && cancel_receive_timer(node, p) < 0) {
+        return -1;
     }
     return make_runnable(node, p, msg) < 0 ? -1 : 1;
 python:
@@ -1539,12 +1825,8 @@ cnode_send(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *
         if (state == NULL) {
             return NULL;
         }
-        if (!state_is(state, DEAD)) {
-            PyObject *r = call_method2(node, s_send_alias, dest, msg);
-            if (r == NULL) {
-                return NULL;
-            }
-            Py_DECREF(r);
+        if (!state_is(state, DEAD) && send_alias(node, dest, msg) < 0) {
+            return NULL;
         }
         return Py_NewRef(msg);
     }
@@ -1585,85 +1867,105 @@ python:
 
 /* ---- receive ------------------------------------------------------------------ */
 
-/* The awaitable `receive()` returns (no filters, no timeout): mirrors the
- * generator _api._receive for that case, without a frame per call.  Where
- * _receive would do anything else (outside a process, a dead process, the
- * fairness yield every 256th quick receive), it delegates to a _receive
- * generator made at that point, so those paths stay in Python.
- *
- * It also takes `receive((key, ANY, ...))` (a reply or a tagged message, no
- * timeout) when messages are queued: the mailbox's take with the pattern's
- * test in C (tag_match), without compiling the pattern into a Matcher.  If
- * no queued message matches, it delegates: _receive counts the quick receive
- * (the C gives its count back), looks again (the same answer: a few tests, or
- * one index lookup) and waits with its Matcher. */
+/* The awaitable `receive(...)` returns: mirrors the generator _api._receive,
+ * without a frame per call, for the receives every process and behaviour
+ * makes:
+ *   receive()                           the plain receive;
+ *   receive((key, ANY, ...))            a tagged message;
+ *   receive(Exit(pid, ANY))             what a trapping parent waits for;
+ *   receive(Down(ref, ANY, ANY, ANY))   a monitor's DOWN;
+ *   receive(matcher)                    a Matcher whose match is a TagMatch
+ *                                       (GenServer.call's reply_filter);
+ * each with timeout=None or a finite float >= 0.  The pattern's test runs in
+ * C (a TagSpec: see TagMatch); a wait sets p.matcher to a Matcher holding a
+ * TagMatch (made at the first wait, or the one given), which deliver's
+ * hand_over runs in C too.  Every other receive (other filters, a timeout of
+ * another type, a bad one) is _receive itself, and where _receive would do
+ * anything but take, wait and time out (outside a process, a dead process,
+ * the fairness yield every 256th quick receive) the awaitable delegates to a
+ * _receive generator made at that point, so those paths stay in Python. */
 typedef struct {
     PyObject_HEAD
-    int state;       /* FRESH, WAITING, RESCANNED, DONE, DELEGATE */
+    int state;       /* FRESH, WAITING, DONE, DELEGATE */
+    int rescanned;   /* woken with RESCAN once: _receive's loop, deadline or not */
+    int tagged;      /* spec holds the pattern's test; else the plain receive */
+    int timed;       /* a timeout was given (timeout != NULL) */
     PyObject *p;     /* the receiving process, once started */
     PyObject *inner; /* the _receive generator it delegates to */
-    /* A tagged receive, receive((key, ANY, ...)): the pattern, its key and
-     * its length; pattern is NULL for the plain receive. */
-    PyObject *pattern, *key;
-    Py_hash_t key_hash;
-    Py_ssize_t arity;
+    /* The arguments, for a delegation: the filter (NULL: none) and the
+     * timeout (NULL: None, else a float). */
+    PyObject *filter, *timeout;
+    TagSpec spec;      /* the pattern's test (tagged), spec.key a new reference */
+    PyObject *matcher; /* the Matcher it waits with: given, or made at its first wait */
+    PyObject *deadline; /* loop.time() + timeout, once it waits (timed) */
 } Receive;
 
-enum { R_FRESH, R_WAITING, R_RESCANNED, R_DONE, R_DELEGATE };
+enum { R_FRESH, R_WAITING, R_DONE, R_DELEGATE };
 
-/* The test of a tagged receive's pattern (key, ANY, ...): mirrors the lambda
- * _mailbox._tag_test makes for a tuple, `type(m) is tuple and len(m) == n and
- * bool(m[0] == key)` (== itself: no identity shortcut in general, a NaN is
- * not equal to itself; but the runtime's own Pid/Ref/Port/TimerRef and exact
- * str and int are, so for them the same object matches without a call to
- * their __eq__). */
+/* Mirrors the part of _mailbox._tag_key the native core keys in C, for one
+ * filter f: fills spec (key a new reference) and returns 1, or returns 0
+ * with no error (_receive compiles it: compile_filters' rules, its errors).
+ *   (key, ANY, ...), key a literal: not ANY, a class, a tuple or a Record;
+ *   Exit(pid, ANY), pid exactly a Pid;  Down(ref, ANY, ANY, ANY), ref
+ *   exactly a Ref (the fields read from their slots: no _fields walk). */
 static int
-tag_match(PyObject *m, void *receive)
+tag_spec(PyObject *f, TagSpec *spec)
 {
-    Receive *self = receive;
-    if (!PyTuple_CheckExact(m) || PyTuple_GET_SIZE(m) != self->arity) {
+    if (ANY == NULL || DownType == NULL) {
         return 0;
     }
-    PyObject *first = PyTuple_GET_ITEM(m, 0);
-    if (first == self->key && (PyUnicode_CheckExact(first) || PyLong_CheckExact(first) ||
-                               is_own_id_type(Py_TYPE(first)))) {
-        return 1;
-    }
-    PyObject *r = PyObject_RichCompare(first, self->key, Py_EQ);
-    if (r == NULL) {
-        return -1;
-    }
-    int ok = PyObject_IsTrue(r);
-    Py_DECREF(r);
-    return ok;
-}
-
-/* Mirrors _mailbox._tag_key for a tuple pattern: the literal first item of
- * (key, ANY, ...) as a new reference (its hash in *hash), else NULL with no
- * error (the pattern is compiled by compile_filters; a hash that raises
- * raises there). */
-static PyObject *
-tag_key(PyObject *f, Py_hash_t *hash)
-{
-    if (!PyTuple_CheckExact(f) || PyTuple_GET_SIZE(f) == 0 || ANY == NULL) {
-        return NULL;
-    }
-    for (Py_ssize_t i = 1; i < PyTuple_GET_SIZE(f); i++) {
-        if (PyTuple_GET_ITEM(f, i) != ANY) {
-            return NULL;
+    PyObject *ft = (PyObject *)Py_TYPE(f), *key;
+    spec->arity = 0;
+    spec->down = spec->exit = 0;
+    if (ft == (PyObject *)&PyTuple_Type) {
+        Py_ssize_t n = PyTuple_GET_SIZE(f);
+        if (n == 0) {
+            return 0;
         }
+        for (Py_ssize_t i = 1; i < n; i++) {
+            if (PyTuple_GET_ITEM(f, i) != ANY) {
+                return 0;
+            }
+        }
+        key = PyTuple_GET_ITEM(f, 0);
+        if (!is_own_id_type(Py_TYPE(key))) { /* a Pid or a Ref (the usual tag) passes */
+            if (key == ANY || PyType_Check(key) || PyTuple_CheckExact(key)) {
+                return 0;
+            }
+            int rec = PyObject_IsInstance(key, RecordType);
+            if (rec != 0) {
+                PyErr_Clear();
+                return 0;
+            }
+        }
+        spec->arity = n;
     }
-    PyObject *key = PyTuple_GET_ITEM(f, 0);
-    if (key == ANY || PyType_Check(key) || PyTuple_CheckExact(key)) {
-        return NULL;
+    else if (ft == ExitType) {
+        key = SLOT(f, Exit_pid);
+        if (key == NULL || Py_TYPE(key) != PidType || SLOT(f, Exit_reason) != ANY) {
+            return 0;
+        }
+        spec->exit = 1;
     }
-    /* a Pid or a Ref (the usual tag) is no Record: no isinstance call */
-    int rec = is_own_id_type(Py_TYPE(key)) ? 0 : PyObject_IsInstance(key, RecordType);
-    if (rec != 0 || (*hash = PyObject_Hash(key)) == -1) {
-        PyErr_Clear();
-        return NULL;
+    else if (ft == DownType) {
+        key = SLOT(f, Down_ref);
+        if (key == NULL || Py_TYPE(key) != RefType || RefType == NULL ||
+            SLOT(f, Down_type) != ANY || SLOT(f, Down_pid) != ANY ||
+            SLOT(f, Down_reason) != ANY) {
+            return 0;
+        }
+        spec->down = 1;
     }
-    return Py_NewRef(key);
+    else {
+        return 0;
+    }
+    spec->hash = PyObject_Hash(key);
+    if (spec->hash == -1) {
+        PyErr_Clear(); /* unhashable: compile_filters' general matcher (a scan) */
+        return 0;
+    }
+    spec->key = Py_NewRef(key);
+    return 1;
 }
 
 static PyTypeObject ReceiveType;
@@ -1678,9 +1980,61 @@ pop_first(PyObject *mb)
     return mailbox_pop_first((MailboxObject *)mb);
 }
 
+/* The Matcher a tagged receive waits with (made once), borrowed; NULL with
+ * an error. */
+static PyObject *
+receive_matcher(Receive *self)
+{
+    if (self->matcher == NULL) {
+        TagSpec *t = &self->spec;
+        self->matcher = matcher_of(tagmatch_make(t->key, t->arity, t->down, t->exit));
+    }
+    return self->matcher;
+}
+
+/* _receive's `p.matcher = matcher; if deadline is not None:
+ * node.set_receive_timer(p, deadline)`, then the yield of WAIT. */
+static PySendResult
+receive_wait(Receive *self, PyObject *node, PyObject **result)
+{
+    PyObject *matcher = Py_None;
+    if (self->tagged) {
+        matcher = receive_matcher(self);
+        if (matcher == NULL) {
+            goto error;
+        }
+    }
+    set_slot(self->p, P_matcher, matcher);
+    if (self->timed && set_receive_timer(node, self->p, self->deadline) < 0) {
+        goto error;
+    }
+    self->state = R_WAITING;
+    *result = Py_NewRef(WAIT);
+    return PYGEN_NEXT;
+error:
+    self->state = R_DONE;
+    *result = NULL;
+    return PYGEN_ERROR;
+}
+
+/* mb.take(matcher) for this receive's test: the C Mailbox's take with the
+ * spec, else the mailbox's own method.  A new reference (MISSING when no
+ * message matches), or NULL with an error. */
+static PyObject *
+receive_take(Receive *self, PyObject *mb)
+{
+    if (Py_TYPE(mb) == &CMailboxType) {
+        TagSpec *t = &self->spec;
+        return mailbox_take_with((MailboxObject *)mb, NULL, t->key, t->hash, tagmatch_test, t);
+    }
+    PyObject *matcher = receive_matcher(self);
+    return matcher == NULL ? NULL : call_method1(mb, s_take, matcher);
+}
+
 static PySendResult
 receive_send(Receive *self, PyObject *arg, PyObject **result)
 {
+    PyObject *node = the_node;
     switch (self->state) {
     case R_FRESH: {
         if (arg != Py_None) {
@@ -1689,7 +2043,6 @@ receive_send(Receive *self, PyObject *arg, PyObject **result)
             *result = NULL;
             return PYGEN_ERROR;
         }
-        PyObject *node = the_node;
         if (node == NULL || Py_TYPE(node) != NodeType) {
             goto delegate;
         }
@@ -1722,59 +2075,55 @@ receive_send(Receive *self, PyObject *arg, PyObject **result)
             if (((qr + 1) & 255) == 0) {
                 goto delegate; /* the fairness yield: _receive counts this one */
             }
-            if (self->pattern != NULL && Py_TYPE(mb) != &CMailboxType) {
-                goto delegate;
-            }
             PyObject *v = PyLong_FromLong(qr + 1);
             if (v == NULL) {
                 goto error;
             }
             set_slot(node, N_quick_receives, v);
             Py_DECREF(v);
-            PyObject *msg;
-            if (self->pattern == NULL) {
-                msg = pop_first(mb);
-            }
-            else {
-                /* _receive's mb.take(matcher), with the tag test in C */
-                msg = mailbox_take_with((MailboxObject *)mb, NULL, self->key, self->key_hash,
-                                        tag_match, self);
-                if (msg == MISSING) {
-                    /* Not there: _receive waits for it (and counts this
-                     * receive, and looks once more: a few tests, or one
-                     * index lookup behind a long queue). */
-                    Py_DECREF(msg);
-                    v = PyLong_FromLong(qr);
-                    if (v == NULL) {
-                        goto error;
-                    }
-                    set_slot(node, N_quick_receives, v);
-                    Py_DECREF(v);
-                    goto delegate;
-                }
-            }
+            PyObject *msg = self->tagged ? receive_take(self, mb) : pop_first(mb);
             if (msg == NULL) {
                 goto error;
             }
-            self->state = R_DONE;
-            *result = msg;
-            return PYGEN_RETURN;
+            if (msg != MISSING) {
+                self->state = R_DONE;
+                *result = msg;
+                return PYGEN_RETURN;
+            }
+            Py_DECREF(msg);
         }
-        if (self->pattern != NULL) {
-            goto delegate; /* waits with its Matcher: compile_filters' */
+        if (self->timed) {
+            double t = PyFloat_AS_DOUBLE(self->timeout);
+            if (t == 0.0) {
+                self->state = R_DONE;
+                PyErr_SetString(PyExc_TimeoutError, "receive: no matching message (timeout=0)");
+                *result = NULL;
+                return PYGEN_ERROR;
+            }
+            /* _n.NODE.loop.time() + timeout */
+            PyObject *loop = get_slot(node, N_loop);
+            if (loop == NULL) {
+                goto error;
+            }
+            PyObject *now = loop_time(loop);
+            if (now == NULL) {
+                goto error;
+            }
+            self->deadline = PyNumber_Add(now, self->timeout);
+            Py_DECREF(now);
+            if (self->deadline == NULL) {
+                goto error;
+            }
         }
-        /* The hot path: block until a message is handed over. */
         self->p = Py_NewRef(p);
-        set_slot(p, P_matcher, Py_None);
-        self->state = R_WAITING;
-        *result = Py_NewRef(WAIT);
-        return PYGEN_NEXT;
+        return receive_wait(self, node, result);
     }
     case R_WAITING:
-    case R_RESCANNED:
-        if (self->state == R_RESCANNED && arg == TIMEOUT) {
+        if (arg == TIMEOUT && (self->timed || self->rescanned)) {
             self->state = R_DONE;
-            PyErr_SetString(PyExc_TimeoutError, "receive: no matching message within None s");
+            Py_CLEAR(self->p);
+            PyErr_Format(PyExc_TimeoutError, "receive: no matching message within %S s",
+                         self->timeout == NULL ? Py_None : self->timeout);
             *result = NULL;
             return PYGEN_ERROR;
         }
@@ -1784,10 +2133,33 @@ receive_send(Receive *self, PyObject *arg, PyObject **result)
             *result = Py_NewRef(arg);
             return PYGEN_RETURN;
         }
-        set_slot(self->p, P_matcher, Py_None);
-        self->state = R_RESCANNED;
-        *result = Py_NewRef(WAIT);
-        return PYGEN_NEXT;
+        /* A predicate raised while a message was delivered: rescan here, in
+         * the receiver's own context (_receive's loop). */
+        self->rescanned = 1;
+        if (self->tagged) {
+            PyObject *mb = get_slot(self->p, P_mailbox);
+            if (mb == NULL) {
+                goto error;
+            }
+            if (mb != Py_None) {
+                PyObject *found = receive_take(self, mb);
+                if (found == NULL) {
+                    goto error;
+                }
+                if (found != MISSING) {
+                    self->state = R_DONE;
+                    Py_CLEAR(self->p);
+                    *result = found;
+                    return PYGEN_RETURN;
+                }
+                Py_DECREF(found);
+            }
+        }
+        if (node == NULL || Py_TYPE(node) != NodeType) {
+            PyErr_SetString(PyExc_RuntimeError, "receive: the node went away during a wait");
+            goto error;
+        }
+        return receive_wait(self, node, result);
     case R_DELEGATE:
         return PyIter_Send(self->inner, arg, result);
     default:
@@ -1795,16 +2167,31 @@ receive_send(Receive *self, PyObject *arg, PyObject **result)
         *result = NULL;
         return PYGEN_ERROR;
     }
-delegate:
-    self->inner = self->pattern == NULL ? PyObject_CallNoArgs(receive_py)
-                                        : PyObject_CallOneArg(receive_py, self->pattern);
+delegate: {
+    /* _receive(*filters, timeout=timeout), the filter being the one given */
+    PyObject *args[2] = {self->filter, self->timeout};
+    Py_ssize_t nargs = self->filter != NULL;
+    if (self->timeout != NULL) {
+        args[nargs] = self->timeout;
+        PyObject *kw = PyTuple_Pack(1, s_timeout);
+        if (kw == NULL) {
+            goto error;
+        }
+        self->inner = PyObject_Vectorcall(receive_py, args, nargs, kw);
+        Py_DECREF(kw);
+    }
+    else {
+        self->inner = PyObject_Vectorcall(receive_py, args, nargs, NULL);
+    }
     if (self->inner == NULL) {
         goto error;
     }
     self->state = R_DELEGATE;
     return PyIter_Send(self->inner, Py_None, result);
+}
 error:
     self->state = R_DONE;
+    Py_CLEAR(self->p);
     *result = NULL;
     return PYGEN_ERROR;
 }
@@ -1918,8 +2305,11 @@ receive_traverse(Receive *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->p);
     Py_VISIT(self->inner);
-    Py_VISIT(self->pattern);
-    Py_VISIT(self->key);
+    Py_VISIT(self->filter);
+    Py_VISIT(self->timeout);
+    Py_VISIT(self->spec.key);
+    Py_VISIT(self->matcher);
+    Py_VISIT(self->deadline);
     return 0;
 }
 
@@ -1928,8 +2318,11 @@ receive_clear(Receive *self)
 {
     Py_CLEAR(self->p);
     Py_CLEAR(self->inner);
-    Py_CLEAR(self->pattern);
-    Py_CLEAR(self->key);
+    Py_CLEAR(self->filter);
+    Py_CLEAR(self->timeout);
+    Py_CLEAR(self->spec.key);
+    Py_CLEAR(self->matcher);
+    Py_CLEAR(self->deadline);
     return 0;
 }
 
@@ -1968,69 +2361,71 @@ static PyTypeObject ReceiveType = {
     .tp_dealloc = (destructor)receive_dealloc,
 };
 
-/* Whether the running process has messages queued (a C Mailbox only). */
-static int
-queued_here(void)
-{
-    PyObject *node = the_node;
-    if (node == NULL || Py_TYPE(node) != NodeType) {
-        return 0;
-    }
-    PyObject *p = SLOT(node, N_current);
-    if (p == NULL || Py_TYPE(p) != ProcessType) {
-        return 0;
-    }
-    PyObject *mb = SLOT(p, P_mailbox);
-    return mb != NULL && Py_TYPE(mb) == &CMailboxType && ((MailboxObject *)mb)->live > 0;
-}
-
-/* receive(*filters, timeout=None): a Receive for the plain case and for a
- * tagged pattern with messages queued, else the Python _receive generator
- * (other filters, a timeout, a wait for a tagged message: their one
- * implementation). */
+/* receive(*filters, timeout=None): a Receive for the cases it mirrors (see
+ * Receive), else the Python _receive generator (their one implementation). */
 static PyObject *
 cnode_receive(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    /* plain: no filter; or one tagged pattern (key, ANY, ...) (key != NULL)
-     * when messages are queued (else _receive is what waits for it: it
-     * compiles the Matcher a wait needs). */
-    Py_hash_t key_hash = -1;
-    PyObject *key = nargs == 1 && queued_here() ? tag_key(args[0], &key_hash) : NULL;
-    int plain = nargs == 0 || key != NULL;
-    if (plain && kwnames != NULL) {
-        Py_ssize_t nk = PyTuple_GET_SIZE(kwnames);
-        for (Py_ssize_t i = 0; i < nk; i++) {
-            if (args[nargs + i] != Py_None) { /* timeout=None: as if not given */
-                plain = 0;
-            }
-        }
-        if (nk != 1 || !PyUnicode_Check(PyTuple_GET_ITEM(kwnames, 0)) ||
+    if (receive_py == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "tether native core: init_api was not called");
+        return NULL;
+    }
+    PyObject *timeout = NULL;
+    if (kwnames != NULL) {
+        /* timeout=None, or a finite float >= 0: _receive's own check, inline */
+        if (PyTuple_GET_SIZE(kwnames) != 1 || !PyUnicode_Check(PyTuple_GET_ITEM(kwnames, 0)) ||
             PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), "timeout") != 0) {
-            plain = 0;
+            goto python;
+        }
+        PyObject *t = args[nargs];
+        if (t != Py_None) {
+            if (!PyFloat_CheckExact(t)) {
+                goto python;
+            }
+            double d = PyFloat_AS_DOUBLE(t);
+            if (!(d >= 0.0 && d < Py_HUGE_VAL)) {
+                goto python;
+            }
+            timeout = t;
         }
     }
-    if (!plain || receive_py == NULL) {
-        Py_XDECREF(key);
-        if (receive_py == NULL) {
-            PyErr_SetString(PyExc_RuntimeError, "tether native core: init_api was not called");
-            return NULL;
+    TagSpec spec = {NULL, -1, 0, 0, 0};
+    PyObject *matcher = NULL;
+    if (nargs == 1) {
+        TagMatchObject *t = tagmatch_of(args[0]);
+        if (t != NULL) {
+            spec = t->spec; /* the Matcher holds it */
+            Py_INCREF(spec.key);
+            matcher = Py_NewRef(args[0]);
         }
-        return PyObject_Vectorcall(receive_py, args, nargs, kwnames);
+        else if (!tag_spec(args[0], &spec)) {
+            goto python;
+        }
+    }
+    else if (nargs > 1) {
+        goto python;
     }
     Receive *r = PyObject_GC_New(Receive, &ReceiveType);
     if (r == NULL) {
-        Py_XDECREF(key);
+        Py_XDECREF(spec.key);
+        Py_XDECREF(matcher);
         return NULL;
     }
     r->state = R_FRESH;
+    r->rescanned = 0;
+    r->tagged = nargs == 1;
+    r->timed = timeout != NULL;
     r->p = NULL;
     r->inner = NULL;
-    r->pattern = key == NULL ? NULL : Py_NewRef(args[0]);
-    r->key = key;
-    r->key_hash = key_hash;
-    r->arity = key == NULL ? 0 : PyTuple_GET_SIZE(args[0]);
+    r->filter = nargs == 1 ? Py_NewRef(args[0]) : NULL;
+    r->timeout = Py_XNewRef(timeout);
+    r->spec = spec;
+    r->matcher = matcher;
+    r->deadline = NULL;
     PyObject_GC_Track(r);
     return (PyObject *)r;
+python:
+    return PyObject_Vectorcall(receive_py, args, nargs, kwnames);
 }
 
 /* ---- set-up ------------------------------------------------------------------ */
@@ -2588,7 +2983,7 @@ static Py_ssize_t P_reason, P_name, P_timers, P_dictionary, P_aliases, P_extras,
     P_unwound;
 static Py_ssize_t N_dist, N_names, N_received_by_dead, N_reductions_of_dead, N_root,
     N_root_result, N_aliases;
-static Py_ssize_t Down_ref, Down_type, Down_pid, Down_reason, Exit_pid, Exit_reason;
+/* (Down_ref .. Exit_reason: the record slots, declared with the mailbox) */
 static PyObject *s_cancel_receive_timer, *s_drop_alias, *s_cancel_await, *s_root_exited,
     *s_discard;
 
@@ -2951,7 +3346,7 @@ terminate_one(PyObject *node, PyObject *table, PyObject *p, PyObject *reason, Py
     set_slot(p, P_mailbox, Py_None); /* S-8 */
     set_slot(p, P_matcher, Py_None);
     PyObject *timer = get_slot(p, P_timer);
-    if (timer == NULL || (timer != Py_None && call_node_method(node, s_cancel_receive_timer, p) < 0)) {
+    if (timer == NULL || (timer != Py_None && cancel_receive_timer(node, p) < 0)) {
         goto done_pid;
     }
     int truth = slot_true(p, P_monitors);
@@ -3372,6 +3767,451 @@ cnode_new_ref(PyObject *module, PyObject *unused)
     return r;
 }
 
+/* ---- a call's bookkeeping: monitor, alias, receive timeout ------------------ */
+
+/* What every GenServer.call does besides the send and the receive, in C:
+ * _api.call_monitor (the monitor that is also the reply alias, M-16),
+ * _api.call_demonitor (M-5/M-6/M-7 with the flush), Node.send_alias (the
+ * reply), Node.set_receive_timer / cancel_receive_timer (the 5 s default
+ * timeout) and the loop's clock.  Each mirrors its Python function (the
+ * reference) for the common case and calls that function for the rest: a
+ * dead caller or target, a remote one, a distributed node, a timeout that
+ * arms the asyncio timer, a heap that needs compacting.  init_calls sets
+ * them up; until it has run, every one of them is its Python function. */
+
+static int calls_ready;
+static PyObject *call_monitor_py, *call_demonitor_py, *heappush, *monotonic_fn, *base_loop_time;
+static Py_ssize_t N_deadlines, N_deadline_seq, N_live_deadlines, N_deadline_at;
+static PyObject *cnode_new_ref(PyObject *module, PyObject *unused);
+
+/* loop.time(): time.monotonic() itself when loop.time is asyncio's
+ * BaseEventLoop.time (which returns exactly that), else the loop's own
+ * method (a virtual clock's, say).  A new reference, or NULL with an error. */
+static PyObject *
+loop_time(PyObject *loop)
+{
+    PyObject *m = PyObject_GetAttr(loop, s_time);
+    if (m == NULL) {
+        return NULL;
+    }
+    PyObject *now;
+    if (calls_ready && PyMethod_Check(m) && PyMethod_GET_FUNCTION(m) == base_loop_time &&
+        PyMethod_GET_SELF(m) == loop) {
+        now = PyObject_CallNoArgs(monotonic_fn);
+    }
+    else {
+        runtime_depth++; /* asyncio's Python code, run as part of the runtime */
+        now = PyObject_CallNoArgs(m);
+        runtime_depth--;
+    }
+    Py_DECREF(m);
+    return now;
+}
+
+/* d.pop(key, None): *out a new reference or NULL (absent); 0 or -1. */
+static int
+dict_pop(PyObject *d, PyObject *key, PyObject **out)
+{
+    *out = NULL;
+    if (!PyDict_Check(d)) {
+        PyErr_Format(PyExc_TypeError, "tether native core: a dict was expected, got %R", d);
+        return -1;
+    }
+    PyObject *v = PyDict_GetItemWithError(d, key);
+    if (v == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    Py_INCREF(v);
+    if (PyDict_DelItem(d, key) < 0) {
+        Py_DECREF(v);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* An int slot plus delta (live_deadlines += 1); 0 or -1. */
+static int
+slot_add_long(PyObject *o, Py_ssize_t off, long delta, long *out)
+{
+    PyObject *v = get_slot(o, off);
+    if (v == NULL) {
+        return -1;
+    }
+    long n = PyLong_AsLong(v);
+    if (n == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    PyObject *w = PyLong_FromLong(n + delta);
+    if (w == NULL) {
+        return -1;
+    }
+    set_slot(o, off, w);
+    Py_DECREF(w);
+    *out = n + delta;
+    return 0;
+}
+
+/* Mirrors Node.set_receive_timer(p, deadline); the arming of the asyncio
+ * timer (a deadline earlier than the armed one) is the Python method. */
+static int
+set_receive_timer(PyObject *node, PyObject *p, PyObject *deadline)
+{
+    PyObject *at = calls_ready ? get_slot(node, N_deadline_at) : NULL;
+    if (at == NULL || !PyFloat_CheckExact(at) || !PyFloat_CheckExact(deadline) ||
+        PyFloat_AS_DOUBLE(deadline) < PyFloat_AS_DOUBLE(at)) {
+        PyErr_Clear();
+        PyObject *r = call_method2(node, s_set_receive_timer, p, deadline);
+        if (r == NULL) {
+            return -1;
+        }
+        Py_DECREF(r);
+        return 0;
+    }
+    PyObject *seq_fn = get_slot(node, N_deadline_seq), *heap = get_slot(node, N_deadlines);
+    if (seq_fn == NULL || heap == NULL) {
+        return -1;
+    }
+    PyObject *seq = PyObject_CallNoArgs(seq_fn);
+    if (seq == NULL) {
+        return -1;
+    }
+    PyObject *e = PyList_New(3);
+    if (e == NULL) {
+        Py_DECREF(seq);
+        return -1;
+    }
+    PyList_SET_ITEM(e, 0, Py_NewRef(deadline));
+    PyList_SET_ITEM(e, 1, seq);
+    PyList_SET_ITEM(e, 2, Py_NewRef(p));
+    PyObject *args[2] = {heap, e};
+    PyObject *r = PyObject_Vectorcall(heappush, args, 2, NULL);
+    if (r == NULL) {
+        Py_DECREF(e);
+        return -1;
+    }
+    Py_DECREF(r);
+    set_slot(p, P_timer, e);
+    Py_DECREF(e);
+    long live;
+    return slot_add_long(node, N_live_deadlines, 1, &live);
+}
+
+/* Mirrors Node.cancel_receive_timer(p) (p.timer is an entry); the heap's
+ * compaction is the Python method. */
+static int
+cancel_receive_timer(PyObject *node, PyObject *p)
+{
+    PyObject *e = get_slot(p, P_timer);
+    if (e == NULL) {
+        return -1;
+    }
+    PyObject *heap = calls_ready ? get_slot(node, N_deadlines) : NULL;
+    PyObject *live_o = calls_ready ? get_slot(node, N_live_deadlines) : NULL;
+    long live = live_o == NULL || !PyLong_CheckExact(live_o) ? -1 : PyLong_AsLong(live_o);
+    if (heap == NULL || !PyList_CheckExact(heap) || !PyList_CheckExact(e) ||
+        PyList_GET_SIZE(e) != 3 || live < 1 ||
+        (live > 1 && PyList_GET_SIZE(heap) > 2 * (live - 1) + 64)) {
+        PyErr_Clear();
+        return call_node_method(node, s_cancel_receive_timer, p);
+    }
+    Py_INCREF(e);
+    set_slot(p, P_timer, Py_None);
+    PyObject *old = PyList_GET_ITEM(e, 2);
+    PyList_SET_ITEM(e, 2, Py_NewRef(Py_None));
+    Py_DECREF(old);
+    Py_DECREF(e);
+    if (slot_add_long(node, N_live_deadlines, -1, &live) < 0) {
+        return -1;
+    }
+    if (live == 0) {
+        /* the asyncio timer stays armed (see the Python method) */
+        return PyList_SetSlice(heap, 0, PyList_GET_SIZE(heap), NULL);
+    }
+    return 0;
+}
+
+/* Mirrors Node.send_alias(ref, msg) for an active alias: the reply to a
+ * call (a reply alias is dropped as it is used) delivered to its owner; an
+ * inactive one (dropped, or sent on to another node) is the Python method. */
+static int
+send_alias(PyObject *node, PyObject *ref, PyObject *msg)
+{
+    PyObject *aliases = calls_ready ? get_slot(node, N_aliases) : NULL;
+    PyObject *entry = aliases != NULL && PyDict_CheckExact(aliases)
+                          ? PyDict_GetItemWithError(aliases, ref)
+                          : NULL;
+    if (entry == NULL || !PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 2 ||
+        Py_TYPE(PyTuple_GET_ITEM(entry, 0)) != ProcessType) {
+        if (PyErr_Occurred()) {
+            return -1;
+        }
+        PyObject *r = call_method2(node, s_send_alias, ref, msg);
+        if (r == NULL) {
+            return -1;
+        }
+        Py_DECREF(r);
+        return 0;
+    }
+    PyObject *owner = Py_NewRef(PyTuple_GET_ITEM(entry, 0));
+    int reply = PyObject_IsTrue(PyTuple_GET_ITEM(entry, 1));
+    int rc = reply < 0 ? -1 : 0;
+    if (reply > 0) {
+        rc = PyDict_DelItem(aliases, ref);
+        PyObject *owned = rc < 0 ? NULL : get_slot(owner, P_aliases);
+        if (owned == NULL) {
+            rc = -1;
+        }
+        else if (owned != Py_None && PySet_Discard(owned, ref) < 0) {
+            rc = -1;
+        }
+    }
+    if (rc == 0) {
+        rc = deliver(node, owner, msg);
+    }
+    Py_DECREF(owner);
+    return rc;
+}
+
+/* a dict slot: the dict (borrowed), made if it is None; NULL with an error */
+static PyObject *
+dict_slot(PyObject *o, Py_ssize_t off)
+{
+    PyObject *d = get_slot(o, off);
+    if (d == NULL || d != Py_None) {
+        return d;
+    }
+    d = PyDict_New();
+    if (d == NULL) {
+        return NULL;
+    }
+    set_slot(o, off, d);
+    Py_DECREF(d);
+    return d;
+}
+
+/* call_monitor(pid, what): mirrors _api.call_monitor. */
+static PyObject *
+cnode_call_monitor(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *node = the_node;
+    if (!calls_ready || nargs != 2 || node == NULL || Py_TYPE(node) != NodeType ||
+        Py_TYPE(args[0]) != PidType) {
+        goto python;
+    }
+    PyObject *pid = args[0], *p = SLOT(node, N_current), *table = SLOT(node, N_table);
+    if (p == NULL || table == NULL || Py_TYPE(p) != ProcessType) {
+        goto python; /* outside a process: the Python function raises */
+    }
+    PyObject *t = table_get(table, pid);
+    if (t == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (t == p) {
+        Py_RETURN_NONE; /* calling_self */
+    }
+    PyObject *state = get_slot(p, P_state);
+    if (state == NULL) {
+        return NULL;
+    }
+    if (t == NULL || state_is(state, DEAD) || Py_TYPE(t) != ProcessType) {
+        goto python; /* a dead caller, a dead or remote target: monitor_pid */
+    }
+    Py_INCREF(t);
+    PyObject *my_pid = get_slot(p, P_pid);
+    PyObject *ref = my_pid == NULL ? NULL : cnode_new_ref(NULL, NULL);
+    PyObject *aliases = ref == NULL ? NULL : get_slot(node, N_aliases);
+    PyObject *entry = aliases == NULL ? NULL : PyTuple_Pack(2, p, Py_False);
+    PyObject *target = entry == NULL ? NULL : PyTuple_Pack(2, pid, pid);
+    PyObject *result = target == NULL ? NULL : PyTuple_Pack(2, my_pid, ref);
+    int ok = result != NULL && PyDict_SetItem(aliases, ref, entry) == 0;
+    if (ok) {
+        PyObject *owned = get_slot(p, P_aliases);
+        if (owned == Py_None) {
+            owned = PySet_New(NULL);
+            ok = owned != NULL && PySet_Add(owned, ref) == 0;
+            if (ok) {
+                set_slot(p, P_aliases, owned);
+            }
+            Py_XDECREF(owned);
+        }
+        else {
+            ok = owned != NULL && PySet_Add(owned, ref) == 0;
+        }
+    }
+    PyObject *d;
+    ok = ok && (d = dict_slot(p, P_monitors)) != NULL && PyDict_SetItem(d, ref, target) == 0;
+    ok = ok && (d = dict_slot(t, P_monitored_by)) != NULL && PyDict_SetItem(d, ref, my_pid) == 0;
+    Py_DECREF(t);
+    Py_XDECREF(ref);
+    Py_XDECREF(entry);
+    Py_XDECREF(target);
+    if (!ok) {
+        Py_XDECREF(result);
+        return NULL;
+    }
+    return result;
+python:
+    if (call_monitor_py == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "tether native core: init_calls was not called");
+        return NULL;
+    }
+    return PyObject_Vectorcall(call_monitor_py, args, nargs, NULL);
+}
+
+/* call_demonitor(ref, what): mirrors _api.call_demonitor (Node.demonitor
+ * inline for a node that is not distributed, then the flush of ref's DOWN). */
+static PyObject *
+cnode_call_demonitor(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *node = the_node;
+    if (!calls_ready || nargs != 2 || node == NULL || Py_TYPE(node) != NodeType ||
+        Py_TYPE(args[0]) != RefType) {
+        goto python;
+    }
+    PyObject *ref = args[0], *p = SLOT(node, N_current), *dist = SLOT(node, N_dist);
+    if (p == NULL || dist != Py_None || Py_TYPE(p) != ProcessType) {
+        goto python; /* outside a process (it raises), or distributed */
+    }
+    Py_hash_t h = PyObject_Hash(ref);
+    if (h == -1) {
+        return NULL;
+    }
+    /* Node.demonitor(p, ref) */
+    PyObject *owned = get_slot(p, P_aliases);
+    if (owned == NULL) {
+        return NULL;
+    }
+    if (owned != Py_None && (!PyAnySet_Check(owned) || PySet_GET_SIZE(owned) > 0)) {
+        int has = PySet_Contains(owned, ref);
+        if (has < 0) {
+            return NULL;
+        }
+        if (has) {
+            PyObject *aliases = get_slot(node, N_aliases);
+            if (aliases == NULL) {
+                return NULL;
+            }
+            PyObject *gone = NULL;
+            if (dict_pop(aliases, ref, &gone) < 0 || PySet_Discard(owned, ref) < 0) {
+                Py_XDECREF(gone);
+                return NULL;
+            }
+            Py_XDECREF(gone);
+        }
+    }
+    PyObject *monitors = get_slot(p, P_monitors);
+    if (monitors == NULL) {
+        return NULL;
+    }
+    if (monitors != Py_None) {
+        PyObject *entry = NULL;
+        if (dict_pop(monitors, ref, &entry) < 0) {
+            return NULL;
+        }
+        if (entry != NULL) {
+            PyObject *target = PyTuple_CheckExact(entry) && PyTuple_GET_SIZE(entry) == 2
+                                   ? PyTuple_GET_ITEM(entry, 0)
+                                   : NULL;
+            if (target == NULL) {
+                Py_DECREF(entry);
+                PyErr_SetString(PyExc_RuntimeError, "call_demonitor: a monitor entry is no pair");
+                return NULL;
+            }
+            if (target != Py_None) {
+                PyObject *table = get_slot(node, N_table);
+                PyObject *t = table == NULL ? NULL : PyDict_GetItemWithError(table, target);
+                if (t == NULL && PyErr_Occurred()) {
+                    Py_DECREF(entry);
+                    return NULL;
+                }
+                PyObject *by = t == NULL ? Py_None : get_slot(t, P_monitored_by);
+                PyObject *gone = NULL;
+                if (by == NULL || (by != Py_None && dict_pop(by, ref, &gone) < 0)) {
+                    Py_DECREF(entry);
+                    return NULL;
+                }
+                Py_XDECREF(gone);
+            }
+            Py_DECREF(entry);
+        }
+    }
+    /* the flush: mb.take(down_matcher(ref)) */
+    PyObject *mb = get_slot(p, P_mailbox);
+    if (mb == NULL) {
+        return NULL;
+    }
+    if (mb != Py_None && Py_TYPE(mb) == &CMailboxType && ((MailboxObject *)mb)->live > 0) {
+        TagSpec spec = {ref, h, 0, 1, 0};
+        PyObject *r = mailbox_take_with((MailboxObject *)mb, NULL, ref, h, tagmatch_test, &spec);
+        if (r == NULL) {
+            return NULL;
+        }
+        Py_DECREF(r);
+    }
+    else if (mb != Py_None && Py_TYPE(mb) != &CMailboxType) {
+        goto python_flush;
+    }
+    Py_RETURN_NONE;
+python_flush: {
+    PyObject *m = matcher_of(tagmatch_make(ref, 0, 1, 0));
+    PyObject *r = m == NULL ? NULL : call_method1(mb, s_take, m);
+    Py_XDECREF(m);
+    if (r == NULL) {
+        return NULL;
+    }
+    Py_DECREF(r);
+    Py_RETURN_NONE;
+}
+python:
+    if (call_demonitor_py == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "tether native core: init_calls was not called");
+        return NULL;
+    }
+    return PyObject_Vectorcall(call_demonitor_py, args, nargs, NULL);
+}
+
+/* init_calls(call_monitor, call_demonitor, BaseEventLoop.time): the Python
+ * functions the C versions fall back to, asyncio's clock method (see
+ * loop_time); after init_lifecycle. */
+static PyObject *
+cnode_init_calls(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError,
+                        "init_calls(call_monitor, call_demonitor, loop_time) takes 3 arguments");
+        return NULL;
+    }
+    if (LcExitType == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "tether native core: init_lifecycle was not called");
+        return NULL;
+    }
+    PyObject *N = (PyObject *)NodeType;
+    if (offset_of(N, "deadlines", &N_deadlines) < 0 ||
+        offset_of(N, "deadline_seq", &N_deadline_seq) < 0 ||
+        offset_of(N, "live_deadlines", &N_live_deadlines) < 0 ||
+        offset_of(N, "deadline_at", &N_deadline_at) < 0) {
+        return NULL;
+    }
+    PyObject *hq = PyImport_ImportModule("heapq");
+    PyObject *tm = hq == NULL ? NULL : PyImport_ImportModule("time");
+    PyObject *push = tm == NULL ? NULL : PyObject_GetAttrString(hq, "heappush");
+    PyObject *mono = push == NULL ? NULL : PyObject_GetAttrString(tm, "monotonic");
+    Py_XDECREF(hq);
+    Py_XDECREF(tm);
+    if (mono == NULL) {
+        Py_XDECREF(push);
+        return NULL;
+    }
+    Py_XSETREF(heappush, push);
+    Py_XSETREF(monotonic_fn, mono);
+    Py_XSETREF(call_monitor_py, Py_NewRef(args[0]));
+    Py_XSETREF(call_demonitor_py, Py_NewRef(args[1]));
+    Py_XSETREF(base_loop_time, Py_NewRef(args[2]));
+    calls_ready = 1;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef cnode_methods[] = {
     {"init", cnode_init, METH_O, "init(node_module): bind the core to tether._runtime._node."},
     {"init_api", (PyCFunction)(void (*)(void))cnode_init_api, METH_FASTCALL,
@@ -3383,7 +4223,22 @@ static PyMethodDef cnode_methods[] = {
     {"receive", (PyCFunction)(void (*)(void))cnode_receive, METH_FASTCALL | METH_KEYWORDS,
      receive_doc},
     {"init_mailbox", (PyCFunction)(void (*)(void))cnode_init_mailbox, METH_FASTCALL,
-     "init_mailbox(MISSING, Down, Exit, ANY, _Record): _mailbox's objects the Mailbox uses."},
+     "init_mailbox(MISSING, Down, Exit, ANY, _Record, Matcher): _mailbox's objects the "
+     "Mailbox and receive use."},
+    {"tag_matcher", (PyCFunction)(void (*)(void))cnode_tag_matcher, METH_FASTCALL,
+     "tag_matcher(key, arity, down, exit): a Matcher whose match is TagMatch(key, arity, "
+     "down, exit) and whose keys are {key}."},
+    {"call_monitor", (PyCFunction)(void (*)(void))cnode_call_monitor, METH_FASTCALL,
+     "call_monitor(pid, what): mirrors _api.call_monitor."},
+    {"call_demonitor", (PyCFunction)(void (*)(void))cnode_call_demonitor, METH_FASTCALL,
+     "call_demonitor(ref, what): mirrors _api.call_demonitor."},
+    {"init_calls", (PyCFunction)(void (*)(void))cnode_init_calls, METH_FASTCALL,
+     "init_calls(call_monitor, call_demonitor, loop_time): the Python functions the C "
+     "call_monitor and call_demonitor fall back to, and asyncio's BaseEventLoop.time."},
+    {"reply_matcher", cnode_reply_matcher, METH_O,
+     "reply_matcher(ref): mirrors _mailbox.reply_matcher: the reply (ref, x) or ref's DOWN."},
+    {"down_matcher", cnode_down_matcher, METH_O,
+     "down_matcher(ref): mirrors _mailbox.down_matcher: ref's DOWN."},
     {"set_node", cnode_set_node, METH_O, "set_node(node): mirrors _node.set_node."},
     {"init_refs", (PyCFunction)(void (*)(void))cnode_init_refs, METH_FASTCALL,
      "init_refs(Ref, counter): the class and the counter new_ref uses."},
@@ -3422,7 +4277,7 @@ PyMODINIT_FUNC
 PyInit__cnode(void)
 {
     if (PyType_Ready(&ReceiveType) < 0 || PyType_Ready(&CMailboxType) < 0 ||
-        PyType_Ready(&BucketType) < 0) {
+        PyType_Ready(&BucketType) < 0 || PyType_Ready(&TagMatchType) < 0) {
         return NULL;
     }
     INTERN(s_ref, "ref");
@@ -3437,6 +4292,10 @@ PyInit__cnode(void)
     INTERN(s_hand_over, "_hand_over");
     INTERN(s_enqueue, "_enqueue");
     INTERN(s_put, "put");
+    INTERN(s_take, "take");
+    INTERN(s_time, "time");
+    INTERN(s_timeout, "timeout");
+    INTERN(s_set_receive_timer, "set_receive_timer");
     INTERN(s_send_alias, "send_alias");
     INTERN(s_needs_context, "needs_context");
     INTERN(s_wake_for_rescan, "_wake_for_rescan");
@@ -3458,6 +4317,7 @@ PyInit__cnode(void)
     }
     if (PyModule_AddObjectRef(m, "Receive", (PyObject *)&ReceiveType) < 0 ||
         PyModule_AddObjectRef(m, "Mailbox", (PyObject *)&CMailboxType) < 0 ||
+        PyModule_AddObjectRef(m, "TagMatch", (PyObject *)&TagMatchType) < 0 ||
         PyModule_AddIntConstant(m, "INDEX_THRESHOLD", INDEX_THRESHOLD) < 0) {
         Py_DECREF(m);
         return NULL;

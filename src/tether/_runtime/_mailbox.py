@@ -488,11 +488,27 @@ class PyMailbox:
 
 MISSING: Final = _MISSING
 
+# The Python tests: the reference the native core's TagMatch is tested against.
+py_tag_test: Final = _tag_test
+py_reply_matcher: Final = reply_matcher
+py_down_matcher: Final = down_matcher
+
 # The running core's mailbox (see "Two implementations" above).
 if TYPE_CHECKING:
     Mailbox = PyMailbox  # the C class has the same API
 elif _core.native is not None:
-    _core.native.init_mailbox(_MISSING, Down, Exit, ANY, _Record)
+    _core.native.init_mailbox(_MISSING, Down, Exit, ANY, _Record, Matcher)
     Mailbox = _core.native.Mailbox
+    # The tagged tests in C: a TagMatch mirrors _tag_test's lambdas and
+    # reply_matcher's closure (the reference, above), and deliver, the C
+    # Mailbox's take and the receive awaitable run it without a Python call.
+    _TagMatch = _core.native.TagMatch
+
+    def _tag_test(f: Any, key: Any) -> Callable[[Any], bool]:
+        t = type(f)
+        return _TagMatch(key, len(f) if t is tuple else 0, t is Down, t is Exit)  # type: ignore[no-any-return]
+
+    reply_matcher = _core.native.reply_matcher
+    down_matcher = _core.native.down_matcher
 else:
     Mailbox = PyMailbox
