@@ -92,6 +92,7 @@ static Py_ssize_t P_state, P_resume, P_coro, P_reductions, P_received, P_matcher
 static Py_ssize_t N_current, N_runq, N_scheduled, N_loop, N_check_every, N_busy,
     N_table, N_quick_receives, N_idle_waiters, N_idle_check_scheduled;
 static Py_ssize_t Pid_hash;
+static Py_ssize_t P_pid, P_initial_call, P_links, P_monitors, P_monitored_by; /* init_spawn */
 
 static PyObject *s_step, *s_step_ended, *s_returned, *s_dead_yield, *s_awaits, *s_hand_over,
     *s_enqueue, *s_put, *s_pop_first, *s_append, *s_popleft, *s_call_soon, *s_run,
@@ -571,11 +572,17 @@ typedef struct {
     int scanning;
 } MailboxObject;
 
-/* One index bucket: positions in a growable array, [lo, hi) in use. */
+/* One index bucket: positions in a growable array, [lo, hi) in use.  Most
+ * keys (a reply's ref, a call's tag) hold one message at a time: the array
+ * starts as the two positions inside the bucket (no allocation), and freed
+ * buckets are kept for reuse (BUCKET_FREE of them), so a key that comes and
+ * goes costs no allocation. */
+#define BUCKET_SMALL 2
 typedef struct {
     PyObject_HEAD
     Py_ssize_t *pos;
     Py_ssize_t lo, hi, cap;
+    Py_ssize_t small[BUCKET_SMALL];
 } Bucket;
 
 static PyTypeObject CMailboxType, BucketType;
@@ -827,10 +834,40 @@ tagmatch_of(PyObject *matcher)
                                                                        : NULL;
 }
 
+#define BUCKET_FREE 16
+static Bucket *bucket_free[BUCKET_FREE];
+static int n_bucket_free;
+
+static Bucket *
+bucket_new(void)
+{
+    Bucket *b;
+    if (n_bucket_free > 0) {
+        b = bucket_free[--n_bucket_free];
+        PyObject_Init((PyObject *)b, &BucketType);
+    }
+    else {
+        b = PyObject_New(Bucket, &BucketType);
+        if (b == NULL) {
+            return NULL;
+        }
+    }
+    b->pos = b->small;
+    b->lo = b->hi = 0;
+    b->cap = BUCKET_SMALL;
+    return b;
+}
+
 static void
 bucket_dealloc(Bucket *b)
 {
-    PyMem_Free(b->pos);
+    if (b->pos != b->small) {
+        PyMem_Free(b->pos);
+    }
+    if (n_bucket_free < BUCKET_FREE) {
+        bucket_free[n_bucket_free++] = b;
+        return;
+    }
     PyObject_Free(b);
 }
 
@@ -849,8 +886,17 @@ static int
 bucket_append(Bucket *b, Py_ssize_t pos)
 {
     if (b->hi == b->cap) {
-        Py_ssize_t cap = b->cap ? b->cap * 2 : 4;
-        Py_ssize_t *p = PyMem_Realloc(b->pos, (size_t)cap * sizeof(Py_ssize_t));
+        Py_ssize_t cap = b->cap * 2;
+        Py_ssize_t *p;
+        if (b->pos == b->small) {
+            p = PyMem_Malloc((size_t)cap * sizeof(Py_ssize_t));
+            if (p != NULL) {
+                memcpy(p, b->small, sizeof(b->small));
+            }
+        }
+        else {
+            p = PyMem_Realloc(b->pos, (size_t)cap * sizeof(Py_ssize_t));
+        }
         if (p == NULL) {
             PyErr_NoMemory();
             return -1;
@@ -919,12 +965,10 @@ index_add(MailboxObject *mb, PyObject *key, Py_hash_t hash, Py_ssize_t pos)
         if (PyErr_Occurred()) {
             return -1;
         }
-        Bucket *nb = PyObject_New(Bucket, &BucketType);
+        Bucket *nb = bucket_new();
         if (nb == NULL) {
             return -1;
         }
-        nb->pos = NULL;
-        nb->lo = nb->hi = nb->cap = 0;
         int rc = bucket_append(nb, pos) < 0 ? -1
                                             : DICT_SET_KH(mb->index, key, (PyObject *)nb, hash);
         Py_DECREF(nb);
@@ -1837,7 +1881,9 @@ cnode_send(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *
     if (p == NULL || p == Py_None || table == NULL || Py_TYPE(p) != ProcessType) {
         goto python;
     }
-    PyObject *t = table_get(table, dest);
+    /* table.get(dest); a send to self() is to the sender itself while it
+     * lives (a dead sender's send is dropped below either way) */
+    PyObject *t = P_pid != 0 && SLOT(p, P_pid) == dest ? p : table_get(table, dest);
     if (t == NULL) {
         if (PyErr_Occurred()) {
             return NULL;
@@ -2641,7 +2687,7 @@ cnode_init_lifecycle(PyObject *module, PyObject *node_module)
  * callable, keyword arguments it does not know) is Node.spawn, the Python. */
 
 static PyObject *spawn_py;          /* the Python Node.spawn */
-static Py_ssize_t P_pid, P_initial_call, P_links, P_monitors, P_monitored_by;
+/* (P_pid, P_initial_call, P_links, P_monitors, P_monitored_by: with the slot offsets) */
 static Py_ssize_t N_next_id, N_spawns;
 static Py_ssize_t Pid_id, Pid_serial, Pid_node, Pid_creation;
 static Py_ssize_t P_nslots;
