@@ -84,6 +84,33 @@ def test_pids_refs_and_ports_hash_to_their_hash_slot_on_both_cores() -> None:
     assert {Ref(9): 1}.get(Ref(9)) == 1
 
 
+async def test_a_made_ref_hashes_as_its_number_and_equals_its_python_twin() -> None:
+    # The native core's new_ref shares one int between n and _hash (hash(n) is
+    # n): the ref must still be what Ref(n) makes on the pure core.
+    from tether._runtime._types import Ref
+
+    ref = tether.make_ref()
+    twin = Ref(ref.n)
+    assert type(ref) is Ref
+    assert (ref.node, ref.creation, ref._hash, hash(ref)) == (None, 0, hash(ref.n), hash(ref.n))
+    assert ref == twin and hash(ref) == hash(twin) and {twin: "found"}[ref] == "found"
+
+
+async def test_a_processs_message_count_read_earlier_does_not_change() -> None:
+    # The native core adds 1 to a process's float counter in place when it holds
+    # the only reference: a value read out before must stay what it was.
+    from tether._runtime import _node
+
+    me = _node.NODE.current  # type: ignore[union-attr]
+    assert me is not None
+    send(self(), "one")
+    before = me.received
+    send(self(), "two")
+    assert (before, me.received) == (1.0, 2.0)
+    assert [await receive(), await receive()] == ["one", "two"]
+    assert (before, me.received) == (1.0, 2.0)
+
+
 def test_a_ref_subclass_made_later_hashes_like_a_ref() -> None:
     from tether._runtime._types import Ref
 

@@ -371,11 +371,15 @@ def test_the_c_tag_test_gives_the_python_tests_answer(key: Any, shape: str, m: A
     assert type(c_test) is native.TagMatch
     assert _outcome(c_test, m) == _outcome(_mailbox.py_tag_test(pattern, key), m)
     if shape == "tuple2" and type(key) is Ref:
+        # the C matchers' keys are a 1-tuple (only ever iterated), the Python
+        # reference's a frozenset: the same one key
         c, py = native.reply_matcher(key), _mailbox.py_reply_matcher(key)
-        assert (c.keys, c.needs_context) == (py.keys, py.needs_context) == (frozenset({key}), False)
+        assert (c.keys, c.needs_context) == ((key,), False)
+        assert (py.keys, py.needs_context) == (frozenset({key}), False)
         assert _outcome(c.match, m) == _outcome(py.match, m)
         c, py = native.down_matcher(key), _mailbox.py_down_matcher(key)
-        assert (c.keys, c.needs_context) == (py.keys, py.needs_context) == (frozenset({key}), False)
+        assert (c.keys, c.needs_context) == ((key,), False)
+        assert (py.keys, py.needs_context) == (frozenset({key}), False)
         assert _outcome(c.match, m) == _outcome(py.match, m)
 
 

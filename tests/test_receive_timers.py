@@ -171,3 +171,42 @@ async def test_a_tagged_receive_waits_times_out_and_keeps_the_rest_in_order() ->
     ]
     assert rest[5][1] == "not mine" and type(rest[5][0]) is type(tag) and rest[5][0] != ref2
     assert node().live_deadlines == 0
+
+
+def _deadline_of_a_timed_receive(set_clock: Any = None) -> tuple[float, float, float]:
+    """(loop.time() before, the deadline the receive set, loop.time() after) for
+    a receive(timeout=0.5) on asyncio's own loop (not the virtual clock)."""
+    seen: list[float] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        if set_clock is not None:
+            loop.time = set_clock  # type: ignore[method-assign]
+
+        async def waiter() -> None:
+            await receive(timeout=0.5)
+
+        before = loop.time()
+        w = spawn(waiter)
+        while not node().deadlines:  # the waiter's first step sets its deadline
+            await asyncio.sleep(0)
+        seen.extend([before, node().deadlines[0][0], loop.time()])
+        send(w, "done")
+
+    import tether
+
+    tether.run(main, hog_threshold=None)
+    return seen[0], seen[1], seen[2]
+
+
+def test_a_receive_deadline_is_the_event_loops_time_plus_the_timeout() -> None:
+    # The native core reads asyncio's clock (BaseEventLoop.time, time.monotonic)
+    # without calling the bound method; the deadline must be what
+    # loop.time() + timeout gives, between two readings of loop.time().
+    before, deadline, after = _deadline_of_a_timed_receive()
+    assert before + 0.5 <= deadline <= after + 0.5
+
+
+def test_a_loop_whose_time_is_replaced_on_the_instance_gives_the_deadline() -> None:
+    # loop.time set on the instance (a test's fake clock) is what both cores use.
+    assert _deadline_of_a_timed_receive(lambda: 1000.0) == (1000.0, 1000.5, 1000.0)

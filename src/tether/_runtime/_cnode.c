@@ -39,6 +39,13 @@ static PyObject *ST[6];  /* RUNNABLE .. SUSPENDED, the module's own int objects 
 static PyObject *deliver_py, *send_py, *receive_py;
 static PyObject *float_one, *int_zero, *int_one;
 
+/* collections.deque and its append method descriptor: the run queue is a
+ * deque (Node.runq), and deque has no C API; calling the descriptor
+ * (vectorcall, ~40 instructions) skips the method lookup by name that
+ * runq.append(p) costs (~230).  Set at import. */
+static PyTypeObject *deque_type;
+static PyObject *deque_append;
+
 /* The classes whose hash slot is slot_hash (use_slot_hash: Pid, Ref, Port,
  * TimerRef), each with its _hash slot's offset. */
 #define MAX_HASHED 8
@@ -137,6 +144,12 @@ inc_counter(PyObject *o, Py_ssize_t off)
     PyObject *old = get_slot(o, off), *new;
     if (old == NULL) {
         return -1;
+    }
+    if (PyFloat_CheckExact(old) && Py_REFCNT(old) == 1) {
+        /* the slot holds the only reference: no one can see the float
+         * change, so add in place (an allocation less per message) */
+        ((PyFloatObject *)old)->ob_fval += 1.0;
+        return 0;
     }
     if (PyFloat_CheckExact(old)) {
         new = PyFloat_FromDouble(PyFloat_AS_DOUBLE(old) + 1.0);
@@ -244,6 +257,7 @@ call_soon(PyObject *node, PyObject *fn_name)
 static int returned(PyObject *node, PyObject *p, PyObject *value); /* Node._returned */
 /* a call's bookkeeping (the section near the end) */
 static PyObject *loop_time(PyObject *loop);
+static PyObject *runq_append(PyObject *runq, PyObject *p);
 static int set_receive_timer(PyObject *node, PyObject *p, PyObject *deadline);
 static int cancel_receive_timer(PyObject *node, PyObject *p);
 static int send_alias(PyObject *node, PyObject *ref, PyObject *msg);
@@ -357,7 +371,7 @@ step(PyObject *node, PyObject *p)
     else if (result == Py_None) {
         set_slot(p, P_state, ST[RUNNABLE]);
         PyObject *runq = get_slot(node, N_runq);
-        r = runq == NULL ? NULL : call_method1(runq, s_append, p);
+        r = runq == NULL ? NULL : runq_append(runq, p);
     }
     else {
         r = call_method2(node, s_awaits, p, result);
@@ -762,8 +776,11 @@ static PyTypeObject TagMatchType = {
 };
 
 /* A _mailbox.Matcher whose match is the TagMatch t (stolen) and whose keys
- * are {t.key}: what Matcher(t, frozenset((key,)), False) makes, without
- * running Matcher.__init__.  NULL with an error (t released). */
+ * are (t.key,): what Matcher(t, (key,), False) makes, without running
+ * Matcher.__init__.  The keys are a 1-tuple, not the frozenset the Python
+ * reference builds (a frozenset costs ~900 instructions per call, a tuple ~60):
+ * Mailbox.take only iterates them, and the C take of a TagMatch matcher reads
+ * t.key and never looks at them.  NULL with an error (t released). */
 static PyObject *
 matcher_of(PyObject *t)
 {
@@ -775,9 +792,7 @@ matcher_of(PyObject *t)
         PyErr_SetString(PyExc_RuntimeError, "tether native core: init_mailbox was not called");
         return NULL;
     }
-    PyObject *one = PyTuple_Pack(1, ((TagMatchObject *)t)->spec.key);
-    PyObject *keys = one == NULL ? NULL : PyFrozenSet_New(one);
-    Py_XDECREF(one);
+    PyObject *keys = PyTuple_Pack(1, ((TagMatchObject *)t)->spec.key);
     PyObject *m = keys == NULL ? NULL : MatcherType->tp_alloc(MatcherType, 0);
     if (m == NULL) {
         Py_XDECREF(keys);
@@ -1003,6 +1018,27 @@ mailbox_build_index(MailboxObject *mb)
     return 0;
 }
 
+/* The index part of PyMailbox._unindex once the bucket b of the message at
+ * pos is known (key, with its hash, is b's key in the index, or a key equal
+ * to it): pos leaves b, and b the index when it is empty.  0 or -1. */
+static int
+bucket_drop(MailboxObject *mb, Bucket *b, Py_ssize_t pos, PyObject *key, Py_hash_t hash)
+{
+    if (b->pos[b->lo] == pos) {
+        bucket_popleft(b);
+    }
+    else {
+        for (Py_ssize_t i = b->lo + 1; i < b->hi; i++) {
+            if (b->pos[i] == pos) {
+                memmove(b->pos + i, b->pos + i + 1, (size_t)(b->hi - i - 1) * sizeof(Py_ssize_t));
+                b->hi--;
+                break;
+            }
+        }
+    }
+    return b->lo == b->hi ? DICT_DEL_KH(mb->index, key, hash) : 0;
+}
+
 /* Mirrors PyMailbox._unindex. */
 static int
 mailbox_unindex(MailboxObject *mb, Py_ssize_t pos, PyObject *msg)
@@ -1022,21 +1058,7 @@ mailbox_unindex(MailboxObject *mb, Py_ssize_t pos, PyObject *msg)
     Bucket *b = (Bucket *)DICT_GET_KH(mb->index, key, hash);
     int rc = 0;
     if (b != NULL) {
-        if (b->pos[b->lo] == pos) {
-            bucket_popleft(b);
-        }
-        else {
-            for (Py_ssize_t i = b->lo + 1; i < b->hi; i++) {
-                if (b->pos[i] == pos) {
-                    memmove(b->pos + i, b->pos + i + 1, (size_t)(b->hi - i - 1) * sizeof(Py_ssize_t));
-                    b->hi--;
-                    break;
-                }
-            }
-        }
-        if (b->lo == b->hi) {
-            rc = DICT_DEL_KH(mb->index, key, hash);
-        }
+        rc = bucket_drop(mb, b, pos, key, hash);
     }
     else if (PyErr_Occurred()) {
         rc = -1;
@@ -1140,15 +1162,19 @@ mailbox_put(MailboxObject *mb, PyObject *msg)
     return rc;
 }
 
-/* Mirrors PyMailbox._remove: take the message at pos out (a new reference). */
+/* Mirrors PyMailbox._remove: take the message at pos out (a new reference).
+ * b: NULL, or the index bucket the message is in, found by a take through
+ * key (hash its hash): its unindexing then needs no key or lookup of its
+ * own (the message's key is in b because it equals b's key, as key does). */
 static PyObject *
-mailbox_remove(MailboxObject *mb, Py_ssize_t pos)
+mailbox_remove_at(MailboxObject *mb, Py_ssize_t pos, Bucket *b, PyObject *key, Py_hash_t hash)
 {
     PyObject *msg = mb->slots[pos].msg;
     if (mb->slots[pos].seq == mb->head) {
         mb->head++;
     }
-    if (mailbox_unindex(mb, pos, msg) < 0) {
+    if ((b != NULL && mb->index != NULL ? bucket_drop(mb, b, pos, key, hash)
+                                        : mailbox_unindex(mb, pos, msg)) < 0) {
         Py_CLEAR(mb->index); /* consistent again: rebuilt when next needed */
         PyErr_Clear();       /* a hash that raised now, having succeeded before */
     }
@@ -1173,6 +1199,12 @@ mailbox_remove(MailboxObject *mb, Py_ssize_t pos)
         mb->holes++;
     }
     return msg;
+}
+
+static PyObject *
+mailbox_remove(MailboxObject *mb, Py_ssize_t pos)
+{
+    return mailbox_remove_at(mb, pos, NULL, NULL, -1);
 }
 
 /* Mirrors PyMailbox.pop_first (raises IndexError on an empty mailbox, where
@@ -1223,10 +1255,11 @@ take_match(MailboxObject *mb, match_fn fn, void *ctx, Py_ssize_t pos)
 }
 
 /* The index part of PyMailbox.take for one key: lowers *best to the position
- * of the key's first match if that comes before it.  0 or -1. */
+ * of the key's first match if that comes before it, and then sets *found
+ * (when not NULL) to a new reference to the key's bucket.  0 or -1. */
 static int
 take_search_key(MailboxObject *mb, PyObject *key, Py_hash_t hash, match_fn fn, void *ctx,
-                Py_ssize_t *best)
+                Py_ssize_t *best, Bucket **found)
 {
     PyObject *b = DICT_GET_KH(mb->index, key, hash);
     if (b == NULL) {
@@ -1247,6 +1280,9 @@ take_search_key(MailboxObject *mb, PyObject *key, Py_hash_t hash, match_fn fn, v
         }
         if (ok) {
             *best = pos;
+            if (found != NULL) {
+                *found = (Bucket *)Py_NewRef(b);
+            }
             break;
         }
     }
@@ -1273,9 +1309,16 @@ mailbox_take_with(MailboxObject *mb, PyObject *keys, PyObject *key1, Py_hash_t h
         /* positions stay valid: take_match fails on any change but a put */
         Py_ssize_t best = -1;
         if (key1 != NULL) {
-            if (take_search_key(mb, key1, hash1, fn, ctx, &best) < 0) {
+            Bucket *b = NULL;
+            if (take_search_key(mb, key1, hash1, fn, ctx, &best, &b) < 0) {
                 return NULL;
             }
+            if (b == NULL) {
+                return Py_NewRef(MISSING);
+            }
+            PyObject *msg = mailbox_remove_at(mb, best, b, key1, hash1);
+            Py_DECREF(b);
+            return msg;
         }
         else {
             PyObject *it = PyObject_GetIter(keys), *key;
@@ -1284,7 +1327,7 @@ mailbox_take_with(MailboxObject *mb, PyObject *keys, PyObject *key1, Py_hash_t h
             }
             while ((key = PyIter_Next(it)) != NULL) {
                 Py_hash_t h = PyObject_Hash(key);
-                int rc = h == -1 ? -1 : take_search_key(mb, key, h, fn, ctx, &best);
+                int rc = h == -1 ? -1 : take_search_key(mb, key, h, fn, ctx, &best, NULL);
                 Py_DECREF(key);
                 if (rc < 0) {
                     break;
@@ -1639,12 +1682,23 @@ slot_true(PyObject *o, Py_ssize_t off)
     return v == NULL ? -1 : PyObject_IsTrue(v);
 }
 
+/* runq.append(p): a new reference (None) or NULL. */
+static PyObject *
+runq_append(PyObject *runq, PyObject *p)
+{
+    if (Py_TYPE(runq) == deque_type) {
+        PyObject *args[2] = {runq, p};
+        return PyObject_Vectorcall(deque_append, args, 2, NULL);
+    }
+    return call_method1(runq, s_append, p);
+}
+
 /* Node.queue(p). */
 static int
 queue(PyObject *node, PyObject *p)
 {
     PyObject *runq = get_slot(node, N_runq);
-    PyObject *r = runq == NULL ? NULL : call_method1(runq, s_append, p);
+    PyObject *r = runq == NULL ? NULL : runq_append(runq, p);
     if (r == NULL) {
         return -1;
     }
@@ -2419,8 +2473,11 @@ cnode_receive(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObjec
     PyObject *timeout = NULL;
     if (kwnames != NULL) {
         /* timeout=None, or a finite float >= 0: _receive's own check, inline */
-        if (PyTuple_GET_SIZE(kwnames) != 1 || !PyUnicode_Check(PyTuple_GET_ITEM(kwnames, 0)) ||
-            PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), "timeout") != 0) {
+        /* a call site's keyword is interned: `is` first */
+        if (PyTuple_GET_SIZE(kwnames) != 1 ||
+            (PyTuple_GET_ITEM(kwnames, 0) != s_timeout &&
+             (!PyUnicode_Check(PyTuple_GET_ITEM(kwnames, 0)) ||
+              PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), "timeout") != 0))) {
             goto python;
         }
         PyObject *t = args[nargs];
@@ -3795,7 +3852,13 @@ cnode_new_ref(PyObject *module, PyObject *unused)
         return NULL;
     }
     Py_hash_t h = PyObject_Hash(n);
-    PyObject *h_o = h == -1 ? NULL : PyLong_FromSsize_t(h);
+    /* hash(n) is n itself below 2**61 - 1: the same int object serves as
+     * both slots (one allocation less per ref) */
+    Py_ssize_t v = h != -1 && PyLong_CheckExact(n) ? PyLong_AsSsize_t(n) : -1;
+    if (v == -1 && PyErr_Occurred()) {
+        PyErr_Clear(); /* past Py_ssize_t: hash(n) is not n */
+    }
+    PyObject *h_o = h == -1 ? NULL : v == h ? Py_NewRef(n) : PyLong_FromSsize_t(h);
     if (h_o == NULL) {
         Py_DECREF(n);
         return NULL;
@@ -3836,6 +3899,31 @@ static PyObject *cnode_new_ref(PyObject *module, PyObject *unused);
 static PyObject *
 loop_time(PyObject *loop)
 {
+    /* The common case without making the bound method: the class's time is
+     * BaseEventLoop.time and the instance does not override it.  The value
+     * is time.monotonic()'s, on Linux computed the way CPython does
+     * (_PyTime_AsSecondsDouble of CLOCK_MONOTONIC's nanoseconds). */
+    if (calls_ready && _PyType_Lookup(Py_TYPE(loop), s_time) == base_loop_time) {
+        PyObject *dict = PyObject_GenericGetDict(loop, NULL);
+        int own = -1;
+        if (dict != NULL && PyDict_CheckExact(dict)) {
+            own = PyDict_Contains(dict, s_time);
+        }
+        Py_XDECREF(dict);
+        if (own == 0) {
+#ifdef __linux__
+            /* time.monotonic() is CLOCK_MONOTONIC on Linux only */
+            struct timespec ts;
+            if (clock_gettime(CLOCK_MONOTONIC, &ts) == 0) {
+                long long ns = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+                return PyFloat_FromDouble((double)ns / 1e9);
+            }
+#else
+            return PyObject_CallNoArgs(monotonic_fn);
+#endif
+        }
+        PyErr_Clear(); /* no __dict__, or no clock: the general way */
+    }
     PyObject *m = PyObject_GetAttr(loop, s_time);
     if (m == NULL) {
         return NULL;
@@ -3854,21 +3942,23 @@ loop_time(PyObject *loop)
     return now;
 }
 
-/* d.pop(key, None): *out a new reference or NULL (absent); 0 or -1. */
+/* d.pop(key, None), hash being key's hash: *out a new reference or NULL
+ * (absent); 0 or -1.  (A ref's hash is a Python-level slot read: a call's
+ * bookkeeping hashes its ref once, not once per table.) */
 static int
-dict_pop(PyObject *d, PyObject *key, PyObject **out)
+dict_pop(PyObject *d, PyObject *key, Py_hash_t hash, PyObject **out)
 {
     *out = NULL;
     if (!PyDict_Check(d)) {
         PyErr_Format(PyExc_TypeError, "tether native core: a dict was expected, got %R", d);
         return -1;
     }
-    PyObject *v = PyDict_GetItemWithError(d, key);
+    PyObject *v = DICT_GET_KH(d, key, hash);
     if (v == NULL) {
         return PyErr_Occurred() ? -1 : 0;
     }
     Py_INCREF(v);
-    if (PyDict_DelItem(d, key) < 0) {
+    if (DICT_DEL_KH(d, key, hash) < 0) {
         Py_DECREF(v);
         return -1;
     }
@@ -4066,11 +4156,12 @@ cnode_call_monitor(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_INCREF(t);
     PyObject *my_pid = get_slot(p, P_pid);
     PyObject *ref = my_pid == NULL ? NULL : cnode_new_ref(NULL, NULL);
-    PyObject *aliases = ref == NULL ? NULL : get_slot(node, N_aliases);
+    Py_hash_t h = ref == NULL ? -1 : PyObject_Hash(ref); /* once for the three tables */
+    PyObject *aliases = h == -1 ? NULL : get_slot(node, N_aliases);
     PyObject *entry = aliases == NULL ? NULL : PyTuple_Pack(2, p, Py_False);
     PyObject *target = entry == NULL ? NULL : PyTuple_Pack(2, pid, pid);
     PyObject *result = target == NULL ? NULL : PyTuple_Pack(2, my_pid, ref);
-    int ok = result != NULL && PyDict_SetItem(aliases, ref, entry) == 0;
+    int ok = result != NULL && DICT_SET_KH(aliases, ref, entry, h) == 0;
     if (ok) {
         PyObject *owned = get_slot(p, P_aliases);
         if (owned == Py_None) {
@@ -4086,8 +4177,10 @@ cnode_call_monitor(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
     }
     PyObject *d;
-    ok = ok && (d = dict_slot(p, P_monitors)) != NULL && PyDict_SetItem(d, ref, target) == 0;
-    ok = ok && (d = dict_slot(t, P_monitored_by)) != NULL && PyDict_SetItem(d, ref, my_pid) == 0;
+    /* (the known-hash calls refuse a non-dict with SystemError, as
+     * PyDict_SetItem does) */
+    ok = ok && (d = dict_slot(p, P_monitors)) != NULL && DICT_SET_KH(d, ref, target, h) == 0;
+    ok = ok && (d = dict_slot(t, P_monitored_by)) != NULL && DICT_SET_KH(d, ref, my_pid, h) == 0;
     Py_DECREF(t);
     Py_XDECREF(ref);
     Py_XDECREF(entry);
@@ -4139,7 +4232,7 @@ cnode_call_demonitor(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 return NULL;
             }
             PyObject *gone = NULL;
-            if (dict_pop(aliases, ref, &gone) < 0 || PySet_Discard(owned, ref) < 0) {
+            if (dict_pop(aliases, ref, h, &gone) < 0 || PySet_Discard(owned, ref) < 0) {
                 Py_XDECREF(gone);
                 return NULL;
             }
@@ -4152,7 +4245,7 @@ cnode_call_demonitor(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     if (monitors != Py_None) {
         PyObject *entry = NULL;
-        if (dict_pop(monitors, ref, &entry) < 0) {
+        if (dict_pop(monitors, ref, h, &entry) < 0) {
             return NULL;
         }
         if (entry != NULL) {
@@ -4173,7 +4266,7 @@ cnode_call_demonitor(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 }
                 PyObject *by = t == NULL ? Py_None : get_slot(t, P_monitored_by);
                 PyObject *gone = NULL;
-                if (by == NULL || (by != Py_None && dict_pop(by, ref, &gone) < 0)) {
+                if (by == NULL || (by != Py_None && dict_pop(by, ref, h, &gone) < 0)) {
                     Py_DECREF(entry);
                     return NULL;
                 }
@@ -4355,6 +4448,18 @@ PyInit__cnode(void)
     INTERN(s_step_failed, "_step_failed");
     if ((float_one = PyFloat_FromDouble(1.0)) == NULL || (int_zero = PyLong_FromLong(0)) == NULL ||
         (int_one = PyLong_FromLong(1)) == NULL) {
+        return NULL;
+    }
+    PyObject *collections = PyImport_ImportModule("collections");
+    PyObject *dq = collections == NULL ? NULL : PyObject_GetAttrString(collections, "deque");
+    Py_XDECREF(collections);
+    if (dq == NULL || !PyType_Check(dq)) {
+        Py_XDECREF(dq);
+        return NULL;
+    }
+    deque_type = (PyTypeObject *)dq; /* kept for the module's life */
+    deque_append = PyObject_GetAttrString(dq, "append");
+    if (deque_append == NULL) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&cnode_module);

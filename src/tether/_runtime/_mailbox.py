@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import sys
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import TYPE_CHECKING, Any, Final
 
 from . import _core
@@ -85,8 +85,9 @@ def index_key(msg: Any) -> Any:
 class Matcher:
     """A compiled set of receive filters.
 
-    ``match(msg)`` tells whether any filter matches; ``keys`` is the set of index
-    keys when every filter is a pattern with a literal first item (else ``None``);
+    ``match(msg)`` tells whether any filter matches; ``keys`` is the collection of
+    index keys when every filter is a pattern with a literal first item (else
+    ``None``; the native core's call matchers hold a 1-tuple, only ever iterated);
     ``needs_context`` is true when a user predicate runs, which must see the
     receiver as ``self()``.
     """
@@ -94,7 +95,7 @@ class Matcher:
     __slots__ = ("keys", "match", "needs_context")
 
     def __init__(
-        self, match: Callable[[Any], bool], keys: frozenset[Any] | None, needs_context: bool
+        self, match: Callable[[Any], bool], keys: Collection[Any] | None, needs_context: bool
     ) -> None:
         self.match = match
         self.keys = keys
