@@ -485,29 +485,29 @@ class GenServer:
             pid = server if type(server) is Pid else GenServer.whereis(server)
             if type(pid) is tuple and is_alive():
                 return await _call_remote_name(
-                    pid, request, wait, ("GenServer.call", server, request, timeout)
+                    pid, request, wait, _call_mfa(server, request, timeout)
                 )
             if not isinstance(pid, Pid):
                 _exit_with(
                     NOPROC if pid is None else (NODEDOWN, Atom(pid[1])),
-                    ("GenServer.call", server, request, timeout),
+                    _call_mfa(server, request, timeout),
                 )
         # One ref is both the monitor and the reply alias (M-16): the reply and the
         # DOWN share an index key, and a reply after a timeout is dropped.
         from_ = call_monitor(pid, "GenServer.call")
         if from_ is None:
-            _exit_with(CALLING_SELF, ("GenServer.call", server, request, timeout))
+            _exit_with(CALLING_SELF, _call_mfa(server, request, timeout))
         mon = from_[1]
         send(pid, (_CALL, from_, request))
         # _await_reply inline (a coroutine less per call)
         try:
             msg = await receive(reply_filter(mon), timeout=wait)
         except TimeoutError:
-            await _timed_out(mon, ("GenServer.call", server, request, timeout))
+            await _timed_out(mon, _call_mfa(server, request, timeout))
         if type(msg) is tuple:  # the reply (mon, reply)
             call_demonitor(mon, "GenServer.call")
             return msg[1]
-        _exit_down(msg, ("GenServer.call", server, request, timeout), pid.node)
+        _exit_down(msg, _call_mfa(server, request, timeout), pid.node)
 
     @staticmethod
     def cast(server: Any, request: Any) -> Atom:
@@ -822,6 +822,13 @@ async def _timed_out(mon: Ref, mfa: Any) -> NoReturn:
     _exit_with(TIMEOUT, mfa)
 
 
+def _call_mfa(server: Any, request: Any, timeout: Any) -> tuple[str, Any, Any, Any]:
+    """What a failed ``GenServer.call`` exits with beside its reason (OTP's
+    ``{gen_server, call, [server, request, timeout]}``); made only once a call
+    fails, not on every call."""
+    return ("GenServer.call", server, request, timeout)
+
+
 def _exit_down(down: Down, mfa: Any, where: str | None) -> NoReturn:
     """The server died before it replied (G-9): exit with its reason."""
     reason = down.reason
@@ -986,7 +993,8 @@ async def _server_main(
                 await _terminate(s, e, report=True, from_=from_)
             if type(result) is Reply:
                 s.state = result[1]
-                # _reply inline for a tether caller (its tag is its alias)
+                # _reply(from_, result[0]) inline, a Python call less per call
+                # (~330 of a call's ~22,500 instructions): keep the two alike
                 if type(from_) is tuple and len(from_) == 2 and type(from_[1]) is Ref:
                     send(from_[1], (from_[1], result[0]))
                 else:
