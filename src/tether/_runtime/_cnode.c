@@ -145,13 +145,13 @@ inc_counter(PyObject *o, Py_ssize_t off)
     if (old == NULL) {
         return -1;
     }
-    if (PyFloat_CheckExact(old) && Py_REFCNT(old) == 1) {
-        /* the slot holds the only reference: no one can see the float
-         * change, so add in place (an allocation less per message) */
-        ((PyFloatObject *)old)->ob_fval += 1.0;
-        return 0;
-    }
     if (PyFloat_CheckExact(old)) {
+        if (Py_REFCNT(old) == 1) {
+            /* the slot holds the only reference: no one can see the float
+             * change, so add in place (an allocation less per message) */
+            ((PyFloatObject *)old)->ob_fval += 1.0;
+            return 0;
+        }
         new = PyFloat_FromDouble(PyFloat_AS_DOUBLE(old) + 1.0);
     }
     else {
@@ -3087,8 +3087,8 @@ static Py_ssize_t P_reason, P_name, P_timers, P_dictionary, P_aliases, P_extras,
 static Py_ssize_t N_dist, N_names, N_received_by_dead, N_reductions_of_dead, N_root,
     N_root_result, N_aliases;
 /* (Down_ref .. Exit_reason: the record slots, declared with the mailbox) */
-static PyObject *s_cancel_receive_timer, *s_drop_alias, *s_cancel_await, *s_root_exited,
-    *s_discard;
+/* (s_cancel_receive_timer is interned with the module's other names) */
+static PyObject *s_drop_alias, *s_cancel_await, *s_root_exited, *s_discard;
 
 /* Mirrors is_normal(reason): isinstance(reason, str) and reason == "normal". */
 static int
@@ -3676,8 +3676,7 @@ init_terminate(void)
         member_offset(E, "pid", &Exit_pid) < 0 || member_offset(E, "reason", &Exit_reason) < 0) {
         return -1;
     }
-    if ((s_cancel_receive_timer = PyUnicode_InternFromString("cancel_receive_timer")) == NULL ||
-        (s_drop_alias = PyUnicode_InternFromString("_drop_alias")) == NULL ||
+    if ((s_drop_alias = PyUnicode_InternFromString("_drop_alias")) == NULL ||
         (s_cancel_await = PyUnicode_InternFromString("_cancel_await")) == NULL ||
         (s_root_exited = PyUnicode_InternFromString("_root_exited")) == NULL ||
         (s_discard = PyUnicode_InternFromString("discard")) == NULL) {
