@@ -59,7 +59,9 @@ async def test_spawned_pids_are_local_pids_equal_to_those_made_by_hand() -> None
     pid = spawn(_wait)
     assert (pid.serial, pid.node, pid.creation) == (0, None, 0)
     by_hand = tether.pid(0, pid.id, 0)
-    assert by_hand == pid and hash(by_hand) == hash(pid) == hash((pid.id, 0, None, 0))
+    # A local pid hashes as its id (the process table's keys are sequential).
+    assert by_hand == pid and hash(by_hand) == hash(pid) == pid.id
+    assert pid._hash is pid.id  # spawn shares the id's int as the hash
     assert {by_hand: "x"}[pid] == "x"
     assert Process.alive(by_hand) is True
     Process.exit(by_hand, "kill")
@@ -69,6 +71,11 @@ async def test_spawned_pids_are_local_pids_equal_to_those_made_by_hand() -> None
 def test_pid_and_ref_hashes_are_their_hash_slots_on_either_core() -> None:
     pid = Pid(7, 1, "a@b", 3)
     assert hash(pid) == Pid.__hash__(pid) == hash((7, 1, "a@b", 3))
+    for other in (Pid(7, 1), Pid(7, 0, "a@b"), Pid(7, 0, None, 3)):
+        assert hash(other) == hash((7, other.serial, other.node, other.creation))
+    assert hash(Pid(7)) == Pid.__hash__(Pid(7)) == 7
+    big = Pid(2**70)  # over a Py_hash_t: the C slot hashes the int, as Python does
+    assert hash(big) == hash(2**70) and {big: 1}[Pid(2**70)] == 1
     ref = Ref(2**80 + 5, "a@b", 2)
     assert hash(ref) == Ref.__hash__(ref) == hash((2**80 + 5, "a@b"))
     local = Ref()

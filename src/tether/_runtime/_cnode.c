@@ -2753,33 +2753,20 @@ static PyObject **P_template;       /* their values in a fresh Process(None, Non
 static PyObject *s_spawn_kw[3];     /* "link", "monitor", "what" */
 static PyObject *s_add;
 
-/* Mirrors Pid(id) (serial 0, local, creation 0): the slots Pid.__init__ sets. */
+/* Mirrors Pid(id) (serial 0, local, creation 0): the slots Pid.__init__ sets;
+ * such a pid's hash is its id, the same int. */
 static PyObject *
 new_local_pid(PyObject *id)
 {
-    PyObject *key = PyTuple_Pack(4, id, int_zero, Py_None, int_zero);
-    if (key == NULL) {
-        return NULL;
-    }
-    Py_hash_t h = PyObject_Hash(key);
-    Py_DECREF(key);
-    if (h == -1) {
-        return NULL;
-    }
-    PyObject *hash = PyLong_FromSsize_t(h);
-    if (hash == NULL) {
-        return NULL;
-    }
     PyObject *pid = PidType->tp_alloc(PidType, 0);
     if (pid == NULL) {
-        Py_DECREF(hash);
         return NULL;
     }
     SLOT(pid, Pid_id) = Py_NewRef(id);
     SLOT(pid, Pid_serial) = Py_NewRef(int_zero);
     SLOT(pid, Pid_node) = Py_NewRef(Py_None);
     SLOT(pid, Pid_creation) = Py_NewRef(int_zero);
-    SLOT(pid, Pid_hash) = hash; /* the new reference */
+    SLOT(pid, Pid_hash) = Py_NewRef(id);
     return pid;
 }
 

@@ -128,7 +128,11 @@ class Pid:
         _set_pid_serial(self, serial)
         _set_pid_node(self, node)
         _set_pid_creation(self, creation)
-        _set_pid_hash(self, hash((id, serial, node, creation)))
+        # A local pid of this node's creation (every spawned one) hashes as its
+        # id: sequential ints spread perfectly in the process table, and
+        # spawn (_cnode.new_local_pid) shares the id's int as the hash.
+        local = serial == 0 and node is None and creation == 0
+        _set_pid_hash(self, id if local else hash((id, serial, node, creation)))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Pid is immutable")
