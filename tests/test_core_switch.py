@@ -7,11 +7,16 @@ behaviours where the native core replaces a Python function's calling convention
 
 from __future__ import annotations
 
+import collections
+import gc
 import os
 import subprocess
 import sys
+import weakref
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tether
 from tether import receive, self, send
@@ -217,3 +222,65 @@ async def test_the_native_receive_takes_the_runtimes_patterns_and_hands_the_rest
     with pytest.raises(ValueError) as e:
         await receive(("tag", ANY), timeout=-1.0)
     assert str(e.value) == ("receive: timeout must be >= 0 seconds (or None for forever), got -1.0")
+
+
+async def test_the_run_queue_is_a_deque_in_the_python_core_and_a_run_queue_in_the_native() -> None:
+    node = tether._runtime._node.NODE
+    assert isinstance(node, tether._runtime._node.Node)
+    expected = "deque" if _core.native is None else "RunQueue"
+    assert type(node.runq).__name__ == expected
+
+
+@pytest.mark.skipif(_core.native is None, reason="a class of the native core only")
+@given(st.lists(st.one_of(st.integers(0, 999), st.sampled_from(["pop", "clear", "list"]))))
+def test_the_native_run_queue_behaves_as_the_deque_it_replaces(ops: list[int | str]) -> None:
+    # A ring buffer that grows from 64 slots: long runs of appends wrap and grow it.
+    assert _core.native is not None
+    q, model = _core.native.RunQueue(), collections.deque[object]()
+    for op in ops * 3:
+        if op == "pop":
+            if model:
+                assert q.popleft() == model.popleft()
+            else:
+                with pytest.raises(IndexError, match="pop from an empty run queue"):
+                    q.popleft()
+        elif op == "clear":
+            q.clear()
+            model.clear()
+        elif op == "list":
+            assert list(q) == list(model)
+        else:
+            for i in range(int(op) % 97):
+                q.append((op, i))
+                model.append((op, i))
+        assert (len(q), bool(q)) == (len(model), bool(model))
+    assert list(q) == list(model)
+
+
+@pytest.mark.skipif(_core.native is None, reason="a class of the native core only")
+def test_the_native_run_queue_refuses_arguments_and_frees_what_it_holds() -> None:
+    assert _core.native is not None
+    with pytest.raises(TypeError, match=r"RunQueue\(\) takes no arguments"):
+        _core.native.RunQueue([1])  # type: ignore[call-arg]
+
+    class Held:
+        pass
+
+    q, held = _core.native.RunQueue(), Held()
+    q.append(held)
+    it = iter(q)  # a snapshot: later changes do not move it
+    q.append(Held())
+    assert list(it) == [held]
+    gone = weakref.ref(held)
+    del held, it
+    assert gone() is not None
+    q.clear()
+    assert gone() is None and len(q) == 0
+    # A cycle through the queue is the garbage collector's to free.
+    cyclic = Held()
+    cyclic.q = _core.native.RunQueue()  # type: ignore[attr-defined]
+    cyclic.q.append(cyclic)  # type: ignore[attr-defined]
+    gone = weakref.ref(cyclic)
+    del cyclic
+    gc.collect()
+    assert gone() is None

@@ -187,6 +187,49 @@ async def test_a_process_is_asyncio_current_task_so_asyncio_timeout_works() -> N
     assert Process.alive(self()) is True
 
 
+def test_each_step_has_its_process_as_current_task_and_none_is_current_between_steps() -> None:
+    # Node.step brackets a step with asyncio's _enter_task/_leave_task (the
+    # native core does their dict operations itself, task_enter/task_leave in
+    # _cnode.c): during a step current_task() is that process, in a loop
+    # callback between steps it is None.
+    seen: list[object] = []
+
+    async def child(parent: tether.Pid) -> None:
+        task = asyncio.current_task()
+        send(parent, task.get_name() if task is not None else None)
+
+    async def main() -> tuple[bool, str | None, str, list[object]]:
+        loop = asyncio.get_running_loop()
+        loop.call_soon(lambda: seen.append(asyncio.current_task(loop)))
+        pid = spawn(child, self())
+        name = await receive()
+        task = asyncio.current_task()
+        return task is not None and task.get_name() == repr(self()), name, repr(pid), seen
+
+    mine, name, pid, between = tether.run(main)
+    assert (mine, name, between) == (True, pid, [None])
+
+
+def test_a_step_that_removes_itself_as_current_task_dies_of_asyncios_error() -> None:
+    # _leave_task's check, kept by both cores: the step's process must still be
+    # the current task when it yields.  Only this process dies; the node goes on.
+    async def tamper() -> None:
+        del asyncio.tasks._current_tasks[asyncio.get_running_loop()]  # type: ignore[attr-defined]
+        await receive()
+
+    async def main() -> tuple[str, str, bool]:
+        pid, ref = spawn_monitor(tamper)
+        down = await receive(Down(ref, tether.ANY, tether.ANY, tether.ANY))
+        reason = down.reason
+        return type(reason).__name__, str(reason).replace(repr(pid), "PID"), Process.alive(self())
+
+    assert tether.run(main) == (
+        "RuntimeError",
+        "Leaving task <Process PID state=1> does not match the current task None.",
+        True,
+    )
+
+
 async def test_wait_for_and_gather_of_coroutines_work_inside_a_process() -> None:
     async def double(x: int) -> int:
         await asyncio.sleep(0.5)

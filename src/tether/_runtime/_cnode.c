@@ -35,6 +35,14 @@ static PyTypeObject *ProcessType, *NodeType, *PidType;
 static PyTypeObject *RefType; /* set by init_refs */
 static PyObject *WAIT, *RESCAN, *TIMEOUT, *ForceStop;
 static PyObject *enter_task, *leave_task;
+/* asyncio's table of current tasks, _asyncio._current_tasks (a dict keyed by
+ * loop), when _node's _enter_task and _leave_task are _asyncio's own C
+ * functions (CPython 3.11-3.13): a step then does their dict operations
+ * itself (task_enter, task_leave), with the loop hashed once, where the two
+ * calls cost about 250 instructions a step more (vectorcall, argument
+ * parsing, the loop hashed twice).  NULL: the two functions are called (a
+ * pure-Python asyncio, another CPython). */
+static PyObject *current_tasks;
 static PyObject *ST[6];  /* RUNNABLE .. SUSPENDED, the module's own int objects */
 static PyObject *deliver_py, *send_py, *receive_py;
 static PyObject *float_one, *int_zero, *int_one;
@@ -133,6 +141,14 @@ state_is(PyObject *s, int k)
 {
     if (s == ST[k]) {
         return 1;
+    }
+    /* A state is one of the six objects (_node's ints, which CPython's small
+     * int cache makes the only ones of their values): comparing with them is
+     * a few instructions where PyLong_AsLong is some sixty. */
+    for (int i = 0; i < 6; i++) {
+        if (s == ST[i]) {
+            return 0;
+        }
     }
     return PyLong_CheckExact(s) && PyLong_AsLong(s) == k;
 }
@@ -257,14 +273,263 @@ call_soon(PyObject *node, PyObject *fn_name)
 static int returned(PyObject *node, PyObject *p, PyObject *value); /* Node._returned */
 /* a call's bookkeeping (the section near the end) */
 static PyObject *loop_time(PyObject *loop);
-static PyObject *runq_append(PyObject *runq, PyObject *p);
 static int set_receive_timer(PyObject *node, PyObject *p, PyObject *deadline);
 static int cancel_receive_timer(PyObject *node, PyObject *p);
 static int send_alias(PyObject *node, PyObject *ref, PyObject *msg);
 static int exited(PyObject *node, PyObject *p, PyObject *ex);       /* Node._step_ended */
 static PyObject *ProcessExit_t, *terminate_py;
 
+/* ---- the run queue ------------------------------------------------------- */
+
+/* Node.runq with the native core: the FIFO of runnable processes, a ring
+ * buffer with the part of deque's interface the Python code uses (append,
+ * popleft, clear, len, truth, iteration).  collections.deque has no C API:
+ * each call through its method descriptors costs about 100 instructions, and
+ * a scheduler turn appends and pops once a step; here each is a few.
+ * Invariants: cap is 0 or a power of two; the live items are
+ * items[(head + i) & (cap - 1)] for i in [0, len), each a strong reference. */
+typedef struct {
+    PyObject_HEAD
+    PyObject **items;
+    Py_ssize_t head, len, cap;
+} RunQueue;
+
+static PyTypeObject RunQueueType;
+
+static int
+rq_grow(RunQueue *q)
+{
+    Py_ssize_t ncap = q->cap ? q->cap * 2 : 64;
+    PyObject **items = PyMem_New(PyObject *, ncap);
+    if (items == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < q->len; i++) {
+        items[i] = q->items[(q->head + i) & (q->cap - 1)];
+    }
+    PyMem_Free(q->items);
+    q->items = items;
+    q->head = 0;
+    q->cap = ncap;
+    return 0;
+}
+
+static inline int
+rq_push(RunQueue *q, PyObject *p)
+{
+    if (q->len == q->cap && rq_grow(q) < 0) {
+        return -1;
+    }
+    q->items[(q->head + q->len) & (q->cap - 1)] = Py_NewRef(p);
+    q->len++;
+    return 0;
+}
+
+/* The oldest item (a new reference); the queue must not be empty. */
+static inline PyObject *
+rq_pop(RunQueue *q)
+{
+    PyObject *p = q->items[q->head];
+    q->head = (q->head + 1) & (q->cap - 1);
+    q->len--;
+    return p;
+}
+
+static PyObject *
+rq_append(RunQueue *q, PyObject *p)
+{
+    if (rq_push(q, p) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+rq_popleft(RunQueue *q, PyObject *unused)
+{
+    if (q->len == 0) {
+        PyErr_SetString(PyExc_IndexError, "pop from an empty run queue");
+        return NULL;
+    }
+    return rq_pop(q);
+}
+
+/* Items are dropped one at a time: a drop can run code that appends. */
+static int
+rq_clear(RunQueue *q)
+{
+    while (q->len > 0) {
+        PyObject *p = rq_pop(q);
+        Py_DECREF(p);
+    }
+    return 0;
+}
+
+static PyObject *
+rq_clear_method(RunQueue *q, PyObject *unused)
+{
+    rq_clear(q);
+    Py_RETURN_NONE;
+}
+
+static Py_ssize_t
+rq_length(RunQueue *q)
+{
+    return q->len;
+}
+
+/* Iteration walks a snapshot (a list), as Node.close's loop needs nothing
+ * more and a live view could not survive an append that grows the ring. */
+static PyObject *
+rq_iter(RunQueue *q)
+{
+    PyObject *list = PyList_New(q->len);
+    if (list == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < q->len; i++) {
+        PyList_SET_ITEM(list, i, Py_NewRef(q->items[(q->head + i) & (q->cap - 1)]));
+    }
+    PyObject *it = PyObject_GetIter(list);
+    Py_DECREF(list);
+    return it;
+}
+
+static int
+rq_traverse(RunQueue *q, visitproc visit, void *arg)
+{
+    for (Py_ssize_t i = 0; i < q->len; i++) {
+        Py_VISIT(q->items[(q->head + i) & (q->cap - 1)]);
+    }
+    return 0;
+}
+
+static void
+rq_dealloc(RunQueue *q)
+{
+    PyObject_GC_UnTrack(q);
+    rq_clear(q);
+    PyMem_Free(q->items);
+    Py_TYPE(q)->tp_free((PyObject *)q);
+}
+
+static PyObject *
+rq_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    if (PyTuple_GET_SIZE(args) != 0 || (kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "RunQueue() takes no arguments");
+        return NULL;
+    }
+    RunQueue *q = (RunQueue *)type->tp_alloc(type, 0);
+    if (q != NULL) {
+        q->items = NULL;
+        q->head = q->len = q->cap = 0;
+    }
+    return (PyObject *)q;
+}
+
+static PyMethodDef rq_methods[] = {
+    {"append", (PyCFunction)rq_append, METH_O, "Add a process at the end."},
+    {"popleft", (PyCFunction)rq_popleft, METH_NOARGS,
+     "Remove and return the oldest process (IndexError if empty)."},
+    {"clear", (PyCFunction)rq_clear_method, METH_NOARGS, "Remove every process."},
+    {NULL},
+};
+
+static PySequenceMethods rq_as_sequence = {
+    .sq_length = (lenfunc)rq_length,
+};
+
+static PyTypeObject RunQueueType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "tether._runtime._cnode.RunQueue",
+    .tp_basicsize = sizeof(RunQueue),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The native core's run queue (Node.runq): a FIFO of processes.",
+    .tp_new = rq_new,
+    .tp_dealloc = (destructor)rq_dealloc,
+    .tp_traverse = (traverseproc)rq_traverse,
+    .tp_clear = (inquiry)rq_clear,
+    .tp_iter = (getiterfunc)rq_iter,
+    .tp_methods = rq_methods,
+    .tp_as_sequence = &rq_as_sequence,
+};
+
+/* runq.append(p): 0, or -1 with an exception set. */
+static int
+runq_append(PyObject *runq, PyObject *p)
+{
+    if (Py_TYPE(runq) == &RunQueueType) {
+        return rq_push((RunQueue *)runq, p);
+    }
+    PyObject *r;
+    if (Py_TYPE(runq) == deque_type) {
+        PyObject *args[2] = {runq, p};
+        r = PyObject_Vectorcall(deque_append, args, 2, NULL);
+    }
+    else {
+        r = call_method1(runq, s_append, p);
+    }
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
 /* ---- Node.step ------------------------------------------------------------ */
+
+/* _enter_task(loop, p), and the loop's hash for task_leave.  Mirrors
+ * _asyncio's enter_task: set current_tasks[loop] = p if no task is current;
+ * if one is, the real function is called, to raise asyncio's own error. */
+static int
+task_enter(PyObject *loop, PyObject *p, Py_hash_t *hash)
+{
+    if (current_tasks != NULL) {
+        Py_hash_t h = PyObject_Hash(loop);
+        if (h == -1) {
+            return -1;
+        }
+        *hash = h;
+        PyObject *item = DICT_GET_KH(current_tasks, loop, h);
+        if (item == NULL) {
+            return PyErr_Occurred() ? -1 : DICT_SET_KH(current_tasks, loop, p, h);
+        }
+    }
+    PyObject *targs[2] = {loop, p};
+    PyObject *r = PyObject_Vectorcall(enter_task, targs, 2, NULL);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
+/* _leave_task(loop, p) after task_enter(loop, p, &hash) succeeded.  Mirrors
+ * _asyncio's leave_task: delete current_tasks[loop] if it is p; if it is not
+ * (the step replaced or removed it), the real function raises asyncio's
+ * error. */
+static int
+task_leave(PyObject *loop, PyObject *p, Py_hash_t hash)
+{
+    if (current_tasks != NULL) {
+        PyObject *item = DICT_GET_KH(current_tasks, loop, hash);
+        if (item == p) {
+            return DICT_DEL_KH(current_tasks, loop, hash);
+        }
+        if (item == NULL && PyErr_Occurred()) {
+            return -1;
+        }
+    }
+    PyObject *targs[2] = {loop, p};
+    PyObject *r = PyObject_Vectorcall(leave_task, targs, 2, NULL);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
 
 /* Mirrors Node.step: run one process until it yields, returns or raises.
  * Returns 0, or -1 with an exception set (for run's per-step guard). */
@@ -304,29 +569,23 @@ step(PyObject *node, PyObject *p)
     }
     Py_INCREF(coro);
     Py_INCREF(loop);
-    PyObject *targs[2] = {loop, p};
     PyObject *result = NULL;
     PySendResult status;
-    r = PyObject_Vectorcall(enter_task, targs, 2, NULL);
-    if (r == NULL) {
+    Py_hash_t loop_hash = -1;
+    if (task_enter(loop, p, &loop_hash) < 0) {
         status = PYGEN_ERROR;
     }
     else {
-        Py_DECREF(r);
         status = PyIter_Send(coro, value, &result);
         /* finally: _leave_task(loop, p); its error replaces the step's. */
         PyObject *pending = status == PYGEN_ERROR ? take_exception() : NULL;
-        r = PyObject_Vectorcall(leave_task, targs, 2, NULL);
-        if (r == NULL) {
+        if (task_leave(loop, p, loop_hash) < 0) {
             Py_XDECREF(pending);
             Py_CLEAR(result);
             status = PYGEN_ERROR;
         }
-        else {
-            Py_DECREF(r);
-            if (pending != NULL) {
-                restore_exception(pending);
-            }
+        else if (pending != NULL) {
+            restore_exception(pending);
         }
     }
     Py_DECREF(value);
@@ -371,7 +630,7 @@ step(PyObject *node, PyObject *p)
     else if (result == Py_None) {
         set_slot(p, P_state, ST[RUNNABLE]);
         PyObject *runq = get_slot(node, N_runq);
-        r = runq == NULL ? NULL : runq_append(runq, p);
+        r = runq == NULL || runq_append(runq, p) < 0 ? NULL : Py_NewRef(Py_None);
     }
     else {
         r = call_method2(node, s_awaits, p, result);
@@ -438,8 +697,10 @@ cnode_run(PyObject *module, PyObject *node)
         return NULL;
     }
     Py_INCREF(runq);
-    PyObject *popleft = PyObject_GetAttr(runq, s_popleft);
-    if (popleft == NULL) {
+    /* Node.runq is a RunQueue; anything else goes through its methods. */
+    RunQueue *rq = Py_TYPE(runq) == &RunQueueType ? (RunQueue *)runq : NULL;
+    PyObject *popleft = rq != NULL ? NULL : PyObject_GetAttr(runq, s_popleft);
+    if (rq == NULL && popleft == NULL) {
         Py_DECREF(runq);
         return NULL;
     }
@@ -447,9 +708,9 @@ cnode_run(PyObject *module, PyObject *node)
     double start = monotonic(), deadline = start + slice;
     int failed = 0, broke = 0;
     Py_ssize_t len;
-    while ((len = PyObject_Size(runq)) > 0 && n) {
+    while ((len = rq != NULL ? rq->len : PyObject_Size(runq)) > 0 && n) {
         n--;
-        PyObject *p = PyObject_CallNoArgs(popleft);
+        PyObject *p = rq != NULL ? rq_pop(rq) : PyObject_CallNoArgs(popleft);
         if (p == NULL) {
             failed = 1;
             break;
@@ -491,7 +752,7 @@ cnode_run(PyObject *module, PyObject *node)
         set_slot(node, N_check_every, v);
         Py_DECREF(v);
     }
-    Py_DECREF(popleft);
+    Py_XDECREF(popleft);
     /* finally: */
     PyObject *pending = failed ? take_exception() : NULL;
     int ok = 0;
@@ -1682,27 +1943,15 @@ slot_true(PyObject *o, Py_ssize_t off)
     return v == NULL ? -1 : PyObject_IsTrue(v);
 }
 
-/* runq.append(p): a new reference (None) or NULL. */
-static PyObject *
-runq_append(PyObject *runq, PyObject *p)
-{
-    if (Py_TYPE(runq) == deque_type) {
-        PyObject *args[2] = {runq, p};
-        return PyObject_Vectorcall(deque_append, args, 2, NULL);
-    }
-    return call_method1(runq, s_append, p);
-}
 
 /* Node.queue(p). */
 static int
 queue(PyObject *node, PyObject *p)
 {
     PyObject *runq = get_slot(node, N_runq);
-    PyObject *r = runq == NULL ? NULL : runq_append(runq, p);
-    if (r == NULL) {
+    if (runq == NULL || runq_append(runq, p) < 0) {
         return -1;
     }
-    Py_DECREF(r);
     int truth = slot_true(node, N_scheduled);
     if (truth < 0) {
         return -1;
@@ -2426,11 +2675,25 @@ receive_clear(Receive *self)
     return 0;
 }
 
+/* Spare Receive objects, as CPython keeps free lists for its own small
+ * objects: receive() makes one per call and its step drops it, so reusing
+ * a few saves the allocator and the GC's linking and unlinking (about 130
+ * instructions a receive).  A spare is untracked and cleared (every field
+ * NULL), its memory owned by the list; cnode_receive re-initialises it with
+ * PyObject_Init, which counts the new reference.  The GIL guards the list. */
+#define RECEIVE_SPARES 16
+static Receive *receive_spares[RECEIVE_SPARES];
+static int n_receive_spares;
+
 static void
 receive_dealloc(Receive *self)
 {
     PyObject_GC_UnTrack(self);
     receive_clear(self);
+    if (n_receive_spares < RECEIVE_SPARES) {
+        receive_spares[n_receive_spares++] = self;
+        return;
+    }
     PyObject_GC_Del(self);
 }
 
@@ -2508,8 +2771,12 @@ cnode_receive(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObjec
     else if (nargs > 1) {
         goto python;
     }
-    Receive *r = PyObject_GC_New(Receive, &ReceiveType);
-    if (r == NULL) {
+    Receive *r;
+    if (n_receive_spares > 0) {
+        r = receive_spares[--n_receive_spares];
+        (void)PyObject_Init((PyObject *)r, &ReceiveType);
+    }
+    else if ((r = PyObject_GC_New(Receive, &ReceiveType)) == NULL) {
         Py_XDECREF(spec.key);
         Py_XDECREF(matcher);
         return NULL;
@@ -2599,6 +2866,25 @@ cnode_init(PyObject *module, PyObject *node_module)
         get_obj("TIMEOUT", &TIMEOUT) < 0 || get_obj("_ForceStop", &ForceStop) < 0 ||
         get_obj("_enter_task", &enter_task) < 0 || get_obj("_leave_task", &leave_task) < 0) {
         return NULL;
+    }
+    /* current_tasks: only when _node's hooks are _asyncio's C functions,
+     * whose table it is (anything else: the hooks are called). */
+    PyObject *aio = PyImport_ImportModule("_asyncio");
+    if (aio == NULL) {
+        PyErr_Clear();
+    }
+    else {
+        PyObject *e = PyObject_GetAttrString(aio, "_enter_task");
+        PyObject *l = e == NULL ? NULL : PyObject_GetAttrString(aio, "_leave_task");
+        PyObject *ct = l == NULL ? NULL : PyObject_GetAttrString(aio, "_current_tasks");
+        PyErr_Clear();
+        if (e == enter_task && l == leave_task && ct != NULL && PyDict_CheckExact(ct)) {
+            current_tasks = Py_NewRef(ct);
+        }
+        Py_XDECREF(e);
+        Py_XDECREF(l);
+        Py_XDECREF(ct);
+        Py_DECREF(aio);
     }
     for (int i = 0; i < 6; i++) {
         if (get_obj(states[i], &ST[i]) < 0) {
@@ -4402,6 +4688,7 @@ PyMODINIT_FUNC
 PyInit__cnode(void)
 {
     if (PyType_Ready(&ReceiveType) < 0 || PyType_Ready(&CMailboxType) < 0 ||
+        PyType_Ready(&RunQueueType) < 0 ||
         PyType_Ready(&BucketType) < 0 || PyType_Ready(&TagMatchType) < 0) {
         return NULL;
     }
@@ -4454,6 +4741,7 @@ PyInit__cnode(void)
     }
     if (PyModule_AddObjectRef(m, "Receive", (PyObject *)&ReceiveType) < 0 ||
         PyModule_AddObjectRef(m, "Mailbox", (PyObject *)&CMailboxType) < 0 ||
+        PyModule_AddObjectRef(m, "RunQueue", (PyObject *)&RunQueueType) < 0 ||
         PyModule_AddObjectRef(m, "TagMatch", (PyObject *)&TagMatchType) < 0 ||
         PyModule_AddIntConstant(m, "INDEX_THRESHOLD", INDEX_THRESHOLD) < 0) {
         Py_DECREF(m);

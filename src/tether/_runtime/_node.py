@@ -502,7 +502,7 @@ class Node:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.current: Process | None = None
-        self.runq: deque[Process] = deque()
+        self.runq: deque[Process] = RunQueue()
         self.scheduled = False
         self.table: dict[Pid | Port, Process] = {}
         self.names: dict[str, Process] = {}
@@ -1776,6 +1776,15 @@ def _run_native(self: Node) -> None:
 
 
 _native: Final = _core.native
+# The run queue (Node.runq): a deque in the Python core; the native core's
+# RunQueue is a C ring buffer with the deque methods used here (append,
+# popleft, clear, len, iteration), which its scheduler loop calls directly.
+if TYPE_CHECKING:
+    RunQueue = deque
+elif _native is not None:
+    RunQueue = _native.RunQueue
+else:
+    RunQueue = deque
 _RUN_CODE: Final = _run_native.__code__ if _native is not None else None
 _in_runtime: Final = _native.in_runtime if _native is not None else None
 if _native is not None:
