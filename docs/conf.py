@@ -36,11 +36,17 @@ heading fails the build.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
 
-import tether
+# The API reference is the reference core's: with the native core, send, receive
+# and the spawns are C functions whose docstrings only point to the pure-Python
+# functions (tether._runtime._api), which carry the documentation.
+os.environ.setdefault("TETHER_CORE", "python")
+
+import tether  # after the core is chosen
 
 HERE = Path(__file__).resolve().parent
 

@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tether
-from tether import receive, self, send
+from tether import ANY, Down, Ref, receive, self, send, spawn, spawn_link, spawn_monitor
 from tether._runtime import _api, _core
 
 
@@ -59,6 +59,60 @@ def test_the_public_send_and_receive_are_the_running_cores() -> None:
     assert tether.send is _api.send and tether.receive is _api.receive
     kind = "builtin_function_or_method" if _core.NAME == "native" else "function"
     assert type(tether.send).__name__ == kind
+
+
+def test_the_public_spawns_are_the_running_cores() -> None:
+    spawns = (tether.spawn, tether.spawn_link, tether.spawn_monitor)
+    assert spawns == (_api.spawn, _api.spawn_link, _api.spawn_monitor)
+    kind = "builtin_function_or_method" if _core.NAME == "native" else "function"
+    assert [type(f).__name__ for f in spawns] == [kind] * 3
+
+
+async def _child(*args: object) -> None:
+    await receive()
+
+
+async def test_the_spawns_record_what_node_spawn_records_on_either_core() -> None:
+    # The native core spawns an async def function from a process in C
+    # (_cnode.api_spawn); the Python core calls Node.spawn: the same records.
+    node = tether._runtime._node.NODE
+    assert isinstance(node, tether._runtime._node.Node)
+    me = self()
+    a = spawn(_child)
+    b = spawn_link(_child, "b", 2)
+    c, ref = spawn_monitor(_child, "c", 3, [4], None)
+    pa, pb, pc, mine = (node.table[x] for x in (a, b, c, me))
+    assert (b.id, c.id) == (a.id + 1, a.id + 2)  # ids drawn in order, none skipped
+    assert [p.initial_call for p in (pa, pb, pc)] == [_child] * 3
+    assert (pa.links, pb.links, pc.links, mine.links) == (None, {me}, None, {b})
+    assert (type(ref), mine.monitors, pc.monitored_by) == (Ref, {ref: (c, c)}, {ref: me})
+    assert [p.coro.cr_frame.f_locals["args"] for p in (pa, pb, pc)] == [  # type: ignore[union-attr]
+        (),
+        ("b", 2),
+        ("c", 3, [4], None),
+    ]
+    for pid in (a, b, c):
+        send(pid, "go")
+    assert await receive(Down(ref, ANY, ANY, ANY)) == Down(ref, "process", c, "normal")
+
+
+async def test_the_spawns_cases_that_the_c_leaves_to_python_behave_as_python() -> None:
+    # Keywords, the MFA form and a function that is not async go to _api's
+    # functions, whose errors and results they are.
+    with pytest.raises(TypeError, match=r"^spawn\(\) got an unexpected keyword argument 'x'$"):
+        spawn(_child, x=1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"^spawn_link\(\) missing 1 required positional"):
+        spawn_link()  # type: ignore[call-overload]
+    mfa = spawn_monitor(sys.modules[__name__], "_child", [1, 2])
+    assert type(mfa) is tuple and len(mfa) == 2
+    send(mfa[0], "go")
+    assert await receive(Down(mfa[1], ANY, ANY, ANY)) == Down(mfa[1], "process", mfa[0], "normal")
+    with pytest.raises(TypeError) as info:
+        spawn(len, [1])  # type: ignore[arg-type]
+    assert str(info.value) == (
+        "spawn: <built-in function len> is not an async function; a tether process runs "
+        "a coroutine, so define it with 'async def' (or wrap it: async def main(): f())"
+    )
 
 
 async def test_send_takes_dest_and_msg_by_keyword_as_its_signature_says() -> None:

@@ -450,10 +450,15 @@ _RECEIVE_DOC: Final = """Wait for a message and return it: Elixir's ``receive â€
 _receive.__doc__ = _RECEIVE_DOC
 
 if _core.native is not None:
-    # The native core (_core.py): send to a local pid and the plain receive in C,
-    # everything else in the functions above, which the C calls (init_api).
-    _core.native.init_api(send, _receive)
+    # The native core (_core.py): send to a local pid, the plain receive, and
+    # spawn, spawn_link and spawn_monitor of an async def function from inside a
+    # process in C; everything else in the functions above, which the C calls
+    # (init_api).
+    _core.native.init_api(send, _receive, spawn, spawn_link, spawn_monitor)
     send = _core.native.send
+    spawn = _core.native.api_spawn
+    spawn_link = _core.native.api_spawn_link
+    spawn_monitor = _core.native.api_spawn_monitor
     receive = cast(_Receive, _core.native.receive)  # type: ignore[misc]
 
 

@@ -45,6 +45,8 @@ static PyObject *enter_task, *leave_task;
 static PyObject *current_tasks;
 static PyObject *ST[6];  /* RUNNABLE .. SUSPENDED, the module's own int objects */
 static PyObject *deliver_py, *send_py, *receive_py;
+/* _api.spawn, _api.spawn_link and _api.spawn_monitor, the Python (init_api). */
+static PyObject *spawn_api_py[3];
 static PyObject *float_one, *int_zero, *int_one;
 
 /* collections.deque and its append method descriptor: the run queue is a
@@ -2124,28 +2126,50 @@ cnode_deliver(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 /* ---- send ------------------------------------------------------------------- */
 
-/* table.get(pid) without calling Pid.__hash__ (Python code): it returns the
- * _hash slot, which CPython's slot_tp_hash turns into the hash the dict stores
- * as done here (the int itself when it fits a Py_hash_t, else its hash; -1
- * becomes -2). */
-static PyObject *
-table_get(PyObject *table, PyObject *pid)
+/* The process table's operations on a Pid key without calling Pid.__hash__
+ * (Python code): it returns the _hash slot, which CPython's slot_tp_hash turns
+ * into the hash the dict stores as pid_hash does (the int itself when it fits
+ * a Py_hash_t, else its hash; -1 becomes -2).  Keys that are not Pids (Ports)
+ * take the plain calls. */
+static inline Py_hash_t
+pid_hash(PyObject *pid, PyObject *table)
 {
-#if PY_VERSION_HEX < 0x030E0000 /* a private function, still in 3.13 */
-    PyObject *h_o = SLOT(pid, Pid_hash);
+#if PY_VERSION_HEX < 0x030E0000 /* the known-hash calls: private, still in 3.13 */
+    PyObject *h_o = Py_TYPE(pid) == PidType ? SLOT(pid, Pid_hash) : NULL;
     if (h_o != NULL && PyLong_CheckExact(h_o) && PyDict_CheckExact(table)) {
         Py_hash_t h = PyLong_AsSsize_t(h_o);
         if (h == -1 && PyErr_Occurred()) {
             PyErr_Clear();
-            h = PyObject_Hash(h_o);
+            h = PyObject_Hash(h_o); /* an int's: cannot fail */
         }
-        if (h == -1) {
-            h = -2;
-        }
-        return _PyDict_GetItem_KnownHash(table, pid, h);
+        return h == -1 ? -2 : h;
     }
 #endif
-    return PyDict_GetItemWithError(table, pid);
+    return -1;
+}
+
+/* table.get(pid): a borrowed reference, or NULL (an error set if any). */
+static PyObject *
+table_get(PyObject *table, PyObject *pid)
+{
+    Py_hash_t h = pid_hash(pid, table);
+    return h == -1 ? PyDict_GetItemWithError(table, pid) : DICT_GET_KH(table, pid, h);
+}
+
+/* table[pid] = p */
+static int
+table_set(PyObject *table, PyObject *pid, PyObject *p)
+{
+    Py_hash_t h = pid_hash(pid, table);
+    return h == -1 ? PyObject_SetItem(table, pid, p) : DICT_SET_KH(table, pid, p, h);
+}
+
+/* del table[pid] */
+static int
+table_del(PyObject *table, PyObject *pid)
+{
+    Py_hash_t h = pid_hash(pid, table);
+    return h == -1 ? PyObject_DelItem(table, pid) : DICT_DEL_KH(table, pid, h);
 }
 
 /* Mirrors _api.send for its hot case, a local pid from inside a process;
@@ -2935,12 +2959,16 @@ cnode_init(PyObject *module, PyObject *node_module)
 static PyObject *
 cnode_init_api(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "init_api(send, receive) takes 2 arguments");
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError,
+                        "init_api(send, receive, spawn, spawn_link, spawn_monitor) takes 5 arguments");
         return NULL;
     }
     Py_XSETREF(send_py, Py_NewRef(args[0]));
     Py_XSETREF(receive_py, Py_NewRef(args[1]));
+    for (int i = 0; i < 3; i++) {
+        Py_XSETREF(spawn_api_py[i], Py_NewRef(args[2 + i]));
+    }
     Py_RETURN_NONE;
 }
 
@@ -3031,7 +3059,7 @@ cnode_init_lifecycle(PyObject *module, PyObject *node_module)
 
 static PyObject *spawn_py;          /* the Python Node.spawn */
 /* (P_pid, P_initial_call, P_links, P_monitors, P_monitored_by: with the slot offsets) */
-static Py_ssize_t N_next_id, N_spawns;
+static Py_ssize_t N_ids, N_spawns;
 static Py_ssize_t Pid_id, Pid_serial, Pid_node, Pid_creation;
 static Py_ssize_t P_nslots;
 static Py_ssize_t *P_offsets;       /* every slot of Process but __weakref__ */
@@ -3124,22 +3152,27 @@ slot_dict_set(PyObject *o, Py_ssize_t off, PyObject *k, PyObject *v)
 }
 
 /* The C side of Node.spawn (the lines after the checks): pid made, coroutine
- * made; returns (pid, ref) or NULL. */
-static PyObject *
+ * made; 0 (*ref: the monitor's ref, a new reference, if monitor) or -1. */
+static int
 spawn_record(PyObject *node, PyObject *parent, PyObject *pid, PyObject *coro, PyObject *fun,
-             int link, int monitor)
+             int link, int monitor, PyObject **ref_out)
 {
-    PyObject *ref = NULL, *result = NULL;
+    PyObject *ref = NULL;
+    int rc = -1;
     PyObject *p = new_process(pid, coro, fun);
     if (p == NULL) {
-        return NULL;
+        return -1;
     }
     PyObject *table = get_slot(node, N_table), *spawns = get_slot(node, N_spawns);
     PyObject *ppid = get_slot(parent, P_pid);
-    if (table == NULL || spawns == NULL || ppid == NULL || PyObject_SetItem(table, pid, p) < 0) {
+    if (table == NULL || spawns == NULL || ppid == NULL || table_set(table, pid, p) < 0) {
         goto error;
     }
-    PyObject *more = PyNumber_Add(spawns, int_one); /* self.spawns += 1 */
+    /* self.spawns += 1 (an int: PyNumber_Add's dispatch costs more than this) */
+    int overflow = 0;
+    long long count = PyLong_CheckExact(spawns) ? PyLong_AsLongLongAndOverflow(spawns, &overflow) : -1;
+    PyObject *more = count >= 0 && !overflow && count < LLONG_MAX ? PyLong_FromLongLong(count + 1)
+                                                                  : PyNumber_Add(spawns, int_one);
     if (more == NULL) {
         goto error;
     }
@@ -3171,11 +3204,71 @@ spawn_record(PyObject *node, PyObject *parent, PyObject *pid, PyObject *coro, Py
     if (queue(node, p) < 0) {
         goto error;
     }
-    result = PyTuple_Pack(2, pid, ref == NULL ? Py_None : ref);
+    *ref_out = ref;
+    ref = NULL;
+    rc = 0;
 error:
     Py_XDECREF(ref);
     Py_DECREF(p);
-    return result;
+    return rc;
+}
+
+/* Node.spawn's C cases: a live parent process, an async def function and a
+ * tuple of arguments.  1: spawned (*pid and, with monitor, *ref: new
+ * references); 0: not one of these cases (Node.spawn, the Python, does it);
+ * -1: an error. */
+static int
+spawn_c(PyObject *node, PyObject *parent, PyObject *fun, PyObject *fargs, int link, int monitor,
+        PyObject **pid_out, PyObject **ref_out)
+{
+    if (Py_TYPE(node) != NodeType || Py_TYPE(parent) != ProcessType || !PyFunction_Check(fun) ||
+        !PyTuple_CheckExact(fargs)) {
+        return 0;
+    }
+    PyObject *code = PyFunction_GET_CODE(fun);
+    if (!PyCode_Check(code) || !(((PyCodeObject *)code)->co_flags & CO_COROUTINE)) {
+        return 0;
+    }
+    PyObject *state = get_slot(parent, P_state);
+    if (state == NULL) {
+        return -1;
+    }
+    if (state_is(state, DEAD)) {
+        return 0; /* a dying process's spawns are dropped */
+    }
+    /* next(self.ids): an itertools.count, its tp_iternext called directly */
+    PyObject *ids = get_slot(node, N_ids);
+    if (ids == NULL) {
+        return -1;
+    }
+    PyObject *id = PyIter_Check(ids) ? PyIter_Next(ids) : NULL;
+    if (id == NULL) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_RuntimeError, "tether native core: Node.ids is no endless iterator");
+        }
+        return -1;
+    }
+    PyObject *pid = new_local_pid(id);
+    Py_DECREF(id);
+    if (pid == NULL) {
+        return -1;
+    }
+    /* An async def function called makes a coroutine: nothing to check. */
+    PyObject *coro = PyObject_Call(fun, fargs, NULL);
+    if (coro == NULL) {
+        Py_DECREF(pid);
+        return -1;
+    }
+    PyObject *ref = NULL;
+    int rc = spawn_record(node, parent, pid, coro, fun, link, monitor, &ref);
+    Py_DECREF(coro);
+    if (rc < 0) {
+        Py_DECREF(pid);
+        return -1;
+    }
+    *pid_out = pid;
+    *ref_out = ref;
+    return 1;
 }
 
 /* Mirrors Node.spawn(self, parent, fun, args, link=False, monitor=False,
@@ -3202,55 +3295,97 @@ cnode_spawn(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject 
         }
         kw[k] = args[nargs + i];
     }
-    PyObject *node = args[0], *parent = args[1], *fun = args[2], *fargs = args[3];
-    if (Py_TYPE(node) != NodeType || Py_TYPE(parent) != ProcessType || !PyFunction_Check(fun) ||
-        !PyTuple_CheckExact(fargs)) {
-        goto python;
-    }
-    PyObject *code = PyFunction_GET_CODE(fun);
-    if (!PyCode_Check(code) || !(((PyCodeObject *)code)->co_flags & CO_COROUTINE)) {
-        goto python;
-    }
-    PyObject *state = get_slot(parent, P_state);
-    if (state == NULL) {
-        return NULL;
-    }
-    if (state_is(state, DEAD)) {
-        goto python; /* a dying process's spawns are dropped */
-    }
     int link = PyObject_IsTrue(kw[0]), monitor = PyObject_IsTrue(kw[1]);
     if (link < 0 || monitor < 0) {
         return NULL;
     }
-    PyObject *next_id = get_slot(node, N_next_id);
-    if (next_id == NULL) {
+    PyObject *pid = NULL, *ref = NULL;
+    int rc = spawn_c(args[0], args[1], args[2], args[3], link, monitor, &pid, &ref);
+    if (rc < 0) {
         return NULL;
     }
-    PyObject *id = PyObject_CallNoArgs(next_id);
-    if (id == NULL) {
-        return NULL;
-    }
-    PyObject *pid = new_local_pid(id);
-    Py_DECREF(id);
-    if (pid == NULL) {
-        return NULL;
-    }
-    /* An async def function called makes a coroutine: nothing to check. */
-    PyObject *coro = PyObject_Call(fun, fargs, NULL);
-    if (coro == NULL) {
+    if (rc > 0) {
+        PyObject *result = PyTuple_Pack(2, pid, ref == NULL ? Py_None : ref);
         Py_DECREF(pid);
-        return NULL;
+        Py_XDECREF(ref);
+        return result;
     }
-    PyObject *result = spawn_record(node, parent, pid, coro, fun, link, monitor);
-    Py_DECREF(coro);
-    Py_DECREF(pid);
-    return result;
 python:
     if (spawn_py == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "tether native core: init_lifecycle was not called");
         return NULL;
     }
     return PyObject_Vectorcall(spawn_py, args, nargs, kwnames);
+}
+
+/* ---- spawn, spawn_link, spawn_monitor (the API) --------------------------- */
+
+/* Mirrors _api.spawn, spawn_link and spawn_monitor (which: 0, 1, 2) for their
+ * hot case: called inside a process of the running node with an async def
+ * function and no keywords, which is never the MFA form (its fun is not
+ * async; _api._resolve).  Every other case, and every error, is the Python
+ * function's: nothing has happened when spawn_c says it is not its case. */
+static PyObject *
+api_spawn(int which, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *node = the_node, *fallback = spawn_api_py[which];
+    if (fallback == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "tether native core: init_api was not called");
+        return NULL;
+    }
+    if (kwnames != NULL || nargs < 1 || node == NULL || Py_TYPE(node) != NodeType ||
+        !PyFunction_Check(args[0])) {
+        goto python;
+    }
+    PyObject *parent = SLOT(node, N_current);
+    if (parent == NULL || Py_TYPE(parent) != ProcessType) {
+        goto python; /* outside a process: the Python raises */
+    }
+    PyObject *fargs = PyTuple_New(nargs - 1);
+    if (fargs == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 1; i < nargs; i++) {
+        PyTuple_SET_ITEM(fargs, i - 1, Py_NewRef(args[i]));
+    }
+    PyObject *pid = NULL, *ref = NULL;
+    int rc = spawn_c(node, parent, args[0], fargs, which == 1, which == 2, &pid, &ref);
+    Py_DECREF(fargs);
+    if (rc < 0) {
+        return NULL;
+    }
+    if (rc == 0) {
+        goto python;
+    }
+    if (which != 2) {
+        return pid;
+    }
+    PyObject *result = PyTuple_Pack(2, pid, ref);
+    Py_DECREF(pid);
+    Py_DECREF(ref);
+    return result;
+python:
+    return PyObject_Vectorcall(fallback, args, nargs, kwnames);
+}
+
+static PyObject *
+cnode_api_spawn(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    return api_spawn(0, args, nargs, kwnames);
+}
+
+static PyObject *
+cnode_api_spawn_link(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                     PyObject *kwnames)
+{
+    return api_spawn(1, args, nargs, kwnames);
+}
+
+static PyObject *
+cnode_api_spawn_monitor(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                        PyObject *kwnames)
+{
+    return api_spawn(2, args, nargs, kwnames);
 }
 
 /* init_spawn(_node module): the offsets, the template record, Node.spawn (the
@@ -3262,7 +3397,7 @@ init_spawn(PyObject *node_module)
     if (offset_of(P, "pid", &P_pid) < 0 || offset_of(P, "initial_call", &P_initial_call) < 0 ||
         offset_of(P, "links", &P_links) < 0 || offset_of(P, "monitors", &P_monitors) < 0 ||
         offset_of(P, "monitored_by", &P_monitored_by) < 0 ||
-        offset_of(N, "next_id", &N_next_id) < 0 || offset_of(N, "spawns", &N_spawns) < 0 ||
+        offset_of(N, "ids", &N_ids) < 0 || offset_of(N, "spawns", &N_spawns) < 0 ||
         member_offset(I, "id", &Pid_id) < 0 || member_offset(I, "serial", &Pid_serial) < 0 ||
         member_offset(I, "node", &Pid_node) < 0 ||
         member_offset(I, "creation", &Pid_creation) < 0) {
@@ -3430,6 +3565,11 @@ slot_add(PyObject *o, Py_ssize_t off, PyObject *y)
     PyObject *x = get_slot(o, off);
     if (x == NULL) {
         return -1;
+    }
+    if (PyFloat_CheckExact(x) && PyFloat_CheckExact(y) && Py_REFCNT(x) == 1) {
+        /* as inc_counter: a float only the slot holds adds in place */
+        ((PyFloatObject *)x)->ob_fval += PyFloat_AS_DOUBLE(y);
+        return 0;
     }
     PyObject *sum = PyNumber_Add(x, y);
     if (sum == NULL) {
@@ -3703,7 +3843,7 @@ terminate_one(PyObject *node, PyObject *table, PyObject *p, PyObject *reason, Py
     Py_INCREF(pid);
     set_slot(p, P_state, ST[DEAD]);
     set_slot(p, P_reason, reason);
-    if (PyObject_DelItem(table, pid) < 0 || slot_add(node, N_received_by_dead, received) < 0 ||
+    if (table_del(table, pid) < 0 || slot_add(node, N_received_by_dead, received) < 0 ||
         slot_add(node, N_reductions_of_dead, reductions) < 0) {
         goto done_pid;
     }
@@ -3972,6 +4112,21 @@ PyDoc_STRVAR(send_doc,
              "Send ``msg`` to ``dest``; return ``msg`` (S-7): Elixir's ``send/2``.\n\n"
              "The native core's send; its reference and full documentation is\n"
              "``tether._runtime._api.send`` (the pure-Python core).");
+PyDoc_STRVAR(spawn_doc,
+             "spawn(fun, /, *args)\n--\n\n"
+             "Start a new process running ``await fun(*args)``; return its pid.\n\n"
+             "The native core's spawn; its reference and full documentation is\n"
+             "``tether._runtime._api.spawn`` (the pure-Python core).");
+PyDoc_STRVAR(spawn_link_doc,
+             "spawn_link(fun, /, *args)\n--\n\n"
+             "Like spawn, and link the child to the caller atomically (L-3).\n\n"
+             "The native core's spawn_link; its reference and full documentation is\n"
+             "``tether._runtime._api.spawn_link`` (the pure-Python core).");
+PyDoc_STRVAR(spawn_monitor_doc,
+             "spawn_monitor(fun, /, *args)\n--\n\n"
+             "Like spawn, and monitor the child atomically; return ``(pid, ref)`` (M-14).\n\n"
+             "The native core's spawn_monitor; its reference and full documentation is\n"
+             "``tether._runtime._api.spawn_monitor`` (the pure-Python core).");
 PyDoc_STRVAR(receive_doc,
              "receive(*filters, timeout=None)\n--\n\n"
              "Wait for a message and return it: Elixir's ``receive ... after``.\n\n"
@@ -4626,11 +4781,18 @@ cnode_init_calls(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyMethodDef cnode_methods[] = {
     {"init", cnode_init, METH_O, "init(node_module): bind the core to tether._runtime._node."},
     {"init_api", (PyCFunction)(void (*)(void))cnode_init_api, METH_FASTCALL,
-     "init_api(send, receive): the Python send and _receive to fall back on."},
+     "init_api(send, receive, spawn, spawn_link, spawn_monitor): the Python functions to "
+     "fall back on."},
     {"run", cnode_run, METH_O, "run(node): one scheduler turn (mirrors Node.run)."},
     {"deliver", (PyCFunction)(void (*)(void))cnode_deliver, METH_FASTCALL,
      "deliver(node, p, msg): mirrors Node.deliver."},
     {"send", (PyCFunction)(void (*)(void))cnode_send, METH_FASTCALL | METH_KEYWORDS, send_doc},
+    {"api_spawn", (PyCFunction)(void (*)(void))cnode_api_spawn, METH_FASTCALL | METH_KEYWORDS,
+     spawn_doc},
+    {"api_spawn_link", (PyCFunction)(void (*)(void))cnode_api_spawn_link,
+     METH_FASTCALL | METH_KEYWORDS, spawn_link_doc},
+    {"api_spawn_monitor", (PyCFunction)(void (*)(void))cnode_api_spawn_monitor,
+     METH_FASTCALL | METH_KEYWORDS, spawn_monitor_doc},
     {"receive", (PyCFunction)(void (*)(void))cnode_receive, METH_FASTCALL | METH_KEYWORDS,
      receive_doc},
     {"init_mailbox", (PyCFunction)(void (*)(void))cnode_init_mailbox, METH_FASTCALL,

@@ -83,7 +83,7 @@ import threading
 import time
 import types
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from . import _core
@@ -472,12 +472,12 @@ class Node:
         "ext",
         "idle_check_scheduled",
         "idle_waiters",
+        "ids",
         "in_main_thread",
         "live_deadlines",
         "loop",
         "name",
         "names",
-        "next_id",
         "owns_sigint",
         "preempt_request",
         "quick_receives",
@@ -516,7 +516,8 @@ class Node:
         # M-16: alias -> (owner, one-shot).  A message sent to an alias that is
         # not here is dropped; that is how late call replies disappear.
         self.aliases: dict[Ref, tuple[Process, bool]] = {}
-        self.next_id = itertools.count(64).__next__
+        # Pid and Port ids (next(ids)); the native spawn draws from it in C.
+        self.ids: Iterator[int] = itertools.count(64)
         self.name: Atom = NONODE
         self.quick_receives = 0  # receives answered from the mailbox (see _receive)
         # Totals for the observer (rates are their differences over time): processes
@@ -879,7 +880,7 @@ class Node:
         what: str = "spawn",
     ) -> tuple[Pid, Ref | None]:
         """Create a process; link and/or monitor it atomically (L-3, M-14)."""
-        pid = Pid(self.next_id())
+        pid = Pid(next(self.ids))
         if parent is not None and parent.state == DEAD:
             # A dying process's spawns are dropped: the pid never lives.
             return pid, (new_ref() if monitor else None)

@@ -590,7 +590,7 @@ def open_port(
     check_int(max_queue, what, "max_queue", 1)
     node = _node()
     if p.state == _n.DEAD:
-        return Port(node.next_id())  # a dying process's effects are dropped
+        return Port(next(node.ids))  # a dying process's effects are dropped
     popen = subprocess.Popen(
         args,
         stdin=subprocess.PIPE,
@@ -602,7 +602,7 @@ def open_port(
         preexec_fn=_PREEXEC,  # see _pdeathsig: one prctl call, no lock taken
         bufsize=0,
     )
-    port = Port(node.next_id())
+    port = Port(next(node.ids))
     name = os.fsdecode(args[0])
     st = _PortState(
         node, port, popen, name, p.pid, packet, line, exit_status, eof, grace, max_queue
