@@ -4317,7 +4317,7 @@ cnode_new_ref(PyObject *module, PyObject *unused)
 
 static int calls_ready;
 static PyObject *call_monitor_py, *call_demonitor_py, *heappush, *monotonic_fn, *base_loop_time;
-static Py_ssize_t N_deadlines, N_deadline_seq, N_live_deadlines, N_deadline_at;
+static Py_ssize_t N_deadlines, N_deadline_seqs, N_live_deadlines, N_deadline_at;
 static PyObject *cnode_new_ref(PyObject *module, PyObject *unused);
 
 /* loop.time(): time.monotonic() itself when loop.time is asyncio's
@@ -4431,12 +4431,17 @@ set_receive_timer(PyObject *node, PyObject *p, PyObject *deadline)
         Py_DECREF(r);
         return 0;
     }
-    PyObject *seq_fn = get_slot(node, N_deadline_seq), *heap = get_slot(node, N_deadlines);
-    if (seq_fn == NULL || heap == NULL) {
+    PyObject *seqs = get_slot(node, N_deadline_seqs), *heap = get_slot(node, N_deadlines);
+    if (seqs == NULL || heap == NULL) {
         return -1;
     }
-    PyObject *seq = PyObject_CallNoArgs(seq_fn);
+    /* next(self.deadline_seqs): an itertools.count, its tp_iternext directly */
+    PyObject *seq = PyIter_Check(seqs) ? PyIter_Next(seqs) : NULL;
     if (seq == NULL) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_RuntimeError,
+                            "tether native core: Node.deadline_seqs is no endless iterator");
+        }
         return -1;
     }
     PyObject *e = PyList_New(3);
@@ -4754,7 +4759,7 @@ cnode_init_calls(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     PyObject *N = (PyObject *)NodeType;
     if (offset_of(N, "deadlines", &N_deadlines) < 0 ||
-        offset_of(N, "deadline_seq", &N_deadline_seq) < 0 ||
+        offset_of(N, "deadline_seqs", &N_deadline_seqs) < 0 ||
         offset_of(N, "live_deadlines", &N_live_deadlines) < 0 ||
         offset_of(N, "deadline_at", &N_deadline_at) < 0) {
         return NULL;

@@ -465,7 +465,7 @@ class Node:
         "current",
         "deadline_at",
         "deadline_handle",
-        "deadline_seq",
+        "deadline_seqs",
         "deadlines",
         "dist",
         "done",
@@ -509,7 +509,7 @@ class Node:
         self.timers: dict[TimerRef, Pid | str | tuple[Any, Any]] = {}
         # Receive timeouts (see set_receive_timer).
         self.deadlines: list[list[Any]] = []
-        self.deadline_seq = itertools.count().__next__
+        self.deadline_seqs: Iterator[int] = itertools.count()  # ties in the heap
         self.live_deadlines = 0
         self.deadline_handle: asyncio.TimerHandle | None = None
         self.deadline_at = _INF
@@ -1029,7 +1029,7 @@ class Node:
 
     def set_receive_timer(self, p: Process, deadline: float) -> None:
         """Wake ``p`` (waiting in a receive) with ``TIMEOUT`` at loop time ``deadline``."""
-        e = [deadline, self.deadline_seq(), p]
+        e = [deadline, next(self.deadline_seqs), p]
         heapq.heappush(self.deadlines, e)
         p.timer = e
         self.live_deadlines += 1
