@@ -74,7 +74,7 @@ async def _child(*args: object) -> None:
 
 async def test_the_spawns_record_what_node_spawn_records_on_either_core() -> None:
     # The native core spawns an async def function from a process in C
-    # (_cnode.api_spawn); the Python core calls Node.spawn: the same records.
+    # (_cnode.spawn); the Python core calls Node.spawn: the same records.
     node = tether._runtime._node.NODE
     assert isinstance(node, tether._runtime._node.Node)
     me = self()

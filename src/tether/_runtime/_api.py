@@ -449,16 +449,31 @@ _RECEIVE_DOC: Final = """Wait for a message and return it: Elixir's ``receive â€
     """
 _receive.__doc__ = _RECEIVE_DOC
 
+#: The native core's C functions that replace public functions of this module,
+#: each mapped to the Python function it mirrors (empty on the pure-Python core).
+REFERENCE: Final[dict[Callable[..., Any], Callable[..., Any]]] = {}
+
 if _core.native is not None:
     # The native core (_core.py): send to a local pid, the plain receive, and
     # spawn, spawn_link and spawn_monitor of an async def function from inside a
     # process in C; everything else in the functions above, which the C calls
     # (init_api).
     _core.native.init_api(send, _receive, spawn, spawn_link, spawn_monitor)
+    # Each C function's reference, whose docstring is the documentation (the
+    # C docstrings point here): the shell's h() shows it.
+    REFERENCE.update(
+        {
+            _core.native.send: send,
+            _core.native.receive: _receive,
+            _core.native.spawn: spawn,
+            _core.native.spawn_link: spawn_link,
+            _core.native.spawn_monitor: spawn_monitor,
+        }
+    )
     send = _core.native.send
-    spawn = _core.native.api_spawn
-    spawn_link = _core.native.api_spawn_link
-    spawn_monitor = _core.native.api_spawn_monitor
+    spawn = _core.native.spawn
+    spawn_link = _core.native.spawn_link
+    spawn_monitor = _core.native.spawn_monitor
     receive = cast(_Receive, _core.native.receive)  # type: ignore[misc]
 
 

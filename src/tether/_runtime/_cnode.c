@@ -3320,7 +3320,9 @@ python:
 
 /* ---- spawn, spawn_link, spawn_monitor (the API) --------------------------- */
 
-/* Mirrors _api.spawn, spawn_link and spawn_monitor (which: 0, 1, 2) for their
+/* tether.spawn, spawn_link and spawn_monitor with the native core (_cnode's
+ * spawn, spawn_link, spawn_monitor; node_spawn is Node.spawn's mirror).
+ * Mirrors _api.spawn, spawn_link and spawn_monitor (which: 0, 1, 2) for their
  * hot case: called inside a process of the running node with an async def
  * function and no keywords, which is never the MFA form (its fun is not
  * async; _api._resolve).  Every other case, and every error, is the Python
@@ -4792,11 +4794,12 @@ static PyMethodDef cnode_methods[] = {
     {"deliver", (PyCFunction)(void (*)(void))cnode_deliver, METH_FASTCALL,
      "deliver(node, p, msg): mirrors Node.deliver."},
     {"send", (PyCFunction)(void (*)(void))cnode_send, METH_FASTCALL | METH_KEYWORDS, send_doc},
-    {"api_spawn", (PyCFunction)(void (*)(void))cnode_api_spawn, METH_FASTCALL | METH_KEYWORDS,
+    /* named as the public functions they are (tether.spawn, ...) */
+    {"spawn", (PyCFunction)(void (*)(void))cnode_api_spawn, METH_FASTCALL | METH_KEYWORDS,
      spawn_doc},
-    {"api_spawn_link", (PyCFunction)(void (*)(void))cnode_api_spawn_link,
+    {"spawn_link", (PyCFunction)(void (*)(void))cnode_api_spawn_link,
      METH_FASTCALL | METH_KEYWORDS, spawn_link_doc},
-    {"api_spawn_monitor", (PyCFunction)(void (*)(void))cnode_api_spawn_monitor,
+    {"spawn_monitor", (PyCFunction)(void (*)(void))cnode_api_spawn_monitor,
      METH_FASTCALL | METH_KEYWORDS, spawn_monitor_doc},
     {"receive", (PyCFunction)(void (*)(void))cnode_receive, METH_FASTCALL | METH_KEYWORDS,
      receive_doc},
@@ -4826,8 +4829,8 @@ static PyMethodDef cnode_methods[] = {
      "use_slot_hash(cls): cls's hash in C (mirrors __hash__: return self._hash)."},
     {"in_runtime", cnode_in_runtime, METH_NOARGS,
      "in_runtime(): whether the C core is running runtime code (see in_process_code)."},
-    {"spawn", (PyCFunction)(void (*)(void))cnode_spawn, METH_FASTCALL | METH_KEYWORDS,
-     "spawn(node, parent, fun, args, link=False, monitor=False, what='spawn'): mirrors "
+    {"node_spawn", (PyCFunction)(void (*)(void))cnode_spawn, METH_FASTCALL | METH_KEYWORDS,
+     "node_spawn(node, parent, fun, args, link=False, monitor=False, what='spawn'): mirrors "
      "Node.spawn."},
     {"terminate", (PyCFunction)(void (*)(void))cnode_terminate, METH_FASTCALL,
      "terminate(node, p, reason): mirrors Node.terminate."},

@@ -1920,7 +1920,7 @@ if _native is not None:
     # Spawn's and terminate's common cases in C (see _cnode.c: the Python
     # Node.spawn and Node.terminate stay, for the others).
     _native.init_lifecycle(sys.modules[__name__])
-    setattr(Node, "spawn", _native.as_method(_native.spawn))  # noqa: B010
+    setattr(Node, "spawn", _native.as_method(_native.node_spawn))  # noqa: B010
     setattr(Node, "terminate", _native.as_method(_native.terminate))  # noqa: B010
     _native.set_node(NODE)
     setattr(Node, "deliver", _native.as_method(_native.deliver))  # noqa: B010

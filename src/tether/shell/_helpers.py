@@ -8,12 +8,13 @@ The shell puts these, with all of ``tether``'s names, in the prompt's *builtins*
 from __future__ import annotations
 
 import builtins
+import contextlib
 import inspect
 from typing import Any, Final
 
 import tether
 from tether import Process, receive
-from tether._runtime._api import node_state
+from tether._runtime._api import REFERENCE, node_state
 
 # "No value yet": v() and i() before any expression was evaluated.
 NOTHING: Final = object()
@@ -117,6 +118,8 @@ def h(obj: Any = NOTHING) -> None:
     if obj is NOTHING:
         print(_HELP)
         return
+    with contextlib.suppress(TypeError):  # (an unhashable obj is no C function)
+        obj = REFERENCE.get(obj, obj)  # a native core's C function: its reference
     doc = inspect.getdoc(obj) or "(no documentation)"
     name = getattr(obj, "__qualname__", repr(obj))
     print(f"{name}\n\n{doc}")
