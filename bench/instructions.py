@@ -42,6 +42,7 @@ ROWS: dict[str, tuple[int, int]] = {
     "spawn_exit_down": (1_000, 11_000),
     "gen_call": (1_000, 11_000),
     "link_crash": (1_000, 11_000),
+    "skynet_lazy": (1_000, 10_000),  # sizes powers of 10; per n, as the timed row divides
     "etf_encode": (2_000, 22_000),
     "etf_decode": (2_000, 22_000),
 }
