@@ -230,6 +230,32 @@ def test_a_step_that_removes_itself_as_current_task_dies_of_asyncios_error() -> 
     )
 
 
+def test_a_step_that_leaves_another_task_current_dies_and_the_node_goes_on() -> None:
+    # The process put something else in asyncio's table of current tasks: it
+    # dies of _leave_task's error, and no task is current afterwards
+    # (Node._reset_current_task), so later steps enter; before, every later
+    # step failed to enter and tether.run hung.
+    async def tamper() -> None:
+        asyncio.tasks._current_tasks[asyncio.get_running_loop()] = "intruder"  # type: ignore[attr-defined]
+        await receive()
+
+    async def other(parent: tether.Pid) -> None:
+        send(parent, "alive")
+
+    async def main() -> tuple[str, str, bool]:
+        pid, ref = spawn_monitor(tamper)
+        down = await receive(Down(ref, tether.ANY, tether.ANY, tether.ANY))
+        spawn(other, self())
+        alive = await receive(timeout=5.0)  # a bound on a hang, not an ordering
+        return str(down.reason).replace(repr(pid), "PID"), alive, Process.alive(self())
+
+    assert tether.run(main) == (
+        "Leaving task <Process PID state=1> does not match the current task 'intruder'.",
+        "alive",
+        True,
+    )
+
+
 async def test_wait_for_and_gather_of_coroutines_work_inside_a_process() -> None:
     async def double(x: int) -> int:
         await asyncio.sleep(0.5)

@@ -34,7 +34,7 @@ static PyObject *the_node;      /* _node.NODE, kept here by set_node() */
 static PyTypeObject *ProcessType, *NodeType, *PidType;
 static PyTypeObject *RefType; /* set by init_refs */
 static PyObject *WAIT, *RESCAN, *TIMEOUT, *ForceStop;
-static PyObject *enter_task, *leave_task;
+static PyObject *enter_task, *leave_task, *reset_current_task; /* _node's */
 /* asyncio's table of current tasks, _asyncio._current_tasks (a dict keyed by
  * loop), when _node's _enter_task and _leave_task are _asyncio's own C
  * functions (CPython 3.11-3.13): a step then does their dict operations
@@ -511,7 +511,8 @@ task_enter(PyObject *loop, PyObject *p, Py_hash_t *hash)
 /* _leave_task(loop, p) after task_enter(loop, p, &hash) succeeded.  Mirrors
  * _asyncio's leave_task: delete current_tasks[loop] if it is p; if it is not
  * (the step replaced or removed it), the real function raises asyncio's
- * error. */
+ * error, and _node._reset_current_task leaves no task current (as Node.step
+ * does), so that the next step can enter. */
 static int
 task_leave(PyObject *loop, PyObject *p, Py_hash_t hash)
 {
@@ -527,6 +528,16 @@ task_leave(PyObject *loop, PyObject *p, Py_hash_t hash)
     PyObject *targs[2] = {loop, p};
     PyObject *r = PyObject_Vectorcall(leave_task, targs, 2, NULL);
     if (r == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_RuntimeError)) {
+            PyObject *ex = take_exception();
+            PyObject *done = PyObject_CallOneArg(reset_current_task, loop);
+            if (done == NULL) {
+                Py_DECREF(ex); /* the reset's error replaces it */
+                return -1;
+            }
+            Py_DECREF(done);
+            restore_exception(ex);
+        }
         return -1;
     }
     Py_DECREF(r);
@@ -2888,7 +2899,8 @@ cnode_init(PyObject *module, PyObject *node_module)
         get_type("Pid", &PidType) < 0 ||
         get_obj("WAIT", &WAIT) < 0 || get_obj("RESCAN", &RESCAN) < 0 ||
         get_obj("TIMEOUT", &TIMEOUT) < 0 || get_obj("_ForceStop", &ForceStop) < 0 ||
-        get_obj("_enter_task", &enter_task) < 0 || get_obj("_leave_task", &leave_task) < 0) {
+        get_obj("_enter_task", &enter_task) < 0 || get_obj("_leave_task", &leave_task) < 0 ||
+        get_obj("_reset_current_task", &reset_current_task) < 0) {
         return NULL;
     }
     /* current_tasks: only when _node's hooks are _asyncio's C functions,

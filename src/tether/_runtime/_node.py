@@ -649,7 +649,11 @@ class Node:
             try:
                 yielded = coro.send(value)
             finally:
-                _leave_task(loop, p)
+                try:
+                    _leave_task(loop, p)
+                except RuntimeError:
+                    _reset_current_task(loop)  # the step broke asyncio's table
+                    raise
         except _ForceStop:
             self.current = None
             raise
@@ -1282,7 +1286,11 @@ class Node:
                 else:
                     yielded = coro.throw(ExitSignal(p.reason))
             finally:
-                _leave_task(loop, p)
+                try:
+                    _leave_task(loop, p)
+                except RuntimeError:
+                    _reset_current_task(loop)  # the step broke asyncio's table
+                    raise
         except _ForceStop:
             self.current = None
             raise
@@ -1805,6 +1813,23 @@ new_ref: Final[Callable[[], Ref]] = _native.new_ref if _native is not None else 
 # Task-like methods (cancel, uncancel, cancelling, get_loop, done).
 _enter_task: Final = cast(Callable[[Any, Any], None], asyncio.tasks._enter_task)
 _leave_task: Final = cast(Callable[[Any, Any], None], asyncio.tasks._leave_task)
+
+
+def _reset_current_task(loop: asyncio.AbstractEventLoop) -> None:
+    """No task is current on ``loop``: after a step whose ``_leave_task`` raised.
+
+    A process that removes or replaces itself in asyncio's table of current
+    tasks (``asyncio.tasks._current_tasks``, private) dies of asyncio's
+    ``RuntimeError`` at the end of its step; without this, the entry it left
+    would make every later step fail to enter and the node would hang.  Between
+    two steps no task is current (the scheduler runs as a loop callback), so the
+    loop's entry goes.  The native core calls this too (``task_leave``).
+    """
+    tasks = getattr(asyncio.tasks, "_current_tasks", None)
+    if isinstance(tasks, dict):
+        tasks.pop(loop, None)
+
+
 _monotonic: Final = time.monotonic
 _INF: Final = float("inf")
 
