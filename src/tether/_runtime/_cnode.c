@@ -49,12 +49,6 @@ static PyObject *deliver_py, *send_py, *receive_py;
 static PyObject *spawn_api_py[3];
 static PyObject *float_one, *int_zero, *int_one;
 
-/* collections.deque and its append method descriptor: the run queue is a
- * deque (Node.runq), and deque has no C API; calling the descriptor
- * (vectorcall, ~40 instructions) skips the method lookup by name that
- * runq.append(p) costs (~230).  Set at import. */
-static PyTypeObject *deque_type;
-static PyObject *deque_append;
 
 /* The classes whose hash slot is slot_hash (use_slot_hash: Pid, Ref, Port,
  * TimerRef), each with its _hash slot's offset. */
@@ -125,6 +119,18 @@ set_slot(PyObject *o, Py_ssize_t off, PyObject *v)
     Py_INCREF(v);
     SLOT(o, off) = v;
     Py_XDECREF(old);
+}
+
+/* next(counter) for a Node counter (Node.ids, Node.deadline_seqs: each an
+ * itertools.count), its tp_iternext called directly; NULL with an error. */
+static PyObject *
+next_count(PyObject *counter, const char *name)
+{
+    PyObject *v = PyIter_Check(counter) ? PyIter_Next(counter) : NULL;
+    if (v == NULL && !PyErr_Occurred()) {
+        PyErr_Format(PyExc_RuntimeError, "tether native core: Node.%s is no endless iterator", name);
+    }
+    return v;
 }
 
 /* A slot that __init__ always sets; NULL (unset) only if a record is broken. */
@@ -465,14 +471,7 @@ runq_append(PyObject *runq, PyObject *p)
     if (Py_TYPE(runq) == &RunQueueType) {
         return rq_push((RunQueue *)runq, p);
     }
-    PyObject *r;
-    if (Py_TYPE(runq) == deque_type) {
-        PyObject *args[2] = {runq, p};
-        r = PyObject_Vectorcall(deque_append, args, 2, NULL);
-    }
-    else {
-        r = call_method1(runq, s_append, p);
-    }
+    PyObject *r = call_method1(runq, s_append, p); /* not Node's: its method */
     if (r == NULL) {
         return -1;
     }
@@ -3248,16 +3247,9 @@ spawn_c(PyObject *node, PyObject *parent, PyObject *fun, PyObject *fargs, int li
     if (state_is(state, DEAD)) {
         return 0; /* a dying process's spawns are dropped */
     }
-    /* next(self.ids): an itertools.count, its tp_iternext called directly */
     PyObject *ids = get_slot(node, N_ids);
-    if (ids == NULL) {
-        return -1;
-    }
-    PyObject *id = PyIter_Check(ids) ? PyIter_Next(ids) : NULL;
+    PyObject *id = ids == NULL ? NULL : next_count(ids, "ids");
     if (id == NULL) {
-        if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_RuntimeError, "tether native core: Node.ids is no endless iterator");
-        }
         return -1;
     }
     PyObject *pid = new_local_pid(id);
@@ -4449,13 +4441,8 @@ set_receive_timer(PyObject *node, PyObject *p, PyObject *deadline)
     if (seqs == NULL || heap == NULL) {
         return -1;
     }
-    /* next(self.deadline_seqs): an itertools.count, its tp_iternext directly */
-    PyObject *seq = PyIter_Check(seqs) ? PyIter_Next(seqs) : NULL;
+    PyObject *seq = next_count(seqs, "deadline_seqs");
     if (seq == NULL) {
-        if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_RuntimeError,
-                            "tether native core: Node.deadline_seqs is no endless iterator");
-        }
         return -1;
     }
     PyObject *e = PyList_New(3);
@@ -4903,18 +4890,6 @@ PyInit__cnode(void)
     INTERN(s_step_failed, "_step_failed");
     if ((float_one = PyFloat_FromDouble(1.0)) == NULL || (int_zero = PyLong_FromLong(0)) == NULL ||
         (int_one = PyLong_FromLong(1)) == NULL) {
-        return NULL;
-    }
-    PyObject *collections = PyImport_ImportModule("collections");
-    PyObject *dq = collections == NULL ? NULL : PyObject_GetAttrString(collections, "deque");
-    Py_XDECREF(collections);
-    if (dq == NULL || !PyType_Check(dq)) {
-        Py_XDECREF(dq);
-        return NULL;
-    }
-    deque_type = (PyTypeObject *)dq; /* kept for the module's life */
-    deque_append = PyObject_GetAttrString(dq, "append");
-    if (deque_append == NULL) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&cnode_module);
