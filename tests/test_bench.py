@@ -42,6 +42,7 @@ def test_quick_bench_runs_every_contender_on_every_row_it_supports() -> None:
         assert all(med[w][c] is not None for c in codecs), (w, med[w])
     assert med["dist_ping_pong"]["tether"] is not None
     assert med["dist_ping_pong"]["tether_pure"] is not None
+    assert med["dist_ping_pong"]["asyncio"] is not None  # the floor: a raw asyncio round trip
     if shutil.which("erl"):
         assert med["dist_ping_pong"]["erlang1"] is not None
     actors = [c for c in expected if c not in ("erlang_py", "erlpack")]

@@ -87,6 +87,23 @@ def test_pid_and_ref_hashes_are_their_hash_slots_on_either_core() -> None:
     assert hash(Ref(-1)) == -2 == hash(-1)
 
 
+def test_pid_equality_is_its_eq_on_either_core() -> None:
+    # The native core compares two Pids in C (== and !=); Pid.__eq__ is the
+    # reference, and answers everything else.
+    base = Pid(7, 1, "a@b", 3)
+    twins = [Pid(7, 1, "a@b", 3), Pid(2**70), Pid(7)]
+    others = [Pid(8, 1, "a@b", 3), Pid(7, 2, "a@b", 3), Pid(7, 1, "c@d", 3), Pid(7, 1, "a@b", 4)]
+    for x in [base, *others]:
+        assert (base == x) is Pid.__eq__(base, x) is (x is base)
+        assert (base != x) is (not Pid.__eq__(base, x))
+    assert twins[0] == base and (twins[0] != base) is False and twins[0] is not base
+    assert Pid(2**70) == twins[1] and Pid(7) == twins[2] and Pid(7) != Pid(7, 0, "a@b")
+    assert (base == 7) is False and (base != 7) is True and Pid.__eq__(base, 7) is NotImplemented
+    assert (base == "a@b") is False and sorted([others[0], base]) == [base, others[0]]
+    table = {base: "found"}
+    assert table[Pid(7, 1, "a@b", 3)] == "found" and Pid(7, 1, "c@d", 3) not in table
+
+
 async def test_spawn_monitor_gives_a_fresh_ref_and_the_down_has_it_m14() -> None:
     pid, ref = spawn_monitor(_nothing)
     assert type(ref) is Ref and ref.node is None

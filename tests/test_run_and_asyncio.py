@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
+from typing import Any
 
 import pytest
 
@@ -263,3 +265,58 @@ async def test_wait_for_and_gather_of_coroutines_work_inside_a_process() -> None
 
     assert await asyncio.wait_for(double(2), 1) == 4
     assert await asyncio.gather(double(1), double(3)) == [2, 6]
+
+
+_VAR: contextvars.ContextVar[str] = contextvars.ContextVar("tether_test_var", default="unset")
+
+
+def test_a_turn_is_scheduled_by_one_reused_handle_in_the_nodes_context() -> None:
+    # Node.run_soon (_node._run_soon): on asyncio's own loops, one Handle, made
+    # when the node starts and appended to the loop's ready queue; in debug mode
+    # (and on other loops) loop.call_soon.  Every turn runs in the node's context.
+    from tether._runtime._node import _run_soon
+
+    seen: list[str] = []
+    loop = asyncio.new_event_loop()
+    try:
+
+        def make() -> Any:
+            _VAR.set("the node's")
+            return _run_soon(loop, lambda: seen.append(_VAR.get()))
+
+        run_soon = contextvars.copy_context().run(make)
+        assert run_soon.func == loop._ready.append  # type: ignore[attr-defined]
+        run_soon()
+        handle = loop._ready[0]  # type: ignore[attr-defined]
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+        run_soon()
+        assert loop._ready[0] is handle and len(loop._ready) == 1  # type: ignore[attr-defined]
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+        assert seen == ["the node's", "the node's"] and _VAR.get() == "unset"
+        loop.set_debug(True)
+        debug = contextvars.copy_context().run(make)
+        assert debug.func == loop.call_soon and debug.keywords["context"] is not None
+        debug()
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+        assert seen == ["the node's"] * 3
+    finally:
+        loop.close()
+
+
+def test_a_context_variable_a_process_sets_is_seen_in_later_turns() -> None:
+    async def reader(parent: tether.Pid) -> None:
+        await receive()
+        send(parent, ("saw", _VAR.get()))
+
+    async def main() -> tuple[Any, str]:
+        _VAR.set("set by main")
+        pid = spawn(reader, self())
+        await asyncio.sleep(0.01)  # the next turn is woken by the loop's timer
+        send(pid, "go")
+        return await receive(), _VAR.get()
+
+    assert tether.run(main) == (("saw", "set by main"), "set by main")
+    assert _VAR.get() == "unset"

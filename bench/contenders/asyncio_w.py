@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import pickle
+import socket
+import sys
 import time
 from collections import deque
 from typing import Any
@@ -274,3 +277,93 @@ async def _timer_lateness(n: int) -> float:
 
 
 WORKLOADS["timer_lateness"] = lambda n: _run(_timer_lateness(n))
+
+
+# -- dist_ping_pong's floor: a round trip between two OS processes ----------------
+#
+# What the row costs with nothing of tether's: a length-prefixed pickle of a
+# small tuple over a loopback TCP connection, read with an asyncio.Protocol (no
+# StreamReader futures) at both ends, the far end a child process that echoes.
+# tether's round trip carries an ETF-encoded control message and payload, and a
+# process on each side; on a quiet machine this row is the event loop's and the
+# kernel's share of it.
+
+_ECHO = """
+import asyncio, socket, sys
+
+class Echo(asyncio.Protocol):
+    def connection_made(self, t):
+        self.t, self.buf = t, bytearray()
+        t.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def data_received(self, data):
+        self.buf += data
+        while len(self.buf) >= 4:
+            size = int.from_bytes(self.buf[:4], "big")
+            if len(self.buf) < 4 + size:
+                break
+            frame = bytes(self.buf[: 4 + size])
+            del self.buf[: 4 + size]
+            self.t.write(frame)
+    def connection_lost(self, exc):
+        loop.stop()
+
+loop = asyncio.new_event_loop()
+loop.run_until_complete(loop.create_connection(Echo, "127.0.0.1", int(sys.argv[1])))
+loop.run_forever()
+"""
+
+
+class _Client(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.replies: asyncio.Queue[Any] = asyncio.Queue()
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        while len(self.buf) >= 4:
+            size = int.from_bytes(self.buf[:4], "big")
+            if len(self.buf) < 4 + size:
+                break
+            self.replies.put_nowait(pickle.loads(bytes(self.buf[4 : 4 + size])))
+            del self.buf[: 4 + size]
+
+
+async def _dist_ping_pong(n: int) -> float:
+    loop = asyncio.get_running_loop()
+    connected: asyncio.Future[asyncio.Transport] = loop.create_future()
+    client = _Client()
+
+    def accept() -> _Client:
+        return client
+
+    server = await loop.create_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    child = await asyncio.create_subprocess_exec(sys.executable, "-c", _ECHO, str(port))
+
+    def made(transport: asyncio.BaseTransport) -> None:
+        sock = transport.get_extra_info("socket")
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        connected.set_result(transport)  # type: ignore[arg-type]
+
+    client.connection_made = made  # type: ignore[method-assign]
+    transport = await connected
+    msg = ("ping", 1, "tbench_main@127.0.0.1")
+
+    async def trip() -> None:
+        body = pickle.dumps(msg)
+        transport.write(len(body).to_bytes(4, "big") + body)
+        await client.replies.get()
+
+    for _ in range(1000):  # warm up
+        await trip()
+    t = time.perf_counter()
+    for _ in range(n):
+        await trip()
+    dt = time.perf_counter() - t
+    transport.close()
+    server.close()
+    await child.wait()
+    return dt / n * 1e6
+
+
+WORKLOADS["dist_ping_pong"] = lambda n: _run(_dist_ping_pong(n))

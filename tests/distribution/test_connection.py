@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -14,6 +15,7 @@ import pytest
 import tether
 from tether import ANY, Atom, Node, receive, rpc
 from tether._runtime import _node as _n
+from tether.testing import wait_all_blocked
 
 from .conftest import Peer, Twin, ev, run_node, start_elixir
 
@@ -190,3 +192,49 @@ def test_monitor_nodes_reports_every_nodeup_and_nodedown(twin: Twin) -> None:
 
     node = Atom(twin.name)
     assert run_node(main) == [("nodeup", node), ("nodedown", node), ("nodeup", node)]
+
+
+def test_a_peers_message_is_handled_and_its_receiver_run_within_the_read(twin: Twin) -> None:
+    """The turn a read's messages wake runs at the end of that read (one pass of
+    the event loop a message); from inside an asyncio task, where no process step
+    can run, the turn is scheduled as usual.  Either way the message arrives."""
+    from tether._dist.node import SEND_SENDER_OP
+
+    async def waiter(log: list[Any]) -> None:
+        while True:
+            log.append(await receive())
+
+    async def main() -> tuple[Any, ...]:
+        assert await Node.connect(twin.name)
+        node = _n.NODE
+        dist = node.dist  # type: ignore[union-attr]
+        proto = _conn(twin.name).transport.get_protocol()
+        log: list[Any] = []
+        to = tether.spawn(waiter, log)
+        peer_pid = tether.Pid(5, 0, twin.name, 1)
+        loop = asyncio.get_running_loop()
+        seen: list[Any] = []
+
+        def frame(msg: Any) -> bytes:
+            return dist._frame_for((SEND_SENDER_OP, peer_pid, to), msg, True)  # type: ignore[union-attr, no-any-return]
+
+        def from_callback() -> None:
+            proto.data_received(frame("in a callback"))
+            seen.append((list(log), node.scheduled))
+
+        async def from_task() -> None:
+            proto.data_received(frame("in a task"))
+            seen.append((list(log), node.scheduled))
+
+        loop.call_soon(from_callback)
+        await wait_all_blocked()
+        await asyncio.ensure_future(from_task())
+        await wait_all_blocked()
+        return tuple(seen), tuple(log)
+
+    seen, log = run_node(main)
+    assert seen == (
+        (["in a callback"], False),  # ran before data_received returned
+        (["in a callback"], True),  # queued: the turn comes after the task's step
+    )
+    assert log == ("in a callback", "in a task")

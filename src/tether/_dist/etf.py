@@ -1294,3 +1294,16 @@ if _cetf is not None:
     _cetf.init(
         Atom, Pid, Ref, ImproperList, ref_from_words, _put, _MISSING, MAX_DEPTH, _MAP_CHECKED
     )
+
+# For the distribution's hot path (``node.Dist``: a term or two per message),
+# the entries that skip ``Codec.put``'s and ``Codec.decode_from``'s Python frame:
+#: ``put_term(codec, out, value)``: what ``codec.put(out, value)`` does.
+put_term: Final[Callable[[Codec, bytearray, Any], None]] = _cetf.put if _cetf is not None else _put
+#: ``decode_from_c(codec, data, pos, None)``: the C decoder's answer for the term
+#: at ``pos`` (what ``codec.decode_from(data, pos, compressed=False)`` returns),
+#: or ``DECODE_GAVE_UP`` where the C leaves the term to that method; None
+#: without the C codec.
+decode_from_c: Final[Callable[[Codec, bytes, int, None], Any] | None] = (
+    _cetf.decode_from if _cetf is not None else None
+)
+DECODE_GAVE_UP: Final = _MISSING

@@ -92,6 +92,7 @@ import ssl
 import stat
 import struct
 import subprocess
+import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -100,7 +101,15 @@ from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
 from .._runtime import _remote
 from .._runtime._types import NOCONNECTION, NOPROC, Atom, ImproperList, Pid, Port, Ref
 from . import epmd as _epmd
-from .etf import MAX_DEPTH, Codec, DecodeError, EncodeError
+from .etf import (
+    DECODE_GAVE_UP,
+    MAX_DEPTH,
+    Codec,
+    DecodeError,
+    EncodeError,
+    decode_from_c,
+    put_term,
+)
 from .rpc import _exception_term, spawn_target
 
 if TYPE_CHECKING:
@@ -919,7 +928,9 @@ class Dist:
         self._tell(self.all_node_monitors, (NODEUP, conn.name))
         conn.tick_task = self._task(self._ticker(conn))
         if leftover:
-            proto.data_received(leftover)
+            # (not data_received: that runs the woken processes' turn, which
+            # cannot run inside this task's step; they get the usual one)
+            proto._frames(leftover)
             if conn.closed:
                 return
         if reader.at_eof() or transport.is_closing():
@@ -961,11 +972,21 @@ class Dist:
         # Compressed terms are not part of the protocol (erts' decoder refuses
         # them in distribution messages; see etf.Codec.decode_from).
         codec = self.codec
-        ctrl, end = codec.decode_from(frame, 1, compressed=False)
+        # codec.decode_from(frame, pos, compressed=False), with the C decoder
+        # called directly when it is there (two Python calls less a message)
+        got: Any = DECODE_GAVE_UP if decode_from_c is None else decode_from_c(codec, frame, 1, None)
+        if got is DECODE_GAVE_UP:
+            got = codec.decode_from(frame, 1, compressed=False)
+        ctrl, end = got
         msg: Any = None
         has_payload = end < len(frame)
         if has_payload:
-            msg, end2 = codec.decode_from(frame, end, compressed=False)
+            got = (
+                DECODE_GAVE_UP if decode_from_c is None else decode_from_c(codec, frame, end, None)
+            )
+            if got is DECODE_GAVE_UP:
+                got = codec.decode_from(frame, end, compressed=False)
+            msg, end2 = got
             if end2 != len(frame):
                 raise ProtocolError("bytes after the payload of a control message")
         if type(ctrl) is not tuple or not ctrl or type(ctrl[0]) is not int:
@@ -1164,10 +1185,10 @@ class Dist:
         c = self.codec
         out = bytearray(b"\0\0\0\0p\x83")
         try:
-            c.put(out, ctrl)
+            put_term(c, out, ctrl)  # c.put(out, ctrl), one Python call less
             if has_payload:
                 out.append(131)
-                c.put(out, payload)
+                put_term(c, out, payload)
         except EncodeError:
             raise
         except RecursionError:
@@ -1227,6 +1248,14 @@ class Dist:
     def send(self, sender: Pid, to: Pid, msg: Any) -> asyncio.Future[None] | None:
         assert to.node is not None
         frame = self._frame_for((SEND_SENDER_OP, sender, to), msg, True)
+        conn = self.connections.get(to.node)
+        if conn is not None and conn.up and not conn.closed:
+            # The common case, inlined (every remote send): connection() and
+            # Connection.send for an open connection; _hold when the write
+            # made it busy (pause_writing).
+            conn.writer.write(frame)  # type: ignore[union-attr]
+            conn.wrote = True
+            return self._hold(conn, sender) if conn.busy else None
         conn = self.connection(to.node)
         if conn is None:
             return None
@@ -1400,10 +1429,13 @@ class Dist:
 
     def _c_send(self, conn: Connection, ctrl: tuple[Any, ...], msg: Any) -> None:
         # {SEND, '', To} | {SEND_SENDER, From, To}, + Token for the _TT forms
-        if ctrl[0] in (SEND_SENDER_OP, SEND_SENDER_TT):
+        # (_pid's checks and _local inlined: every message from a peer comes here)
+        if ctrl[0] in (SEND_SENDER_OP, SEND_SENDER_TT) and type(ctrl[1]) is not Pid:
             _pid(ctrl, ctrl[1], "the sender")
-        to = _pid(ctrl, ctrl[2], "the receiver")
-        t = self._local(to) if to.node is None else None
+        to = ctrl[2]
+        if type(to) is not Pid:
+            _pid(ctrl, to, "the receiver")
+        t = self.node.table.get(to) if to.node is None else None
         if t is not None:
             self._deliver(conn, t, msg)
 
@@ -1756,9 +1788,41 @@ class _FrameProtocol(asyncio.Protocol):
         self.conn = conn
         self.transport = transport
         self.buf = bytearray()
-        self.time = dist.node.loop.time
+        self.node = dist.node
+        loop = dist.node.loop
+        # loop.time(), without its Python frame where it is asyncio's own
+        # (BaseEventLoop.time returns time.monotonic()); a loop with its own
+        # clock (tether.testing's virtual one) is asked.
+        self.time: Callable[[], float] = (
+            time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time
+        )
 
     def data_received(self, data: bytes) -> None:
+        # The scheduler turn that this read's messages wake runs at its end, here,
+        # rather than as a loop callback (a second pass of the event loop, with a
+        # poll of the selector, for every message from a peer): while the frames
+        # are handled the node counts as scheduled, so deliveries only queue the
+        # processes they wake.  Not when a turn is already scheduled or running,
+        # nor inside an asyncio task's step (a process step cannot run there).
+        node = self.node
+        claimed = not node.scheduled and node.current is None and _current_task(node.loop) is None
+        if claimed:
+            node.scheduled = True
+        try:
+            self._frames(data)
+        except BaseException:
+            if claimed:
+                claimed = False
+                node.run_soon()  # the turn, as a loop callback after all
+            raise
+        finally:
+            if claimed:
+                if node.runq:
+                    node.run()
+                else:
+                    node.scheduled = False
+
+    def _frames(self, data: bytes) -> None:
         conn = self.conn
         if conn.closed:
             return
@@ -1821,6 +1885,7 @@ def _python_term(value: Any) -> Any:
     return value
 
 
+_current_task: Final = asyncio.current_task
 _Handler = Callable[[Dist, Connection, tuple[Any, ...], Any], None]
 
 

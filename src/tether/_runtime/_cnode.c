@@ -101,12 +101,12 @@ enum { RUNNABLE, RUNNING, WAITING, AWAITING, DEAD, SUSPENDED };
 static Py_ssize_t P_state, P_resume, P_coro, P_reductions, P_received, P_matcher,
     P_timer, P_mailbox, P_suspended;
 static Py_ssize_t N_current, N_runq, N_scheduled, N_loop, N_check_every, N_busy,
-    N_table, N_quick_receives, N_idle_waiters, N_idle_check_scheduled;
+    N_table, N_quick_receives, N_idle_waiters, N_idle_check_scheduled, N_run_soon;
 static Py_ssize_t Pid_hash;
 static Py_ssize_t P_pid, P_initial_call, P_links, P_monitors, P_monitored_by; /* init_spawn */
 
 static PyObject *s_step, *s_step_ended, *s_returned, *s_dead_yield, *s_awaits, *s_hand_over,
-    *s_enqueue, *s_put, *s_pop_first, *s_append, *s_popleft, *s_call_soon, *s_run,
+    *s_enqueue, *s_put, *s_pop_first, *s_append, *s_popleft, *s_call_soon,
     *s_idle_check, *s_step_failed, *s_send_alias, *s_needs_context, *s_wake_for_rescan,
     *s_cancel_receive_timer, *s_set_receive_timer, *s_take, *s_time, *s_timeout;
 
@@ -271,6 +271,24 @@ call_soon(PyObject *node, PyObject *fn_name)
     PyObject *r = call_method1(loop, s_call_soon, fn);
     runtime_depth--;
     Py_DECREF(fn);
+    if (r == NULL) {
+        return -1;
+    }
+    Py_DECREF(r);
+    return 0;
+}
+
+/* node.run_soon(): schedules the next scheduler turn (_node._run_soon says how). */
+static int
+run_soon(PyObject *node)
+{
+    PyObject *f = get_slot(node, N_run_soon);
+    if (f == NULL) {
+        return -1;
+    }
+    runtime_depth++;
+    PyObject *r = PyObject_CallNoArgs(f);
+    runtime_depth--;
     if (r == NULL) {
         return -1;
     }
@@ -665,12 +683,25 @@ python:
 
 /* ---- Node.run ------------------------------------------------------------- */
 
-static int
-global_long(const char *name, long *out)
+/* A global of _node (read each turn: tests and tools change them), by its
+ * interned name (a dict lookup with the str's cached hash). */
+static PyObject *s_SLICE, *s_BUDGET, *s_CHECK_EVERY;
+
+static PyObject *
+node_global(PyObject *name)
 {
-    PyObject *v = PyDict_GetItemString(node_globals, name);
+    PyObject *v = PyDict_GetItemWithError(node_globals, name);
+    if (v == NULL && !PyErr_Occurred()) {
+        PyErr_Format(PyExc_RuntimeError, "tether native core: _node.%U is missing", name);
+    }
+    return v;
+}
+
+static int
+global_long(PyObject *name, long *out)
+{
+    PyObject *v = node_global(name);
     if (v == NULL) {
-        PyErr_Format(PyExc_RuntimeError, "tether native core: _node.%s is missing", name);
         return -1;
     }
     *out = PyLong_AsLong(v);
@@ -684,12 +715,9 @@ static PyObject *
 cnode_run(PyObject *module, PyObject *node)
 {
     long budget, check_default, every;
-    PyObject *slice_o = PyDict_GetItemString(node_globals, "SLICE");
-    if (slice_o == NULL || global_long("BUDGET", &budget) < 0 ||
-        global_long("_CHECK_EVERY", &check_default) < 0) {
-        if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_RuntimeError, "tether native core: _node.SLICE is missing");
-        }
+    PyObject *slice_o = node_global(s_SLICE);
+    if (slice_o == NULL || global_long(s_BUDGET, &budget) < 0 ||
+        global_long(s_CHECK_EVERY, &check_default) < 0) {
         return NULL;
     }
     double slice = PyFloat_AsDouble(slice_o);
@@ -785,7 +813,7 @@ cnode_run(PyObject *module, PyObject *node)
             ok = 0;
         }
         else if (len > 0) {
-            ok = call_soon(node, s_run) == 0;
+            ok = run_soon(node) == 0;
         }
         else {
             set_slot(node, N_scheduled, Py_False);
@@ -1970,7 +1998,7 @@ queue(PyObject *node, PyObject *p)
     }
     if (!truth) {
         set_slot(node, N_scheduled, Py_True);
-        return call_soon(node, s_run);
+        return run_soon(node);
     }
     return 0;
 }
@@ -2182,8 +2210,13 @@ table_del(PyObject *table, PyObject *pid)
     return h == -1 ? PyObject_DelItem(table, pid) : DICT_DEL_KH(table, pid, h);
 }
 
-/* Mirrors _api.send for its hot case, a local pid from inside a process;
- * every other case is _api.send itself (send_py). */
+static Py_ssize_t N_dist;   /* with the lifecycle's offsets */
+static Py_ssize_t Pid_node; /* with init_spawn's */
+static PyObject *s_send;
+
+/* Mirrors _api.send for its hot cases, a pid (local, or of another node) or an
+ * alias from inside a process; every other case is _api.send itself
+ * (send_py). */
 static PyObject *
 cnode_send(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
@@ -2225,7 +2258,31 @@ cnode_send(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *
         if (PyErr_Occurred()) {
             return NULL;
         }
-        goto python; /* not here: dead (dropped), or remote */
+        /* not here: _api.send's remote case (every message to another node),
+         * node.dist.send(p.pid, dest, msg) unless the sender is dead; a dead
+         * local pid's message, or one to another node with no distribution,
+         * is dropped */
+        PyObject *dnode = Pid_node != 0 ? SLOT(dest, Pid_node) : NULL;
+        PyObject *dist = N_dist != 0 ? SLOT(node, N_dist) : NULL;
+        if (dnode == NULL || dist == NULL) {
+            goto python;
+        }
+        if (dnode != Py_None && dist != Py_None) {
+            PyObject *state = get_slot(p, P_state), *pid = get_slot(p, P_pid);
+            if (state == NULL || pid == NULL) {
+                return NULL;
+            }
+            if (!state_is(state, DEAD)) {
+                PyObject *cargs[4] = {dist, pid, dest, msg};
+                PyObject *r = PyObject_VectorcallMethod(
+                    s_send, cargs, 4 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+                if (r == NULL) {
+                    return NULL;
+                }
+                Py_DECREF(r);
+            }
+        }
+        return Py_NewRef(msg);
     }
     PyObject *state = get_slot(p, P_state);
     if (state == NULL) {
@@ -2941,7 +2998,8 @@ cnode_init(PyObject *module, PyObject *node_module)
         offset_of(N, "busy", &N_busy) < 0 || offset_of(N, "table", &N_table) < 0 ||
         offset_of(N, "quick_receives", &N_quick_receives) < 0 ||
         offset_of(N, "idle_waiters", &N_idle_waiters) < 0 ||
-        offset_of(N, "idle_check_scheduled", &N_idle_check_scheduled) < 0) {
+        offset_of(N, "idle_check_scheduled", &N_idle_check_scheduled) < 0 ||
+        offset_of(N, "run_soon", &N_run_soon) < 0) {
         return NULL;
     }
     /* Pid's _hash is written through its descriptor (Pid refuses setattr):
@@ -3072,6 +3130,37 @@ static PyObject *spawn_py;          /* the Python Node.spawn */
 /* (P_pid, P_initial_call, P_links, P_monitors, P_monitored_by: with the slot offsets) */
 static Py_ssize_t N_ids, N_spawns;
 static Py_ssize_t Pid_id, Pid_serial, Pid_node, Pid_creation;
+
+/* Pid's == and != in C, mirroring Pid.__eq__ (which stays the reference, and
+ * answers every other comparison): two Pids are equal when their id, serial,
+ * node and creation are, compared in that order.  A pid from another node's
+ * message is equal to the one in the process table without being it, so each
+ * lookup of it ran __eq__'s Python frame.  Installed by init_spawn. */
+static richcmpfunc pid_richcompare_py;
+
+static PyObject *
+pid_richcompare(PyObject *a, PyObject *b, int op)
+{
+    if ((op == Py_EQ || op == Py_NE) && Py_TYPE(a) == PidType && Py_TYPE(b) == PidType) {
+        int eq = 1;
+        if (a != b) {
+            Py_ssize_t offs[4] = {Pid_id, Pid_serial, Pid_node, Pid_creation};
+            for (int i = 0; i < 4 && eq; i++) {
+                PyObject *x = SLOT(a, offs[i]), *y = SLOT(b, offs[i]);
+                if (x == NULL || y == NULL) {
+                    goto python; /* unset: __eq__ raises AttributeError */
+                }
+                eq = PyObject_RichCompareBool(x, y, Py_EQ);
+                if (eq < 0) {
+                    return NULL;
+                }
+            }
+        }
+        return PyBool_FromLong(op == Py_EQ ? eq : !eq);
+    }
+python:
+    return pid_richcompare_py(a, b, op);
+}
 static Py_ssize_t P_nslots;
 static Py_ssize_t *P_offsets;       /* every slot of Process but __weakref__ */
 static PyObject **P_template;       /* their values in a fresh Process(None, None, None) */
@@ -3408,6 +3497,10 @@ init_spawn(PyObject *node_module)
         member_offset(I, "node", &Pid_node) < 0 ||
         member_offset(I, "creation", &Pid_creation) < 0) {
         return -1;
+    }
+    if (PidType->tp_richcompare != pid_richcompare) {
+        pid_richcompare_py = PidType->tp_richcompare;
+        PidType->tp_richcompare = pid_richcompare;
     }
     /* The template: Process.__init__'s own defaults; each must be immutable
      * (None, a bool, an int, a float), since every record shares it. */
@@ -4878,6 +4971,7 @@ PyInit__cnode(void)
     INTERN(s_timeout, "timeout");
     INTERN(s_set_receive_timer, "set_receive_timer");
     INTERN(s_send_alias, "send_alias");
+    INTERN(s_send, "send");
     INTERN(s_needs_context, "needs_context");
     INTERN(s_wake_for_rescan, "_wake_for_rescan");
     INTERN(s_cancel_receive_timer, "cancel_receive_timer");
@@ -4885,9 +4979,11 @@ PyInit__cnode(void)
     INTERN(s_append, "append");
     INTERN(s_popleft, "popleft");
     INTERN(s_call_soon, "call_soon");
-    INTERN(s_run, "run");
     INTERN(s_idle_check, "_idle_check");
     INTERN(s_step_failed, "_step_failed");
+    INTERN(s_SLICE, "SLICE");
+    INTERN(s_BUDGET, "BUDGET");
+    INTERN(s_CHECK_EVERY, "_CHECK_EVERY");
     if ((float_one = PyFloat_FromDouble(1.0)) == NULL || (int_zero = PyLong_FromLong(0)) == NULL ||
         (int_one = PyLong_FromLong(1)) == NULL) {
         return NULL;
