@@ -49,6 +49,7 @@ ops = st.one_of(
     st.tuples(st.integers(1, 40), messages).map(lambda a: ("puts", a)),
     messages.map(lambda m: ("push_front", m)),
     st.just(("pop_first", None)),
+    st.just(("mark", None)),
     filters.map(lambda f: ("take", f)),
 )
 
@@ -71,6 +72,8 @@ def run(mb: Any, script: list[tuple[str, Any]]) -> list[Any]:
             mb.push_front(arg)
         elif kind == "pop_first":
             seen.append(mb.pop_first() if len(mb) else "empty")
+        elif kind == "mark":
+            mb.mark(REF)  # as if REF had just been made
         else:
             matcher = compile_filters(arg)
             assert matcher is not None
@@ -116,6 +119,77 @@ def test_take_behind_a_long_queue_uses_the_index_and_keeps_order(impl: Any) -> N
     assert mb.pop_first() == ("noise", 0)
     assert list(mb)[:2] == [("noise", 1), ("noise", 2)]
     assert list(mb)[-1] == ("late", 999)
+
+
+@impls
+def test_a_take_for_the_marker_ref_looks_only_after_the_marker(impl: Any) -> None:
+    # S-5's receive marker: behind a long queue, a take whose one key is the
+    # marked ref (by identity) looks at the messages put after mark(), without
+    # the index; an equal ref queued before it is not seen by that take, and is
+    # by any other.
+    mb = impl()
+    for i in range(10_000):
+        mb.put(("noise", i))
+    twin = Ref(77)
+    mb.put((twin, "before"))
+    ref = Ref(77)
+    mb.mark(ref)
+    mb.put(("late", 1))
+    mb.put((ref, "after"))
+    assert mb.take(compile_filters(((ref, ANY),))) == (ref, "after")
+    assert not mb.indexed()
+    assert mb.take(compile_filters(((ref, ANY),))) is MISSING
+    assert mb.take(compile_filters(((twin, ANY),))) == (twin, "before")
+    assert mb.indexed()
+    assert len(mb) == 10_001 and list(mb)[-1] == ("late", 1)
+
+
+@impls
+def test_the_marker_survives_an_emptied_mailbox_and_push_front_drops_it(impl: Any) -> None:
+    ref, twin = Ref(5), Ref(5)
+    mb = impl()
+    for i in range(30):
+        mb.put(i)
+    mb.mark(ref)
+    for i in range(30):
+        assert mb.pop_first() == i
+    # emptied: numbering restarts, and every message now came after the marker
+    mb.put((ref, "x"))
+    for i in range(19):
+        mb.put(i)
+    assert mb.take(compile_filters(((ref, ANY),))) == (ref, "x")
+    assert mb.indexed()  # 20 messages after the marker: more than it looks at
+    # a message pushed back may have come after the marker: the marker goes
+    mb.put((twin, "kept"))
+    mb.mark(ref)
+    mb.push_front((twin, "pushed"))
+    assert mb.take(compile_filters(((ref, ANY),))) == (twin, "pushed")
+    assert mb.indexed()
+    # more messages after the marker than it looks at: the index, which sees
+    # the equal ref queued before the marker
+    mb.mark(ref)
+    for i in range(17):
+        mb.put(("after", i))
+    assert mb.take(compile_filters(((ref, ANY),))) == (twin, "kept")
+    assert len(mb) == 36
+
+
+@impls
+def test_a_match_that_takes_during_a_marker_search_raises(impl: Any) -> None:
+    ref = Ref(9)
+    mb = impl()
+    for i in range(20):
+        mb.put(i)
+    mb.mark(ref)
+    mb.put((ref, 1))
+
+    def takes(m: Any) -> bool:
+        mb.pop_first()
+        return True
+
+    with pytest.raises(RuntimeError):
+        mb.take(Matcher(takes, frozenset({ref}), False))
+    assert len(mb) == 20 and next(iter(mb)) == 1
 
 
 @impls

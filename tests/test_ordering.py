@@ -161,16 +161,107 @@ async def test_s11_send_to_self_and_exit_self_keep_order() -> None:
     assert await mailbox_now() == ["first", Exit(self(), "custom"), "last"]
 
 
+def _indexed() -> bool:
+    p = tether._runtime._node.NODE.current  # type: ignore[union-attr]
+    assert p is not None and p.mailbox is not None
+    return bool(p.mailbox.indexed())
+
+
 async def test_tuple_pattern_receive_behind_many_queued_messages_uses_the_index() -> None:
     for i in range(10_000):
         send(self(), ("noise", i))
     ref = tether.make_ref()
+    tether.make_ref()  # the receive marker is this one's now
     send(self(), (ref, "reply"))
     assert await receive((ref, ANY)) == (ref, "reply")
-    p = tether._runtime._node.NODE.current  # type: ignore[union-attr]
-    assert p is not None and p.mailbox is not None and p.mailbox.indexed()
+    assert _indexed()
     assert await receive(("noise", ANY)) == ("noise", 0)
     assert Process.info(self(), "message_queue_len") == 9_999
+
+
+async def test_s5_a_receive_for_the_ref_made_last_looks_only_after_the_marker() -> None:
+    # The receive marker: make_ref() then a receive tagged with that ref skips
+    # the 10,000 messages queued before it, without the index.
+    for i in range(10_000):
+        send(self(), ("noise", i))
+    for i in range(3):
+        ref = tether.make_ref()
+        send(self(), ("late", i))
+        send(self(), (ref, i))
+        assert await receive((ref, ANY)) == (ref, i)
+    assert not _indexed()
+    assert Process.info(self(), "message_queue_len") == 10_003
+    assert await receive(("late", ANY)) == ("late", 0)
+
+
+async def test_s5_the_marker_trusts_refs_to_be_unique_as_the_beams_does() -> None:
+    # A ref built by hand equal to the next one made, queued before the
+    # make_ref(): the marked receive does not see it; any other receive does.
+    from tether._runtime._types import Ref
+
+    for i in range(20):
+        send(self(), ("noise", i))
+    forged = Ref(tether.make_ref().n + 1)
+    send(self(), (forged, "early"))
+    ref = tether.make_ref()
+    assert ref == forged and ref is not forged
+    send(self(), (ref, "late"))
+    assert await receive((ref, ANY)) == (ref, "late")
+    with pytest.raises(TimeoutError):  # the marker holds until the next make_ref()
+        await receive((ref, ANY), timeout=0)
+    assert await receive((forged, ANY), timeout=0) == (forged, "early")  # not the marker's ref
+
+
+async def _do_receive_opt(recipient: tether.Pid, disturber: object, inner: bool) -> str:
+    ref = tether.make_ref()
+    send(recipient, (ref, "msg"))
+    await disturber()  # type: ignore[operator]
+    try:
+        await receive((ref, ANY), timeout=0)
+    except TimeoutError:
+        assert inner, "the expected message was not there"
+        return "expected"
+    return "ok"
+
+
+async def test_s5_receive_opt_exception_an_abandoned_inner_marker_hides_nothing() -> None:
+    # receive_SUITE receive_opt_exception: an inner make_ref() overwrites the
+    # marker and raises before its receive; the outer receive finds its message.
+    # (Behind 20 messages, so the marker is what the receives would use.)
+    for i in range(20):
+        send(self(), ("noise", i))
+
+    class Aborted(Exception):
+        pass
+
+    async def throw() -> None:
+        raise Aborted
+
+    async def recurse() -> None:
+        with pytest.raises(Aborted):
+            await _do_receive_opt(self(), throw, False)
+
+    assert await _do_receive_opt(self(), recurse, False) == "ok"
+    got = await receive((ANY, "msg"))  # the inner one's message, never taken
+    assert got[1] == "msg"
+    assert Process.info(self(), "message_queue_len") == 20
+
+
+async def test_s5_receive_opt_recursion_an_inner_marker_does_not_hide_the_outer_message() -> None:
+    # receive_SUITE receive_opt_recursion: the inner make_ref()'s message goes to
+    # another process, so its receive times out; then the outer one finds its own.
+    for i in range(20):
+        send(self(), ("noise", i))
+
+    async def noop() -> None:
+        pass
+
+    async def recurse() -> None:
+        black_hole = spawn(noop)
+        assert await _do_receive_opt(black_hole, noop, True) == "expected"
+
+    assert await _do_receive_opt(self(), recurse, False) == "ok"
+    assert Process.info(self(), "message_queue_len") == 20
 
 
 async def test_a_tagged_receive_compares_its_key_with_eq_behind_a_long_queue() -> None:
@@ -331,3 +422,24 @@ async def test_many_quick_tagged_receives_yield_to_other_processes() -> None:
         if ran:
             break
     assert ran == [1] and i < 300
+
+
+async def test_s5_receive_in_between_a_receive_between_make_ref_and_its_reply() -> None:
+    # receive_SUITE receive_in_between: a receive for something else between
+    # make_ref() and the receive of the ref's reply (behind 20 queued messages,
+    # so the reply's receive is the marker's).
+    async def echo_loop() -> None:
+        while True:
+            ref, (pid, msg) = await receive((ANY, (ANY, ANY)))
+            send(pid, (ref, msg))
+
+    for i in range(20):
+        send(self(), ("noise", i))
+    echo = spawn(echo_loop)
+    for i in range(1_000):
+        send(self(), "dummy")
+        ref = tether.make_ref()
+        send(echo, (ref, (self(), ("a", i))))
+        assert await receive(lambda m: m == "dummy") == "dummy"
+        assert await receive((ref, ANY)) == (ref, ("a", i))
+    assert Process.info(self(), "message_queue_len") == 20

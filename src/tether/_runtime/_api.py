@@ -497,12 +497,22 @@ def exit(reason: Any) -> NoReturn:
 
 
 def make_ref() -> Ref:
-    """Return a new unique reference: Elixir's ``make_ref/0``."""
-    return _n.new_ref()
+    """Return a new unique reference: Elixir's ``make_ref/0``.
+
+    Called in a process, it also sets the process's receive marker: a receive
+    whose one filter is tagged with this ref (``receive((ref, ANY))``) looks only
+    at the messages that arrive after this call (S-5, ``docs/rules.md``).
+    """
+    ref = _n.new_ref()
+    p = _n.NODE.current
+    if p is not None and p.mailbox is not None:
+        p.mailbox.mark(ref)
+    return ref
 
 
 if _core.native is not None:
-    make_ref = _core.native.new_ref  # the same, in C (its docstring says the same)
+    REFERENCE[_core.native.make_ref] = make_ref
+    make_ref = _core.native.make_ref  # the same, in C (its docstring says the same)
 
 
 def node() -> Atom:

@@ -885,6 +885,8 @@ typedef struct {
     PyObject *index;   /* NULL, or dict: index key -> Bucket */
     unsigned long version;
     int scanning;
+    PyObject *mark_ref; /* the receive marker (PyMailbox.mark): NULL, or a ref */
+    long long mark_seq; /* and the seq from which messages came after it */
 } MailboxObject;
 
 /* One index bucket: positions in a growable array, [lo, hi) in use.  Most
@@ -1375,6 +1377,7 @@ mailbox_reset(MailboxObject *mb)
 {
     mb->start = mb->end = mb->holes = 0;
     mb->tail = mb->head = 0;
+    mb->mark_seq = 0; /* every later message comes after the marker */
     Py_CLEAR(mb->index);
     if (mb->cap > 16) {
         PyMem_Free(mb->slots);
@@ -1591,6 +1594,59 @@ take_search_key(MailboxObject *mb, PyObject *key, Py_hash_t hash, match_fn fn, v
     return rc;
 }
 
+/* PyMailbox.take's `len(keys) == 1 and next(iter(keys)) is ref`: 1, 0, or -1
+ * with an error. */
+static int
+single_key_is(PyObject *keys, PyObject *ref)
+{
+    if (PyTuple_CheckExact(keys)) {
+        return PyTuple_GET_SIZE(keys) == 1 && PyTuple_GET_ITEM(keys, 0) == ref;
+    }
+    Py_ssize_t n = PyObject_Size(keys);
+    if (n != 1) {
+        return n < 0 ? -1 : 0;
+    }
+    PyObject *it = PyObject_GetIter(keys);
+    if (it == NULL) {
+        return -1;
+    }
+    PyObject *k = PyIter_Next(it);
+    Py_DECREF(it);
+    if (k == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    int is = k == ref;
+    Py_DECREF(k);
+    return is;
+}
+
+/* PyMailbox.take's receive marker (S-5): the first match among the messages
+ * whose seq is mark_seq or more (at most INDEX_THRESHOLD: the caller checked),
+ * found from the end (seqs increase along the array).  A new reference (MISSING
+ * when none matches), or NULL with an error. */
+static PyObject *
+take_after_mark(MailboxObject *mb, match_fn fn, void *ctx)
+{
+    Py_ssize_t pos = mb->end;
+    while (pos > mb->start && mb->slots[pos - 1].seq >= mb->mark_seq) {
+        pos--;
+    }
+    Py_ssize_t end = mb->end; /* what a put adds meanwhile came later */
+    for (; pos < end; pos++) {
+        if (mb->slots[pos].msg == NULL) {
+            continue;
+        }
+        int ok = take_match(mb, fn, ctx, pos);
+        if (ok < 0) {
+            return NULL;
+        }
+        if (ok) {
+            return mailbox_remove(mb, pos);
+        }
+    }
+    return Py_NewRef(MISSING);
+}
+
 /* Mirrors PyMailbox.take, for a test fn(msg, ctx) whose index keys are the
  * iterable keys, or the one key key1 (hash1 its hash), or unknown (both
  * NULL: a scan).
@@ -1604,6 +1660,15 @@ mailbox_take_with(MailboxObject *mb, PyObject *keys, PyObject *key1, Py_hash_t h
         return Py_NewRef(MISSING);
     }
     if ((keys != NULL || key1 != NULL) && mb->live > INDEX_THRESHOLD) {
+        if (mb->mark_ref != NULL && mb->tail - mb->mark_seq <= INDEX_THRESHOLD) {
+            int one = key1 != NULL ? key1 == mb->mark_ref : single_key_is(keys, mb->mark_ref);
+            if (one < 0) {
+                return NULL;
+            }
+            if (one) {
+                return take_after_mark(mb, fn, ctx);
+            }
+        }
         if (mb->index == NULL && mailbox_build_index(mb) < 0) {
             return NULL;
         }
@@ -1719,7 +1784,16 @@ mailbox_push_front(MailboxObject *mb, PyObject *msg)
     mb->live++;
     mb->version++;
     Py_CLEAR(mb->index); /* rebuilt when next needed */
+    Py_CLEAR(mb->mark_ref); /* msg may have come after it: its seq is below it now */
     return 0;
+}
+
+/* Mirrors PyMailbox.mark. */
+static void
+mailbox_mark(MailboxObject *mb, PyObject *ref)
+{
+    Py_XSETREF(mb->mark_ref, Py_NewRef(ref));
+    mb->mark_seq = mb->tail;
 }
 
 static int
@@ -1729,6 +1803,7 @@ mailbox_traverse(MailboxObject *mb, visitproc visit, void *arg)
         Py_VISIT(mb->slots[i].msg);
     }
     Py_VISIT(mb->index);
+    Py_VISIT(mb->mark_ref);
     return 0;
 }
 
@@ -1739,17 +1814,18 @@ mailbox_clear(MailboxObject *mb)
 {
     MSlot *slots = mb->slots;
     Py_ssize_t start = mb->start, end = mb->end;
-    PyObject *index = mb->index;
+    PyObject *index = mb->index, *mark = mb->mark_ref;
     mb->slots = NULL;
     mb->cap = mb->start = mb->end = mb->live = mb->holes = 0;
-    mb->tail = mb->head = 0;
-    mb->index = NULL;
+    mb->tail = mb->head = mb->mark_seq = 0;
+    mb->index = mb->mark_ref = NULL;
     mb->version++;
     for (Py_ssize_t i = start; i < end; i++) {
         Py_XDECREF(slots[i].msg);
     }
     PyMem_Free(slots);
     Py_XDECREF(index);
+    Py_XDECREF(mark);
     return 0;
 }
 
@@ -1780,6 +1856,8 @@ mailbox_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     mb->index = NULL;
     mb->version = 0;
     mb->scanning = 0;
+    mb->mark_ref = NULL;
+    mb->mark_seq = 0;
     PyObject_GC_Track(mb);
     return (PyObject *)mb;
 }
@@ -1824,6 +1902,13 @@ mailbox_push_front_method(MailboxObject *mb, PyObject *msg)
     if (mailbox_push_front(mb, msg) < 0) {
         return NULL;
     }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+mailbox_mark_method(MailboxObject *mb, PyObject *ref)
+{
+    mailbox_mark(mb, ref);
     Py_RETURN_NONE;
 }
 
@@ -1909,6 +1994,8 @@ static PyMethodDef mailbox_methods[] = {
     {"put", (PyCFunction)mailbox_put_method, METH_O, "put(msg): queue msg last."},
     {"push_front", (PyCFunction)mailbox_push_front_method, METH_O,
      "push_front(msg): put msg back before every queued message."},
+    {"mark", (PyCFunction)mailbox_mark_method, METH_O,
+     "mark(ref): set the receive marker (ref was just made)."},
     {"pop_first", (PyCFunction)mailbox_pop_first_method, METH_NOARGS,
      "pop_first(): remove and return the oldest message."},
     {"take", (PyCFunction)mailbox_take_method, METH_O,
@@ -4402,6 +4489,36 @@ cnode_new_ref(PyObject *module, PyObject *unused)
     return r;
 }
 
+/* make_ref() mirrors _api.make_ref: new_ref(), and the receive marker of the
+ * calling process's mailbox (S-5). */
+static PyObject *s_mark;
+
+static PyObject *
+cnode_make_ref(PyObject *module, PyObject *unused)
+{
+    PyObject *ref = cnode_new_ref(module, NULL);
+    PyObject *node = the_node;
+    if (ref == NULL || node == NULL || Py_TYPE(node) != NodeType) {
+        return ref;
+    }
+    PyObject *p = SLOT(node, N_current);
+    PyObject *mb = p != NULL && Py_TYPE(p) == ProcessType ? SLOT(p, P_mailbox) : NULL;
+    if (mb == NULL || mb == Py_None) {
+        return ref;
+    }
+    if (Py_TYPE(mb) == &CMailboxType) {
+        mailbox_mark((MailboxObject *)mb, ref);
+        return ref;
+    }
+    PyObject *r = call_method1(mb, s_mark, ref);
+    if (r == NULL) {
+        Py_DECREF(ref);
+        return NULL;
+    }
+    Py_DECREF(r);
+    return ref;
+}
+
 /* ---- a call's bookkeeping: monitor, alias, receive timeout ------------------ */
 
 /* What every GenServer.call does besides the send and the receive, in C:
@@ -4916,7 +5033,11 @@ static PyMethodDef cnode_methods[] = {
     {"init_refs", (PyCFunction)(void (*)(void))cnode_init_refs, METH_FASTCALL,
      "init_refs(Ref, counter): the class and the counter new_ref uses."},
     {"new_ref", cnode_new_ref, METH_NOARGS,
-     "new_ref($module, /)\n--\n\nReturn a new unique reference: Elixir's ``make_ref/0``."},
+     "new_ref($module, /)\n--\n\nReturn a new unique reference (``Ref()``)."},
+    {"make_ref", cnode_make_ref, METH_NOARGS,
+     "make_ref($module, /)\n--\n\nReturn a new unique reference: Elixir's ``make_ref/0``.\n\n"
+     "The native core's make_ref; its reference and full documentation is\n"
+     "``tether._runtime._api.make_ref`` (the pure-Python core)."},
     {"use_slot_hash", cnode_use_slot_hash, METH_O,
      "use_slot_hash(cls): cls's hash in C (mirrors __hash__: return self._hash)."},
     {"in_runtime", cnode_in_runtime, METH_NOARGS,
@@ -4972,6 +5093,7 @@ PyInit__cnode(void)
     INTERN(s_set_receive_timer, "set_receive_timer");
     INTERN(s_send_alias, "send_alias");
     INTERN(s_send, "send");
+    INTERN(s_mark, "mark");
     INTERN(s_needs_context, "needs_context");
     INTERN(s_wake_for_rescan, "_wake_for_rescan");
     INTERN(s_cancel_receive_timer, "cancel_receive_timer");

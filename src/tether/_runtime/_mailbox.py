@@ -328,7 +328,7 @@ def compile_filters(filters: tuple[Any, ...]) -> Matcher | None:
 class PyMailbox:
     """A process's message queue; see the module comment for the design."""
 
-    __slots__ = ("_base", "_head", "_holes", "_index", "_msgs", "_tail")
+    __slots__ = ("_base", "_head", "_holes", "_index", "_mark_ref", "_mark_seq", "_msgs", "_tail")
 
     def __init__(self) -> None:
         self._msgs: dict[int, Any] = {}
@@ -341,6 +341,10 @@ class PyMailbox:
         # long queue drained by selective receives stays O(1) amortised a take.
         self._base = 0
         self._holes = 0
+        # The receive marker (see mark): a ref, and the seq from which every
+        # message came after it was made.
+        self._mark_ref: Ref | None = None
+        self._mark_seq = 0
 
     def __len__(self) -> int:
         return len(self._msgs)
@@ -381,6 +385,14 @@ class PyMailbox:
         self._head = self._base = seq
         self._holes = 0
         self._index = None  # rebuilt when next needed
+        # msg may have come after the marker, and its seq is now below it
+        self._mark_ref = None
+
+    def mark(self, ref: Ref) -> None:
+        """Set the receive marker: ``ref`` was just made (``make_ref``), so no
+        message queued now can hold it (S-5's receive marker, ``docs/rules.md``)."""
+        self._mark_ref = ref
+        self._mark_seq = self._tail
 
     def _reset_if_empty(self) -> None:
         if not self._msgs:
@@ -388,6 +400,7 @@ class PyMailbox:
             self._msgs.clear()
             self._head = self._tail = self._base = self._holes = 0
             self._index = None
+            self._mark_seq = 0  # every later message comes after the marker
 
     def _unindex(self, seq: int, msg: Any) -> None:
         index = self._index
@@ -432,6 +445,26 @@ class PyMailbox:
         keys = matcher.keys
         match = matcher.match
         if keys is not None and len(msgs) > INDEX_THRESHOLD:
+            mark = self._mark_ref
+            if (
+                mark is not None
+                and self._tail - self._mark_seq <= INDEX_THRESHOLD
+                and len(keys) == 1
+                and next(iter(keys)) is mark
+            ):
+                # The receive marker (the BEAM's; S-5 in docs/rules.md): a receive
+                # for the ref made last looks only at the messages after it.
+                # (A match that takes from this mailbox raises, as a scan's does.)
+                for seq in range(self._mark_seq, self._tail):
+                    msg = msgs.get(seq, _MISSING)
+                    if msg is not _MISSING:
+                        n = len(msgs)
+                        ok = match(msg)
+                        if len(msgs) < n:
+                            raise RuntimeError("mailbox changed during a receive's match")
+                        if ok:
+                            return self._remove(seq)
+                return _MISSING
             if self._index is None:
                 self._build_index()
             index = self._index
