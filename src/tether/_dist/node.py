@@ -928,9 +928,9 @@ class Dist:
         self._tell(self.all_node_monitors, (NODEUP, conn.name))
         conn.tick_task = self._task(self._ticker(conn))
         if leftover:
-            # (not data_received: that runs the woken processes' turn, which
-            # cannot run inside this task's step; they get the usual one)
-            proto._frames(leftover)
+            # (inside this task's step: the processes they wake get the usual
+            # turn, not one run by data_received)
+            proto.data_received(leftover)
             if conn.closed:
                 return
         if reader.at_eof() or transport.is_closing():
@@ -1253,7 +1253,7 @@ class Dist:
             # The common case, inlined (every remote send): connection() and
             # Connection.send for an open connection; _hold when the write
             # made it busy (pause_writing).
-            conn.writer.write(frame)  # type: ignore[union-attr]
+            conn.transport.write(frame)  # conn.writer.write, one Python call less
             conn.wrote = True
             return self._hold(conn, sender) if conn.busy else None
         conn = self.connection(to.node)
@@ -1809,7 +1809,49 @@ class _FrameProtocol(asyncio.Protocol):
         if claimed:
             node.scheduled = True
         try:
-            self._frames(data)
+            conn = self.conn
+            if conn.closed:
+                return
+            conn.last_read = self.time()
+            buf = self.buf
+            buf += data
+            pos, size_all = 0, len(buf)
+            dist = self.dist
+            frame_of = dist._frame
+            try:
+                while size_all - pos >= 4:
+                    size = int.from_bytes(buf[pos : pos + 4], "big")
+                    if size == 0:
+                        pos += 4  # a tick
+                        continue
+                    if size > MAX_FRAME:
+                        raise ProtocolError(
+                            f"frame of {size} bytes is over the limit of {MAX_FRAME}"
+                        )
+                    if size_all - pos - 4 < size:
+                        break
+                    frame = bytes(buf[pos + 4 : pos + 4 + size])
+                    pos += 4 + size
+                    frame_of(conn, frame)
+                    if conn.closed:
+                        return
+            except (DecodeError, ProtocolError) as e:
+                logger.error("closing the connection to %s: %s", conn.name, e)
+                dist._drop(conn)
+                return
+            except Exception:  # a bug: it costs this connection, never the node
+                logger.exception(
+                    "closing the connection to %s: a frame could not be handled", conn.name
+                )
+                dist._drop(conn)
+                return
+            finally:
+                if pos:
+                    del buf[:pos]
+            if conn.unread:
+                _settle(conn, full=False)
+                if dist.input_limit is not None and conn.unread_bytes > dist.input_limit:
+                    dist._input_check(conn)
         except BaseException:
             if claimed:
                 claimed = False
@@ -1821,49 +1863,6 @@ class _FrameProtocol(asyncio.Protocol):
                     node.run()
                 else:
                     node.scheduled = False
-
-    def _frames(self, data: bytes) -> None:
-        conn = self.conn
-        if conn.closed:
-            return
-        conn.last_read = self.time()
-        buf = self.buf
-        buf += data
-        pos, size_all = 0, len(buf)
-        dist = self.dist
-        frame_of = dist._frame
-        try:
-            while size_all - pos >= 4:
-                size = int.from_bytes(buf[pos : pos + 4], "big")
-                if size == 0:
-                    pos += 4  # a tick
-                    continue
-                if size > MAX_FRAME:
-                    raise ProtocolError(f"frame of {size} bytes is over the limit of {MAX_FRAME}")
-                if size_all - pos - 4 < size:
-                    break
-                frame = bytes(buf[pos + 4 : pos + 4 + size])
-                pos += 4 + size
-                frame_of(conn, frame)
-                if conn.closed:
-                    return
-        except (DecodeError, ProtocolError) as e:
-            logger.error("closing the connection to %s: %s", conn.name, e)
-            dist._drop(conn)
-            return
-        except Exception:  # a bug: it costs this connection, never the node
-            logger.exception(
-                "closing the connection to %s: a frame could not be handled", conn.name
-            )
-            dist._drop(conn)
-            return
-        finally:
-            if pos:
-                del buf[:pos]
-        if conn.unread:
-            _settle(conn, full=False)
-            if dist.input_limit is not None and conn.unread_bytes > dist.input_limit:
-                dist._input_check(conn)
 
     def eof_received(self) -> bool | None:
         return None  # close
