@@ -1620,17 +1620,12 @@ single_key_is(PyObject *keys, PyObject *ref)
     return is;
 }
 
-/* PyMailbox.take's receive marker (S-5): the first match among the messages
- * whose seq is mark_seq or more (at most INDEX_THRESHOLD: the caller checked),
- * found from the end (seqs increase along the array).  A new reference (MISSING
- * when none matches), or NULL with an error. */
+/* A take's scan: remove and return the first message from pos on that fn
+ * accepts (a new reference), else a new reference to MISSING; NULL with an
+ * error. */
 static PyObject *
-take_after_mark(MailboxObject *mb, match_fn fn, void *ctx)
+take_scan(MailboxObject *mb, Py_ssize_t pos, match_fn fn, void *ctx)
 {
-    Py_ssize_t pos = mb->end;
-    while (pos > mb->start && mb->slots[pos - 1].seq >= mb->mark_seq) {
-        pos--;
-    }
     Py_ssize_t end = mb->end; /* what a put adds meanwhile came later */
     for (; pos < end; pos++) {
         if (mb->slots[pos].msg == NULL) {
@@ -1645,6 +1640,19 @@ take_after_mark(MailboxObject *mb, match_fn fn, void *ctx)
         }
     }
     return Py_NewRef(MISSING);
+}
+
+/* PyMailbox.take's receive marker (S-5): the scan of the messages whose seq
+ * is mark_seq or more (at most INDEX_THRESHOLD: the caller checked), the first
+ * of them found from the end (seqs increase along the array). */
+static PyObject *
+take_after_mark(MailboxObject *mb, match_fn fn, void *ctx)
+{
+    Py_ssize_t pos = mb->end;
+    while (pos > mb->start && mb->slots[pos - 1].seq >= mb->mark_seq) {
+        pos--;
+    }
+    return take_scan(mb, pos, fn, ctx);
 }
 
 /* Mirrors PyMailbox.take, for a test fn(msg, ctx) whose index keys are the
@@ -1709,20 +1717,7 @@ mailbox_take_with(MailboxObject *mb, PyObject *keys, PyObject *key1, Py_hash_t h
     if (mb->holes > mb->live + 64) {
         mailbox_squeeze(mb);
     }
-    Py_ssize_t end = mb->end; /* what a put adds meanwhile came later */
-    for (Py_ssize_t pos = mb->start; pos < end; pos++) {
-        if (mb->slots[pos].msg == NULL) {
-            continue;
-        }
-        int ok = take_match(mb, fn, ctx, pos);
-        if (ok < 0) {
-            return NULL;
-        }
-        if (ok) {
-            return mailbox_remove(mb, pos);
-        }
-    }
-    return Py_NewRef(MISSING);
+    return take_scan(mb, mb->start, fn, ctx);
 }
 
 /* Mirrors PyMailbox.take(matcher). */
