@@ -1299,11 +1299,17 @@ if _cetf is not None:
 # the entries that skip ``Codec.put``'s and ``Codec.decode_from``'s Python frame:
 #: ``put_term(codec, out, value)``: what ``codec.put(out, value)`` does.
 put_term: Final[Callable[[Codec, bytearray, Any], None]] = _cetf.put if _cetf is not None else _put
+DECODE_GAVE_UP: Final = _MISSING
+
+
+def _no_c_decoder(codec: Codec, data: bytes, pos: int, binaries: None) -> Any:
+    return DECODE_GAVE_UP
+
+
 #: ``decode_from_c(codec, data, pos, None)``: the C decoder's answer for the term
 #: at ``pos`` (what ``codec.decode_from(data, pos, compressed=False)`` returns),
-#: or ``DECODE_GAVE_UP`` where the C leaves the term to that method; None
-#: without the C codec.
-decode_from_c: Final[Callable[[Codec, bytes, int, None], Any] | None] = (
-    _cetf.decode_from if _cetf is not None else None
+#: or ``DECODE_GAVE_UP`` where the C leaves the term to that method (every term,
+#: without the C codec).
+decode_from_c: Final[Callable[[Codec, bytes, int, None], Any]] = (
+    _cetf.decode_from if _cetf is not None else _no_c_decoder
 )
-DECODE_GAVE_UP: Final = _MISSING

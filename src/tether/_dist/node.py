@@ -974,16 +974,14 @@ class Dist:
         codec = self.codec
         # codec.decode_from(frame, pos, compressed=False), with the C decoder
         # called directly when it is there (two Python calls less a message)
-        got: Any = DECODE_GAVE_UP if decode_from_c is None else decode_from_c(codec, frame, 1, None)
+        got: Any = decode_from_c(codec, frame, 1, None)
         if got is DECODE_GAVE_UP:
             got = codec.decode_from(frame, 1, compressed=False)
         ctrl, end = got
         msg: Any = None
         has_payload = end < len(frame)
         if has_payload:
-            got = (
-                DECODE_GAVE_UP if decode_from_c is None else decode_from_c(codec, frame, end, None)
-            )
+            got = decode_from_c(codec, frame, end, None)
             if got is DECODE_GAVE_UP:
                 got = codec.decode_from(frame, end, compressed=False)
             msg, end2 = got
