@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
+from collections.abc import Callable
 from typing import Any
+
+import pytest
 
 import tether
 from tether import receive
+
+# The event loops a node is tested on: asyncio's own, and uvloop's (the loop
+# uvicorn picks when it is installed; not built for Windows).
+Factory = Callable[[], asyncio.AbstractEventLoop]
+LOOPS: dict[str, Factory] = {"asyncio": asyncio.new_event_loop}
+if sys.platform != "win32":
+    import uvloop
+
+    LOOPS["uvloop"] = uvloop.new_event_loop
+
+
+@pytest.fixture(params=sorted(LOOPS))
+def loop_factory(request: pytest.FixtureRequest) -> Factory:
+    """Makes the node's event loop: a test that takes it runs once on each of ``LOOPS``."""
+    return LOOPS[request.param]
+
+
+def loop_kind() -> str:
+    """``"uvloop"`` or ``"asyncio"``: the package of the running loop's class."""
+    return type(asyncio.get_running_loop()).__module__.partition(".")[0]
 
 
 async def wait_forever() -> None:

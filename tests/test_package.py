@@ -171,10 +171,11 @@ def test_the_wheel_carries_the_license_the_demo_and_its_metadata(dist: Path) -> 
     assert not any(n.startswith(("tests/", "bench/", "examples/")) for n in names)
     assert meta["License-Expression"] == "Apache-2.0"
     assert meta["Requires-Python"] == ">=3.11"
-    # No dependency but the observer extra's (pip install tether[observer]).
+    # No dependency but the extras' (pip install tether[observer], tether[uvloop]).
     assert meta.get_all("Requires-Dist") == [
         'aiohttp>=3.9; extra == "observer"',
         'rich>=13.7; extra == "observer"',
+        'uvloop>=0.21; sys_platform != "win32" and extra == "uvloop"',
     ]
     versions = sorted(
         c.rsplit(" ", 1)[1]

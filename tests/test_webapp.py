@@ -1,9 +1,10 @@
 """The FastAPI example (examples/webapp/app.py), driven through real HTTP requests.
 
-uvicorn serves the app in a child process with the node in its lifespan; a stub
-upstream API runs in a thread here.  While a client keeps requesting items, a
-fetcher is killed: its supervisor replaces it (a new pid) and every request
-succeeds.  Real time and real sockets: the waits are generous bounds, not orders.
+uvicorn serves the app in a child process with the node in its lifespan, once on
+asyncio's loop and once on uvloop (``--loop``); a stub upstream API runs in a
+thread here.  While a client keeps requesting items, a fetcher is killed: its
+supervisor replaces it (a new pid) and every request succeeds.  Real time and
+real sockets: the waits are generous bounds, not orders.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from .conftest import LOOPS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,12 +62,16 @@ def upstream() -> Iterator[str]:
         server.server_close()
 
 
-@pytest.fixture
-def app(upstream: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+@pytest.fixture(params=sorted(LOOPS))
+def app(
+    upstream: str, request: pytest.FixtureRequest
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    # uvicorn's --loop: the app runs once on asyncio's loop and once on uvloop.
     port = _free_port()
     env = {**os.environ, "UPSTREAM_URL": upstream, "WORKERS": "3"}
+    argv = ["examples.webapp.app:app", "--port", str(port), "--loop", request.param]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "examples.webapp.app:app", "--port", str(port)],
+        [sys.executable, "-m", "uvicorn", *argv],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

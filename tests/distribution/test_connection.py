@@ -17,6 +17,7 @@ from tether import ANY, Atom, Node, receive, rpc
 from tether._runtime import _node as _n
 from tether.testing import wait_all_blocked
 
+from ..conftest import Factory
 from .conftest import Peer, Twin, ev, run_node, start_elixir
 
 pytestmark = pytest.mark.timeout(120)
@@ -194,7 +195,9 @@ def test_monitor_nodes_reports_every_nodeup_and_nodedown(twin: Twin) -> None:
     assert run_node(main) == [("nodeup", node), ("nodedown", node), ("nodeup", node)]
 
 
-def test_a_peers_message_is_handled_and_its_receiver_run_within_the_read(twin: Twin) -> None:
+def test_a_peers_message_is_handled_and_its_receiver_run_within_the_read(
+    twin: Twin, loop_factory: Factory
+) -> None:
     """The turn a read's messages wake runs at the end of that read (one pass of
     the event loop a message); from inside an asyncio task, where no process step
     can run, the turn is scheduled as usual.  Either way the message arrives."""
@@ -232,7 +235,7 @@ def test_a_peers_message_is_handled_and_its_receiver_run_within_the_read(twin: T
         await wait_all_blocked()
         return tuple(seen), tuple(log)
 
-    seen, log = run_node(main)
+    seen, log = run_node(main, loop_factory=loop_factory)
     assert seen == (
         (["in a callback"], False),  # ran before data_received returned
         (["in a callback"], True),  # queued: the turn comes after the task's step

@@ -19,6 +19,7 @@ import tether
 from tether import Atom, Pid, Process, receive, send, spawn
 from tether._dist import node as dn
 
+from ..conftest import Factory
 from .conftest import COOKIE, run_node
 from .hostile import RawPeer, ours, the_dist
 from .test_hostile import peer_name
@@ -52,7 +53,9 @@ async def _flood(to: Pid, n: int, parent: Pid) -> None:
         await asyncio.sleep(0)  # one send a step: suspension takes effect at a step
 
 
-def test_d6_a_process_sending_on_a_busy_connection_is_suspended_until_it_drains() -> None:
+def test_d6_a_process_sending_on_a_busy_connection_is_suspended_until_it_drains(
+    loop_factory: Factory,
+) -> None:
     """D-6: "distributed sends can block the sender for flow control"; the order
     per pair holds across the suspension."""
     limit = 32 << 10
@@ -78,13 +81,15 @@ def test_d6_a_process_sending_on_a_busy_connection_is_suspended_until_it_drains(
         await until(lambda: not Process.alive(sender))
         return buffered, sent, n, got
 
-    buffered, sent, n, got = run_node(main, dist_buf_busy_limit=limit)
+    buffered, sent, n, got = run_node(main, dist_buf_busy_limit=limit, loop_factory=loop_factory)
     assert limit < buffered <= limit + len(CHUNK) + 100  # stopped at the first send past it
     assert sent < n
     assert got == list(range(n))  # nothing lost or reordered by the suspension
 
 
-def test_a_caller_that_is_not_a_process_gets_a_future_that_completes_on_drain() -> None:
+def test_a_caller_that_is_not_a_process_gets_a_future_that_completes_on_drain(
+    loop_factory: Factory,
+) -> None:
     async def main() -> tuple[Any, ...]:
         peer = RawPeer(peer_name("slow"), COOKIE)
         await peer.connect()
@@ -106,7 +111,9 @@ def test_a_caller_that_is_not_a_process_gets_a_future_that_completes_on_drain() 
         await until(lambda: futures[0].done())
         return first_busy, pending, all(f is futures[0] for f in futures), conn.busy
 
-    first_busy, pending, shared, busy = run_node(main, dist_buf_busy_limit=16 << 10)
+    first_busy, pending, shared, busy = run_node(
+        main, dist_buf_busy_limit=16 << 10, loop_factory=loop_factory
+    )
     assert 0 < first_busy < 12 and pending is True and shared is True and busy is False
 
 
@@ -121,7 +128,9 @@ async def _hold_then_drain(parent: Pid) -> None:
         n += 1
 
 
-def test_the_node_stops_reading_a_connection_whose_messages_wait_unread() -> None:
+def test_the_node_stops_reading_a_connection_whose_messages_wait_unread(
+    loop_factory: Factory,
+) -> None:
     """The node is behind on a connection when its unread messages exceed the input
     limit: it stops reading (the peer's writes then block), does not mistake its
     own pause for the peer's silence, and reads on once they are taken."""
@@ -151,7 +160,9 @@ def test_the_node_stops_reading_a_connection_whose_messages_wait_unread() -> Non
         drained = await receive(timeout=30)
         return sent, queued, unread, still_up, drained
 
-    sent, queued, unread, still_up, drained = run_node(main, dist_input_limit=limit, net_ticktime=1)
+    sent, queued, unread, still_up, drained = run_node(
+        main, dist_input_limit=limit, net_ticktime=1, loop_factory=loop_factory
+    )
     frame = len(CHUNK) + 60
     assert limit < unread <= limit + (256 << 10) + frame  # at most one socket read past it
     assert queued * frame >= unread - frame

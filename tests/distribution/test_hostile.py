@@ -26,6 +26,7 @@ from tether._dist import node as dn
 from tether._dist.etf import MAX_BYTES_PER_BYTE, DecodeError, decode
 from tether._runtime import _node as _n
 
+from ..conftest import Factory
 from .conftest import COOKIE, run_node, unique
 from .hostile import NO_PAYLOAD, RawPeer, listen_as, our_ref, ours, the_dist
 
@@ -133,7 +134,7 @@ def _cases(bad: RawPeer, t: Pid) -> list[tuple[Any, Any, str]]:
 
 
 def test_every_invalid_control_message_closes_its_connection_only_and_is_logged(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, loop_factory: Factory
 ) -> None:
     """Issue #12 item 1: a malformed control message is an invalid distribution
     message (erts' name): logged at ERROR and its connection closed.  The node's
@@ -171,7 +172,7 @@ def test_every_invalid_control_message_closes_its_connection_only_and_is_logged(
         )
         return [n, out, tables]
 
-    n, out, tables = run_node(main)
+    n, out, tables = run_node(main, loop_factory=loop_factory)
     assert n == 43
     assert out == [(i, True, 1, False) for i in range(n)]
     assert tables[0] == {"links": [], "monitored_by": []}

@@ -15,6 +15,7 @@ import tether
 from tether import ANY, Atom, Down, Exit, GenServer, Node, Process, Reply, receive, rpc, send
 from tether.etf import BitBinary, ImproperList
 
+from ..conftest import Factory
 from .conftest import COOKIE, Peer, ev, ev_arg, run_node
 
 pytestmark = pytest.mark.timeout(120)
@@ -41,7 +42,7 @@ def test_ping_unknown_node_is_pang(ex: Peer) -> None:
     assert run_node(main) == "pang"
 
 
-def test_send_both_ways_by_pid_and_by_name(ex: Peer) -> None:
+def test_send_both_ways_by_pid_and_by_name(ex: Peer, loop_factory: Factory) -> None:
     async def main() -> tuple[Any, ...]:
         Process.register(tether.self(), "py_main")
         await ev(ex, f"send({{:py_main, {me()}}}, {{:by_name, self()}})")
@@ -54,7 +55,7 @@ def test_send_both_ways_by_pid_and_by_name(ex: Peer) -> None:
         thanks = await receive(("thanks", ANY))
         return got, thanks, peer_pid.node
 
-    got, thanks, node = run_node(main)
+    got, thanks, node = run_node(main, loop_factory=loop_factory)
     assert got == "sent"
     assert node == Atom(ex.name)
     assert thanks == ("thanks", tether.Atom(thanks[1]))

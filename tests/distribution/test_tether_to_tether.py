@@ -11,6 +11,7 @@ import tether
 import tether.peer
 from tether import ANY, Atom, Exit, Node, Process, Supervisor, receive, rpc
 
+from ..conftest import Factory, loop_kind
 from .conftest import Twin, run_node
 
 pytestmark = pytest.mark.timeout(120)
@@ -41,7 +42,7 @@ def test_d1_supervisor_restarts_a_worker_on_the_other_node_after_noconnection(tw
     assert alive == [second]
 
 
-def test_pool_rpc_and_monitor_between_tether_nodes(twin: Twin) -> None:
+def test_pool_rpc_and_monitor_between_tether_nodes(twin: Twin, loop_factory: Factory) -> None:
     async def main() -> tuple[Any, ...]:
         squares = [await rpc.call(twin.name, "pool", "square", [i]) for i in range(5)]
         pid = await Node.spawn(twin.name, "pool", "worker", [tether.self()])
@@ -56,25 +57,28 @@ def test_pool_rpc_and_monitor_between_tether_nodes(twin: Twin) -> None:
         ex = await receive(Exit(pid2, ANY), timeout=10)
         return squares, down, ref, pid, ex
 
-    squares, down, ref, pid, ex = run_node(main)
+    squares, down, ref, pid, ex = run_node(main, loop_factory=loop_factory)
     assert squares == [0, 1, 4, 9, 16]
     assert down == tether.Down(ref, "process", pid, "killed")
     assert ex.reason == ("custom", 2)
 
 
-def test_peer_nodes_start_answer_and_stop() -> None:
-    """tether.peer (Erlang's :peer): a child node, reachable, gone after stop."""
+def test_peer_nodes_start_answer_and_stop(loop_factory: Factory) -> None:
+    """tether.peer (Erlang's :peer): a child node, reachable, gone after stop; it
+    runs on the kind of event loop its parent runs on."""
 
     async def main() -> tuple[Any, ...]:
         p = await tether.peer.start("child", imports=["tests.distribution.twin_node"])
         square = await rpc.call(p.node, "pool", "square", [12])
+        kinds = (loop_kind(), await rpc.call(p.node, "pool", "loop_kind", []))
         Node.monitor(p.node, True)
         status = await p.stop()
         down = await receive(("nodedown", ANY), timeout=10)
-        return p.node, square, status, down
+        return p.node, square, kinds, status, down
 
-    node, square, status, down = run_node(main)
+    node, square, kinds, status, down = run_node(main, loop_factory=loop_factory)
     assert node.startswith("child@")
+    assert kinds == (loop_factory.__module__.partition(".")[0],) * 2
     assert (square, down) == (144, ("nodedown", node))
     assert status in (0, -15)
 

@@ -13,6 +13,7 @@ import pytest
 import tether
 from tether import Node, rpc
 
+from ..conftest import Factory
 from .conftest import ev, run_node, start_elixir
 
 pytestmark = pytest.mark.timeout(120)
@@ -94,7 +95,9 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield d
 
 
-def test_tls_distribution_with_elixir_both_ways(epmd_port: int, certs: Path) -> None:
+def test_tls_distribution_with_elixir_both_ways(
+    epmd_port: int, certs: Path, loop_factory: Factory
+) -> None:
     @rpc.expose("tls_test")
     def hello(x: Any) -> Any:
         return ("tls", x)
@@ -112,13 +115,13 @@ def test_tls_distribution_with_elixir_both_ways(epmd_port: int, certs: Path) -> 
             return pong, back, up
 
         tls = tether.dist_tls(certs / "node.pem", certs / "node.key", certs / "ca.pem")
-        assert run_node(main, tls=tls) == ("pong", ("tls", 1), "TLS")
+        assert run_node(main, tls=tls, loop_factory=loop_factory) == ("pong", ("tls", 1), "TLS")
 
         async def plain() -> Any:
             return await Node.connect(peer.name)
 
         # A node without TLS cannot get in.
-        assert run_node(plain) is False
+        assert run_node(plain, loop_factory=loop_factory) is False
     finally:
         peer.kill()
 

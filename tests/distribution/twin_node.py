@@ -7,6 +7,7 @@ a process group); prints READY once distributed.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from typing import Any
@@ -42,6 +43,12 @@ async def echo() -> None:
 @rpc.expose("pool")
 def square(x: int) -> int:
     return x * x
+
+
+@rpc.expose("pool")
+def loop_kind() -> str:
+    """``"uvloop"`` or ``"asyncio"``: the event loop this node runs on."""
+    return type(asyncio.get_running_loop()).__module__.partition(".")[0]
 
 
 async def _member() -> None:

@@ -8,7 +8,9 @@ A peer imports the modules it is given (so their ``@rpc.expose`` functions are
 there), registers as ``NAME@<this host>``, and ends when its controlling node's
 connection goes down (as ``:peer`` does), or on :meth:`Peer.stop`.  Peers run
 without the hog warning: long CPU-bound calls are what they are for.  The cookie
-travels in the environment, never on the command line.
+travels in the environment, never on the command line.  A peer runs on the same
+kind of event loop as the node that starts it: uvloop's when that node runs on
+uvloop, asyncio's otherwise.
 """
 
 from __future__ import annotations
@@ -59,8 +61,10 @@ async def start(
     Must run inside a distributed node (``tether.run(..., name=...)``); the peer
     uses the same cookie, epmd and host part of the name.  ``hidden=False``
     starts a visible peer (a node that takes part in ``global`` and ``pg``, as
-    Erlang's ``peer`` starts by default).  Raises ``RuntimeError`` if it does not
-    come up within ``timeout`` seconds.
+    Erlang's ``peer`` starts by default).  The peer runs on uvloop when this node
+    does (``tether.run(..., loop_factory=uvloop.new_event_loop)``), on asyncio's
+    own loop otherwise.  Raises ``RuntimeError`` if it does not come up within
+    ``timeout`` seconds.
     """
     from .._runtime import _node as _n
     from .api import Node
@@ -100,6 +104,8 @@ async def start(
         argv += ["--short"]
     if not hidden:
         argv += ["--visible"]
+    if _on_uvloop(asyncio.get_running_loop()):
+        argv += ["--loop", "uvloop"]
     proc = await asyncio.create_subprocess_exec(*argv, env=env, stdout=asyncio.subprocess.PIPE)
     assert proc.stdout is not None
     try:
@@ -114,6 +120,11 @@ async def start(
         proc.kill()
         raise RuntimeError(f"peer.start: {full} started but refused the connection")
     return Peer(Atom(full), proc)
+
+
+def _on_uvloop(loop: asyncio.AbstractEventLoop) -> bool:
+    # By the class's module, so that asking does not import uvloop.
+    return type(loop).__module__.partition(".")[0] == "uvloop"
 
 
 async def _peer_main(parent: str) -> None:
@@ -144,8 +155,21 @@ def main(argv: list[str] | None = None) -> Any:
     ap.add_argument("--import", dest="imports", action="append", default=[])
     ap.add_argument("--short", action="store_true")
     ap.add_argument("--visible", action="store_true")
+    ap.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     args = ap.parse_args(argv)
     for mod in args.imports:
         importlib.import_module(mod)
+    loop_factory = None
+    if args.loop == "uvloop":
+        import uvloop  # the parent runs on it, so it is installed
+
+        loop_factory = uvloop.new_event_loop
     # A pool worker's job is CPU work: no warning for processes that run long.
-    return run(_peer_main, args.parent, name=args.name, hog_threshold=None, hidden=not args.visible)
+    return run(
+        _peer_main,
+        args.parent,
+        name=args.name,
+        hog_threshold=None,
+        hidden=not args.visible,
+        loop_factory=loop_factory,
+    )
