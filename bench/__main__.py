@@ -13,6 +13,10 @@ tether runs twice: ``tether`` is its native core (C, where it is built) and
 peer checks are the native core's, and the pure core's ratio to the BEAM is shown
 beside it.
 
+``tether_uvloop`` and ``asyncio_uvloop`` are the native core and the raw-asyncio
+baseline on uvloop (``TETHER_BENCH_LOOP=uvloop``), on the rows where the event
+loop is on the path (``UVLOOP_ROWS``); they get a table of their own.
+
 Timing thresholds are never asserted in tests; ``--quick`` exists so CI can see
 that every contender still runs.
 """
@@ -75,9 +79,16 @@ PYTHON_CONTENDERS = [
     "thespian",
     "erlang_py",
     "erlpack",
+    "tether_uvloop",
+    "asyncio_uvloop",
 ]
 # tether's two cores: the contender name -> TETHER_CORE.
 TETHER_CORES = {"tether": "native", "tether_pure": "python"}
+# Contenders on uvloop: the name -> the contender they run (its module and core).
+ON_UVLOOP = {"tether_uvloop": "tether", "asyncio_uvloop": "asyncio"}
+# The rows they run: the distribution round trip (the loop's transports and
+# selector), a message round trip (a turn a message, no I/O) and the timers.
+UVLOOP_ROWS = ["ping_pong", "timers", "dist_ping_pong"]
 # The codec libraries run the codec rows only; the codec and node-to-node rows
 # have no actor-library contender.
 CODEC_ONLY = {"erlang_py": "erlang", "erlpack": "erlpack"}
@@ -118,7 +129,12 @@ MESSAGING = ["ping_pong", "counting", "thread_ring", "ring_1000"]  # the peers' 
 
 
 def _available(contender: str) -> bool:
-    mod = {"pykka": "pykka", "thespian": "thespian", **CODEC_ONLY}.get(contender)
+    mod = {
+        "pykka": "pykka",
+        "thespian": "thespian",
+        **CODEC_ONLY,
+        **dict.fromkeys(ON_UVLOOP, "uvloop"),
+    }.get(contender)
     return mod is None or importlib.util.find_spec(mod) is not None
 
 
@@ -134,18 +150,30 @@ def _compile_erlang() -> str | None:
     return out
 
 
+def _runs(contender: str, workload: str) -> bool:
+    if contender in ON_UVLOOP:
+        return workload in UVLOOP_ROWS
+    if contender in CODEC_ONLY and workload not in CODEC_ROWS:
+        return False
+    return contender in ROW_CONTENDERS.get(workload, {contender})
+
+
 def _measure(contender: str, workload: str, size: int, ebin: str | None) -> float | None:
+    base = ON_UVLOOP.get(contender, contender)
     if contender in ERLANG_CONTENDERS:
         if ebin is None:
             return None
         cmd = ["erl", "-noshell", *ERLANG_CONTENDERS[contender], "-pa", ebin]
         cmd += ["-s", "tbench", "main", workload, str(size)]
     else:
-        module = "tether" if contender in TETHER_CORES else contender
+        module = "tether" if base in TETHER_CORES else base
         cmd = [sys.executable, "-m", "bench.one", module, workload, str(size)]
     env = dict(os.environ, PYTHONPATH=str(HERE.parent))
-    if contender in TETHER_CORES:
-        env["TETHER_CORE"] = TETHER_CORES[contender]
+    env.pop("TETHER_BENCH_LOOP", None)
+    if contender in ON_UVLOOP:
+        env["TETHER_BENCH_LOOP"] = "uvloop"
+    if base in TETHER_CORES:
+        env["TETHER_CORE"] = TETHER_CORES[base]
     try:
         out = subprocess.run(
             cmd, capture_output=True, text=True, timeout=900, env=env, cwd=HERE.parent, check=False
@@ -184,7 +212,7 @@ def run(quick: bool, reps: int, only: list[str] | None) -> dict[str, Any]:
         for w in workloads:
             size = WORKLOADS[w][1 if quick else 0]
             for c in contenders:
-                if (c in CODEC_ONLY and w not in CODEC_ROWS) or c not in ROW_CONTENDERS.get(w, {c}):
+                if not _runs(c, w):
                     continue
                 v = _measure(c, w, size, ebin)
                 if v is not None:
@@ -220,7 +248,7 @@ def _otp_version() -> str | None:
 
 
 def table(res: dict[str, Any]) -> list[str]:
-    cs = res["contenders"]
+    cs = [c for c in res["contenders"] if c not in ON_UVLOOP]
     head = ["workload", "unit", *cs, "÷erlang1", "÷erlang", "pure÷erlang1", "target", "verdict"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for w, per in res["medians"].items():
@@ -234,6 +262,26 @@ def table(res: dict[str, Any]) -> list[str]:
         cells = [w, WORKLOADS[w][2], *(_fmt(per.get(c)) for c in cs)]
         pure = _ratio(per.get("tether_pure"), per.get("erlang1"))
         cells += [_fmt(r1), _fmt(rd), _fmt(pure), f"≤{target}" if target else "", verdict]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def uvloop_table(res: dict[str, Any]) -> list[str]:
+    """The rows of ``UVLOOP_ROWS``: tether's native core and raw asyncio on each loop."""
+    if "tether_uvloop" not in res["contenders"]:
+        return []
+    cs = [c for c in ("tether", "tether_uvloop", "asyncio", "asyncio_uvloop", "erlang1")]
+    cs = [c for c in cs if c in res["contenders"]]
+    head = ["workload", "unit", *cs, "uvloop÷erlang1", "uvloop vs raw uvloop"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for w in UVLOOP_ROWS:
+        per = res["medians"].get(w)
+        if per is None:
+            continue
+        r1 = _ratio(per.get("tether_uvloop"), per.get("erlang1"))
+        faster = _ratio(per.get("asyncio_uvloop"), per.get("tether_uvloop"))
+        cells = [w, WORKLOADS[w][2], *(_fmt(per.get(c)) for c in cs), _fmt(r1)]
+        cells.append("—" if faster is None else f"×{faster:.2f}")
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -307,6 +355,19 @@ def write_results(res: dict[str, Any], path: str, command: str) -> None:
     ]
     if plotted:
         md += ["", f"![tether ÷ Erlang]({png.name})"]
+    if uvloop_table(res):
+        md += [
+            "",
+            "## On uvloop",
+            "",
+            "tether_uvloop is tether's native core and asyncio_uvloop the raw-asyncio "
+            "baseline, each run on uvloop instead of asyncio's own event loop (on "
+            "dist_ping_pong both nodes are); the columns beside them are the same "
+            "run's figures on asyncio's loop.  The last column is how many times "
+            "faster tether is than raw asyncio when both are on uvloop.",
+            "",
+            *uvloop_table(res),
+        ]
     Path(path).write_text("\n".join(md) + "\n")
 
 
@@ -331,6 +392,7 @@ def main(argv: list[str]) -> int:
         (HERE / "out").mkdir(exist_ok=True)
         (HERE / "out" / "results.json").write_text(json.dumps(res, indent=2))
     print("\n".join(table(res)))
+    print("\n".join(uvloop_table(res)))
     print("\n".join(peer_checks(res)))
     if res["skipped"]:
         print("skipped (not installed): " + ", ".join(res["skipped"]))

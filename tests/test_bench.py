@@ -27,6 +27,7 @@ def test_quick_bench_runs_every_contender_on_every_row_it_supports() -> None:
     assert out.returncode == 0, out.stderr[-2000:]
     res = json.loads((ROOT / "bench" / "out" / "results.json").read_text())
     expected = ["tether", "tether_pure", "asyncio", "pykka", "thespian", "erlang_py", "erlpack"]
+    expected += ["tether_uvloop", "asyncio_uvloop"]
     if shutil.which("erl"):
         expected += ["erlang1", "erlang"]
     assert res["contenders"] == expected and res["skipped"] == (
@@ -45,10 +46,15 @@ def test_quick_bench_runs_every_contender_on_every_row_it_supports() -> None:
     assert med["dist_ping_pong"]["asyncio"] is not None  # the floor: a raw asyncio round trip
     if shutil.which("erl"):
         assert med["dist_ping_pong"]["erlang1"] is not None
-    actors = [c for c in expected if c not in ("erlang_py", "erlpack")]
+    on_uvloop = ["tether_uvloop", "asyncio_uvloop"]
+    actors = [c for c in expected if c not in ("erlang_py", "erlpack", *on_uvloop)]
     for w in ("ping_pong", "counting", "thread_ring", "spawn_exit_down"):
         assert all(med[w][c] is not None for c in actors), (w, med[w])
+    # The uvloop contenders run the rows where the loop is on the path, and only those.
+    ran = {c: sorted(w for w in med if med[w][c] is not None) for c in on_uvloop}
+    assert ran == dict.fromkeys(on_uvloop, ["dist_ping_pong", "ping_pong", "timers"])
     assert "| ping_pong | µs |" in out.stdout
+    assert "| workload | unit | tether | tether_uvloop | asyncio | asyncio_uvloop |" in out.stdout
 
 
 @pytest.mark.timeout(600)

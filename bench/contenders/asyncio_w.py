@@ -16,6 +16,7 @@ from collections import deque
 from typing import Any
 
 from ..rss import rss_bytes
+from . import loop_factory
 
 
 class Mailbox:
@@ -43,7 +44,8 @@ class Mailbox:
 
 
 def _run(coro: Any) -> float:
-    return float(asyncio.run(coro))
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        return float(runner.run(coro))
 
 
 async def _ping_pong(n: int) -> float:
@@ -289,7 +291,7 @@ WORKLOADS["timer_lateness"] = lambda n: _run(_timer_lateness(n))
 # kernel's share of it.
 
 _ECHO = """
-import asyncio, socket, sys
+import asyncio, os, socket, sys
 
 class Echo(asyncio.Protocol):
     def connection_made(self, t):
@@ -307,7 +309,11 @@ class Echo(asyncio.Protocol):
     def connection_lost(self, exc):
         loop.stop()
 
-loop = asyncio.new_event_loop()
+if os.environ.get("TETHER_BENCH_LOOP") == "uvloop":  # as the measuring side
+    import uvloop
+    loop = uvloop.new_event_loop()
+else:
+    loop = asyncio.new_event_loop()
 loop.run_until_complete(loop.create_connection(Echo, "127.0.0.1", int(sys.argv[1])))
 loop.run_forever()
 """

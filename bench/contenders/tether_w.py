@@ -28,11 +28,12 @@ from tether import (
 from tether.testing import wait_all_blocked
 
 from ..rss import rss_bytes
+from . import loop_factory
 from .codec_term import codec_rows, tether_term
 
 
 def _run(main: Any, *args: Any) -> float:
-    return float(tether.run(main, *args, hog_threshold=None))
+    return float(tether.run(main, *args, hog_threshold=None, loop_factory=loop_factory()))
 
 
 async def _pong() -> None:
@@ -402,7 +403,12 @@ async def _dist_ping_pong(n: int) -> float:
 def _dist_run(n: int) -> float:
     return float(
         tether.run(
-            _dist_ping_pong, n, name="tbench_main@127.0.0.1", cookie="tbench", hog_threshold=None
+            _dist_ping_pong,
+            n,
+            name="tbench_main@127.0.0.1",
+            cookie="tbench",
+            hog_threshold=None,
+            loop_factory=loop_factory(),  # the peer runs on the same kind of loop
         )
     )
 
