@@ -104,3 +104,19 @@ def test_the_instruction_count_program_runs_each_row_it_measures() -> None:
                 env={**os.environ, "TETHER_CORE": core},
             )
             assert out.returncode == 0, (contender, row, out.stderr[-2000:])
+
+
+def test_a_skynet_size_that_is_not_a_power_of_ten_is_refused_before_it_runs() -> None:
+    # Such a tree never reaches its leaves of 1: it would grow without end.
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.one", "tether", "skynet_lazy", "5000"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr == (
+        "bench.one: skynet_lazy's size must be a power of ten (10, 1000, ...), got 5000\n"
+    )
