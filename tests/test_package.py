@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tarfile
 import tomllib
 import zipfile
@@ -158,6 +159,60 @@ def test_the_sdist_installs_with_no_compiler_and_runs_the_pure_python_core(
     forced = run("tether", "--version", TETHER_CORE="native")
     assert forced.returncode == 1
     assert "TETHER_CORE=native, but tether's native core" in forced.stderr
+
+
+@pytest.mark.timeout(300)
+def test_a_failed_build_in_place_removes_the_modules_an_earlier_build_left(
+    tmp_path: Path,
+) -> None:
+    """setup.py: an editable install builds in place, in src/.  When a later build
+    of the C fails, the module of the earlier build must not stay there to run
+    beside Python it no longer mirrors: the pure-Python core runs instead."""
+    venv = tmp_path / "venv"
+    subprocess.run(
+        [uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, timeout=120
+    )
+    python = str(venv / "bin" / "python")
+    subprocess.run(
+        [uv(), "pip", "install", "--quiet", "--offline", "--python", python, "setuptools>=77"],
+        check=True,
+        timeout=120,
+    )
+    proj = tmp_path / "proj"
+    for name in ("setup.py", "pyproject.toml", "README.md", "LICENSE"):
+        (proj / name).parent.mkdir(exist_ok=True)
+        shutil.copy(ROOT / name, proj / name)
+    shutil.copytree(
+        ROOT / "src", proj / "src", ignore=shutil.ignore_patterns("*.so", "__pycache__")
+    )
+    suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    left = [
+        proj / "src/tether/_runtime" / f"_cnode{suffix}",
+        proj / "src/tether/_dist" / f"_cetf{suffix}",
+    ]
+    for module in left:
+        module.write_bytes(b"an earlier build's module")
+    (proj / "src/tether/_runtime/_cnode.c").write_text("this is not C\n")
+    done = subprocess.run(
+        [python, "setup.py", "build_ext", "--inplace"],
+        cwd=proj,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]  # optional: never a failed build
+    assert "this is not C" in done.stderr  # the compiler did fail
+    assert [m.exists() for m in left] == [False, False]
+    core = subprocess.run(
+        [python, "-c", "import tether._runtime._core as c; print(c.NAME)"],
+        cwd=proj / "src",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert core.stdout == "python\n"
 
 
 def test_the_wheel_carries_the_license_the_demo_and_its_metadata(dist: Path) -> None:
