@@ -28,6 +28,17 @@ def loop_factory(request: pytest.FixtureRequest) -> Factory:
     return LOOPS[request.param]
 
 
+# A node on uvloop resolves names on libuv's worker threads, which then live on in
+# the test process (unseen by `threading`).  The pty tests fork that process with
+# pexpect, and Python 3.12 warns that a fork of a threaded process may copy a lock
+# another thread holds into the child.  Those threads are idle when a pty test
+# forks (no name is being resolved), and pexpect's child execs at once, so the
+# warning does not apply to these tests; they say so.
+FORKPTY_AFTER_UVLOOP = pytest.mark.filterwarnings(
+    r"ignore:This process \(pid=\d+\) is multi-threaded, use of forkpty\(\):DeprecationWarning"
+)
+
+
 def loop_kind() -> str:
     """``"uvloop"`` or ``"asyncio"``: the package of the running loop's class."""
     return type(asyncio.get_running_loop()).__module__.partition(".")[0]

@@ -18,6 +18,10 @@ import pytest
 
 import tether
 
+from .conftest import FORKPTY_AFTER_UVLOOP
+
+pytestmark = FORKPTY_AFTER_UVLOOP
+
 PROMPT = r"tether\((\d+)\)> "
 PID = r"#PID<0\.\d+\.0>"
 BANNER = (

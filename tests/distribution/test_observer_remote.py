@@ -22,7 +22,10 @@ from tether import GenServer, Ok, Pid, rpc
 from tether.observer._model import Model
 from tether.observer._source import BeamSource, TetherSource, connect
 
+from ..conftest import FORKPTY_AFTER_UVLOOP
 from .conftest import COOKIE, Peer, Twin, ev, ev_arg, run_node, unique
+
+pytestmark = FORKPTY_AFTER_UVLOOP
 
 DEMO = Path(__file__).resolve().parent.parent / "observer" / "demo_node.py"
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from ..conftest import FORKPTY_AFTER_UVLOOP
 from .conftest import COOKIE, Peer, unique
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), FORKPTY_AFTER_UVLOOP]
 
 
 def test_the_shell_as_a_named_node_pings_elixir(ex: Peer, tmp_path: Path) -> None:
