@@ -28,6 +28,12 @@ def loop_factory(request: pytest.FixtureRequest) -> Factory:
     return LOOPS[request.param]
 
 
+def kind_of(factory: Factory) -> str:
+    """``factory``'s name in ``LOOPS`` (``"asyncio"`` or ``"uvloop"``): what
+    :func:`loop_kind` says inside a loop it made."""
+    return next(kind for kind, f in LOOPS.items() if f is factory)
+
+
 # A node on uvloop resolves names on libuv's worker threads, which then live on in
 # the test process (unseen by `threading`).  The pty tests fork that process with
 # pexpect, and Python 3.12 warns that a fork of a threaded process may copy a lock

@@ -27,7 +27,7 @@ from tether import ANY, Down, Exit, Process, receive, self, send, spawn, spawn_l
 from tether._runtime import _node as _n
 from tether.testing import wait_all_blocked
 
-from .conftest import mailbox_now, wait_forever
+from .conftest import Factory, kind_of, mailbox_now, wait_forever
 
 
 def _node() -> _n.Node:
@@ -556,7 +556,7 @@ def test_sigterm_stops_link_trees_newest_first_and_supervisors_stop_children_in_
 
 
 _SCRIPT = """
-import sys, tether
+import asyncio, sys, tether
 from tether import GenServer, Ok, Process, Supervisor
 
 class W(GenServer):
@@ -575,27 +575,31 @@ async def main():
     await Supervisor.start_link([{**W.child_spec(i), "id": i} for i in (1, 2)])
     if "deaf" in sys.argv:
         tether.spawn(deaf)
-    print("ready", flush=True)
+    print("ready", type(asyncio.get_running_loop()).__module__.partition(".")[0], flush=True)
     await Process.sleep(None)
 
-tether.run(main, shutdown_timeout=None if "deaf" in sys.argv else 30)
+factory = None
+if "uvloop" in sys.argv:
+    import uvloop
+    factory = uvloop.new_event_loop
+tether.run(main, shutdown_timeout=None if "deaf" in sys.argv else 30, loop_factory=factory)
 print("after run", flush=True)
 """
 
 
-def _start_script(tmp_path: Any, *args: str) -> Any:
+def _start_script(tmp_path: Any, *args: str, kind: str = "asyncio") -> Any:
     import subprocess
 
     script = tmp_path / "app.py"
     script.write_text(_SCRIPT)
     proc = subprocess.Popen(
-        [sys.executable, str(script), *args],
+        [sys.executable, str(script), *args, kind],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     assert proc.stdout is not None
-    assert proc.stdout.readline() == "ready\n"
+    assert proc.stdout.readline() == f"ready {kind}\n"  # on the loop asked for
     return proc
 
 
@@ -604,11 +608,11 @@ def _start_script(tmp_path: Any, *args: str) -> Any:
     [("SIGTERM", 0, ""), ("SIGINT", 130, "KeyboardInterrupt\n")],
 )
 def test_a_tether_run_program_stops_gracefully_on_sigterm_and_ctrl_c(
-    tmp_path: Any, sig: str, returncode: int, tail: str
+    tmp_path: Any, sig: str, returncode: int, tail: str, loop_factory: Factory
 ) -> None:
     import signal
 
-    proc = _start_script(tmp_path)
+    proc = _start_script(tmp_path, kind=kind_of(loop_factory))
     proc.send_signal(getattr(signal, sig))
     out, err = proc.communicate(timeout=60)
     assert out == "terminate 2 shutdown\nterminate 1 shutdown\n"

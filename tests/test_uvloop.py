@@ -6,18 +6,16 @@ uvloop lacks: its turn is scheduled with ``loop.call_soon`` there (the reused
 handle is for asyncio's own loops), its connections are uvloop's transports,
 and its signal handlers uvloop's.  Every test here runs once on each loop
 (``loop_factory``, tests/conftest.py) and asserts the same exact values on both.
-They run on the real clock: waits are for events, with generous timeouts.
+They run on the real clock: waits are for events, with generous timeouts.  Other
+modules' tests take ``loop_factory`` too: distribution's, and the graceful stop
+on ``SIGTERM`` and Ctrl-C (tests/test_fault_isolation.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import signal
-import subprocess
 import sys
-import textwrap
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,7 +39,7 @@ from tether import (
     spawn_monitor,
 )
 
-from .conftest import Factory, loop_kind
+from .conftest import Factory, kind_of, loop_kind
 
 
 class _Counter(GenServer):
@@ -106,7 +104,7 @@ def test_processes_links_monitors_timeouts_and_otp_are_the_same_on_each_loop(
     kind, down, crasher, exit_, exiter, timed_out, calls, restarted = tether.run(
         main, hog_threshold=None, loop_factory=loop_factory
     )
-    assert kind == loop_factory.__module__.partition(".")[0]
+    assert kind == kind_of(loop_factory)
     assert down == (crasher, RuntimeError, ("boom",))
     assert exit_ == Exit(exiter, ("bye", 1))
     assert (timed_out, calls, restarted) == (True, [10, 11, 12], True)
@@ -131,7 +129,7 @@ def test_every_turn_runs_in_the_nodes_context_on_each_loop(loop_factory: Factory
 
     saw, mine, kind = tether.run(main, hog_threshold=None, loop_factory=loop_factory)
     assert (saw, mine) == (("saw", "set by main"), "set by main")
-    assert kind == loop_factory.__module__.partition(".")[0]
+    assert kind == kind_of(loop_factory)
     assert _VAR.get() == "unset"
 
 
@@ -184,57 +182,5 @@ def test_open_node_inside_a_service_running_on_each_loop(loop_factory: Factory) 
 
     with asyncio.Runner(loop_factory=loop_factory) as runner:
         kind, first, second, error, call = runner.run(service())
-    assert kind == loop_factory.__module__.partition(".")[0]
+    assert kind == kind_of(loop_factory)
     assert (first, second, error, call) == (5, 16, ZeroDivisionError, "GenServer.call")
-
-
-_SCRIPT = """
-import sys, tether
-from tether import GenServer, Ok, Process, Supervisor
-
-class W(GenServer):
-    def init(self, arg):
-        Process.flag("trap_exit", True)
-        return Ok(arg)
-
-    def terminate(self, reason, state):
-        print("terminate", state, reason, flush=True)
-
-async def main():
-    await Supervisor.start_link([{**W.child_spec(i), "id": i} for i in (1, 2)])
-    print("ready", type(__import__("asyncio").get_running_loop()).__module__, flush=True)
-    await Process.sleep(None)
-
-if sys.argv[1] == "uvloop":
-    import uvloop
-    factory = uvloop.new_event_loop
-else:
-    factory = None
-tether.run(main, loop_factory=factory)
-"""
-
-
-@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
-def test_a_program_on_each_loop_stops_gracefully_on_sigterm_and_ctrl_c(
-    loop_factory: Factory, tmp_path: Path, sig: str
-) -> None:
-    kind = loop_factory.__module__.partition(".")[0]
-    script = tmp_path / "app.py"
-    script.write_text(textwrap.dedent(_SCRIPT))
-    proc = subprocess.Popen(
-        [sys.executable, str(script), kind],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    ready = proc.stdout.readline()
-    proc.send_signal(getattr(signal, sig))
-    out, err = proc.communicate(timeout=60)
-    assert ready.split()[0] == "ready" and ready.split()[1].partition(".")[0] == kind
-    assert out == "terminate 2 shutdown\nterminate 1 shutdown\n"
-    if sig == "SIGTERM":
-        assert proc.returncode == 0, err
-    else:
-        assert proc.returncode in (130, -signal.SIGINT)
-        assert err.endswith("KeyboardInterrupt\n")

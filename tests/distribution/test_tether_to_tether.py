@@ -11,7 +11,7 @@ import tether
 import tether.peer
 from tether import ANY, Atom, Exit, Node, Process, Supervisor, receive, rpc
 
-from ..conftest import Factory, loop_kind
+from ..conftest import Factory, kind_of, loop_kind
 from .conftest import Twin, run_node
 
 pytestmark = pytest.mark.timeout(120)
@@ -78,7 +78,7 @@ def test_peer_nodes_start_answer_and_stop(loop_factory: Factory) -> None:
 
     node, square, kinds, status, down = run_node(main, loop_factory=loop_factory)
     assert node.startswith("child@")
-    assert kinds == (loop_factory.__module__.partition(".")[0],) * 2
+    assert kinds == (kind_of(loop_factory),) * 2
     assert (square, down) == (144, ("nodedown", node))
     assert status in (0, -15)
 
