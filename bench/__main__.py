@@ -270,7 +270,7 @@ def uvloop_table(res: dict[str, Any]) -> list[str]:
     """The rows of ``UVLOOP_ROWS``: tether's native core and raw asyncio on each loop."""
     if "tether_uvloop" not in res["contenders"]:
         return []
-    cs = [c for c in ("tether", "tether_uvloop", "asyncio", "asyncio_uvloop", "erlang1")]
+    cs = ["tether", "tether_uvloop", "asyncio", "asyncio_uvloop", "erlang1"]
     cs = [c for c in cs if c in res["contenders"]]
     head = ["workload", "unit", *cs, "uvloop÷erlang1", "uvloop vs raw uvloop"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -355,7 +355,8 @@ def write_results(res: dict[str, Any], path: str, command: str) -> None:
     ]
     if plotted:
         md += ["", f"![tether ÷ Erlang]({png.name})"]
-    if uvloop_table(res):
+    on_uvloop = uvloop_table(res)
+    if on_uvloop:
         md += [
             "",
             "## On uvloop",
@@ -366,7 +367,7 @@ def write_results(res: dict[str, Any], path: str, command: str) -> None:
             "run's figures on asyncio's loop.  The last column is how many times "
             "faster tether is than raw asyncio when both are on uvloop.",
             "",
-            *uvloop_table(res),
+            *on_uvloop,
         ]
     Path(path).write_text("\n".join(md) + "\n")
 

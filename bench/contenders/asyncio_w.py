@@ -291,7 +291,8 @@ WORKLOADS["timer_lateness"] = lambda n: _run(_timer_lateness(n))
 # kernel's share of it.
 
 _ECHO = """
-import asyncio, os, socket, sys
+import asyncio, socket, sys
+from bench.contenders import loop_factory  # the measuring side's loop
 
 class Echo(asyncio.Protocol):
     def connection_made(self, t):
@@ -309,11 +310,7 @@ class Echo(asyncio.Protocol):
     def connection_lost(self, exc):
         loop.stop()
 
-if os.environ.get("TETHER_BENCH_LOOP") == "uvloop":  # as the measuring side
-    import uvloop
-    loop = uvloop.new_event_loop()
-else:
-    loop = asyncio.new_event_loop()
+loop = (loop_factory() or asyncio.new_event_loop)()
 loop.run_until_complete(loop.create_connection(Echo, "127.0.0.1", int(sys.argv[1])))
 loop.run_forever()
 """
